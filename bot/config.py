@@ -1,0 +1,169 @@
+"""The validated, frozen configuration of one jitsi-chatops deployment.
+
+This module only describes and validates; reading the environment and the
+config file happens once, at the entry point (``infra.settings``).
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+# Load balancer and target group names are at most 32 characters; the longest
+# suffix we add is "-tcp4443" (8), so 24 keeps every derived name legal.
+_PROJECT = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
+
+ProjectName = Annotated[str, Field(pattern=_PROJECT.pattern)]
+
+
+class NlbDriver(StrEnum):
+    BOTO3 = "boto3"
+    TERRAFORM = "terraform"
+
+
+class CpuArchitecture(StrEnum):
+    X86_64 = "x86_64"
+    ARM64 = "arm64"
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+class Settings(BaseModel):
+    """Every configuration key, its type, default and validation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    project_name: ProjectName = "jitsi-video-platform"
+    domain: str = "meet.example.com"
+    aws_region: str = "us-east-1"
+    aws_profile: str | None = None
+    aws_endpoint_url: str | None = None
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+
+    cluster_name: str = ""  # derived from project_name when empty
+    service_name: str = ""  # derived from project_name when empty
+    advertise_ips_parameter: str = ""  # SSM parameter for JVB_ADVERTISE_IPS
+    hosted_zone_id: str | None = None
+    acm_certificate_arn: str | None = None
+    enable_tcp_4443: bool = False
+    nlb_driver: NlbDriver = NlbDriver.BOTO3
+    deregistration_delay_seconds: int = Field(default=5, ge=0, le=3600)
+
+    price_region: str = ""  # defaults to aws_region
+    task_vcpu: float = Field(default=4.0, gt=0, le=16)
+    task_memory_gb: float = Field(default=8.0, gt=0, le=120)
+    cpu_architecture: CpuArchitecture = CpuArchitecture.X86_64
+    nlb_availability_zones: int = Field(default=2, ge=1, le=6)
+    storage_gb: float = Field(default=10.0, ge=0)
+    average_session_hours: float = Field(default=1.5, gt=0, le=24)
+
+    command_name: str = "jitsi"
+    # command -> user ids allowed to run it; a missing command or "*" means everyone.
+    allowed_users: dict[str, list[str]] = Field(default_factory=dict)
+
+    start_timeout_seconds: float = Field(default=900.0, gt=0)
+    stop_timeout_seconds: float = Field(default=600.0, gt=0)
+    poll_min_seconds: float = Field(default=1.0, gt=0)
+    poll_max_seconds: float = Field(default=10.0, gt=0)
+    lock_lease_seconds: float = Field(default=30.0, ge=2)
+    worker_pickup_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        host = value.strip().lower().rstrip(".")
+        labels = host.split(".")
+        if len(host) > 253 or len(labels) < 2 or not all(_HOST_LABEL.match(x) for x in labels):
+            raise ValueError(f"{value!r} is not a domain name such as meet.example.org")
+        if labels[-1].isdigit():
+            raise ValueError(f"{value!r} is an IP address; the meeting needs a domain name")
+        return host
+
+    @field_validator("aws_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not _REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region such as us-east-1")
+        return value
+
+    @field_validator("price_region")
+    @classmethod
+    def _price_region(cls, value: str) -> str:
+        if value and not _REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region such as us-east-1")
+        return value
+
+    @field_validator("aws_endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{value!r} is not an http(s) URL such as http://127.0.0.1:5000")
+        return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: SecretStr) -> SecretStr:
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+            raise ValueError(
+                f"{redact_url(value.get_secret_value())!r} is not a Redis URL "
+                "such as redis://127.0.0.1:6379/0"
+            )
+        return value
+
+    @field_validator("command_name")
+    @classmethod
+    def _command(cls, value: str) -> str:
+        name = value.lstrip("/!")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", name):
+            raise ValueError(f"{value!r} is not a command name (lowercase letters, digits, - or _)")
+        return name
+
+    @model_validator(mode="after")
+    def _derive(self) -> Settings:
+        # Frozen model: derived defaults are filled in through object.__setattr__
+        # exactly once, here, so every reader sees the final names.
+        derived = {
+            "cluster_name": self.cluster_name or f"{self.project_name}-cluster",
+            "service_name": self.service_name or f"{self.project_name}-service",
+            "advertise_ips_parameter": self.advertise_ips_parameter
+            or f"/{self.project_name}/jvb/advertise-ips",
+            "price_region": self.price_region or self.aws_region,
+        }
+        for key, value in derived.items():
+            object.__setattr__(self, key, value)
+        if self.poll_max_seconds < self.poll_min_seconds:
+            raise ValueError("poll_max_seconds must not be below poll_min_seconds")
+        return self
+
+    @property
+    def redis_dsn(self) -> str:
+        """The Redis URL, secret included: pass it to a client, never print it."""
+        return self.redis_url.get_secret_value()
+
+    @property
+    def meeting_base_url(self) -> str:
+        return f"https://{self.domain}"
+
+    def public_view(self) -> dict[str, object]:
+        """Every key with secrets redacted, for ``config show`` and logs."""
+        data = self.model_dump(mode="json")
+        data["redis_url"] = redact_url(self.redis_dsn)
+        return data

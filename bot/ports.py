@@ -1,0 +1,123 @@
+"""The core's view of the world: every side effect goes through one of these."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.events import Event
+from bot.model import (
+    Actor,
+    BillableResource,
+    JobId,
+    JobKind,
+    JobSpec,
+    LoadBalancer,
+    PlatformObservation,
+    ServiceState,
+    Task,
+    TargetGroup,
+    TargetHealth,
+)
+from bot.state import PlatformStatus
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Wall-clock seconds since the epoch."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back."""
+
+    def sleep(self, seconds: float) -> None:
+        """Block for ``seconds``."""
+
+
+class CloudPlatform(Protocol):
+    """Idempotent AWS operations of the lifecycle (find-or-create, never create blindly).
+
+    Failures raise ``bot.errors.CloudError``. Every resource created carries the
+    project's tags.
+    """
+
+    def ensure_target_groups(self, requested_by: str, session: str) -> list[TargetGroup]: ...
+
+    def ensure_load_balancer(self, requested_by: str, session: str) -> LoadBalancer: ...
+
+    def ensure_listeners(self, lb: LoadBalancer, groups: list[TargetGroup]) -> int: ...
+
+    def describe_load_balancer(self) -> LoadBalancer | None: ...
+
+    def load_balancer_public_ips(self, lb: LoadBalancer) -> list[str]:
+        """Public IPs of the NLB's interfaces (``ELB net/<name>/<id>``); empty until they exist."""
+
+    def publish_advertise_ips(self, ips: list[str]) -> None:
+        """Write the IPs to the SSM parameter JVB reads as ``JVB_ADVERTISE_IPS``."""
+
+    def upsert_dns(self, lb: LoadBalancer) -> bool:
+        """Alias the meeting domain to the NLB; False when no hosted zone is configured."""
+
+    def delete_dns(self) -> bool: ...
+
+    def set_desired_count(self, count: int) -> None: ...
+
+    def service_state(self) -> ServiceState | None: ...
+
+    def list_tasks(self) -> list[Task]: ...
+
+    def register_targets(self, ips: list[str]) -> None:
+        """Register ``ips`` in every target group and deregister any other target."""
+
+    def target_health(self) -> list[TargetHealth]: ...
+
+    def delete_listeners(self, lb: LoadBalancer) -> int: ...
+
+    def delete_load_balancer(self, lb: LoadBalancer) -> None: ...
+
+    def delete_target_groups(self) -> int: ...
+
+    def audit(self) -> list[BillableResource]:
+        """Every billable resource that belongs to the project, whatever the desired state."""
+
+    def observe(self) -> PlatformObservation: ...
+
+    def call_counts(self) -> dict[str, int]:
+        """AWS API calls made so far by this driver, per ``service.Operation``."""
+
+
+class EventSink(Protocol):
+    def emit(self, event: Event) -> None: ...
+
+
+class PlatformStore(Protocol):
+    """Desired and observed lifecycle state of one platform (Redis)."""
+
+    def status(self) -> PlatformStatus: ...
+
+    def set_desired(self, desired: str, actor: Actor) -> None: ...
+
+    def save(self, status: PlatformStatus) -> None: ...
+
+    def claim_job(self, kind: JobKind, job_id: JobId) -> tuple[JobId, bool]:
+        """Make ``job_id`` the current job unless one of ``kind`` is active.
+
+        Returns the current job id and True when that is an existing job (joined).
+        """
+
+    def finish_job(self, job_id: JobId) -> None: ...
+
+
+class JobQueue(Protocol):
+    def enqueue(self, spec: JobSpec) -> None: ...
+
+
+class Ledger(Protocol):
+    """Ended sessions, for month-to-date hours and cost."""
+
+    def record_session(self, started_at: float, ended_at: float, cost: float) -> None: ...
+
+    def month_to_date(self, now: float) -> tuple[float, float]:
+        """(hours, dollars) of sessions ended in the calendar month of ``now`` (UTC)."""
+
+
+class AuditLog(Protocol):
+    def record(self, actor: Actor, command: str, outcome: str) -> None: ...

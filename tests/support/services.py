@@ -1,0 +1,105 @@
+"""Real services for the tests: a private redis-server, the AWS emulator, processes.
+
+Each helper starts a real process on a free loopback port and polls it with a
+deadline until it answers; nothing sleeps a fixed time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str, step: float = 0.02) -> object:
+    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # the service is not up yet
+            last_exc = exc
+        time.sleep(step)  # polling interval, not a fixed wait for an outcome
+        step = min(step * 1.5, 0.25)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}: {last_exc!r}")
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
+@contextmanager
+def redis_server(tmp: Path) -> Iterator[str]:
+    """A private redis-server on a free port; yields its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (make test installs it)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp), "--daemonize", "no", "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: _port_open(port), 10, "redis-server")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop_process(proc)
+
+
+def _emulator_ready(url: str) -> bool:
+    with urllib.request.urlopen(f"{url}/_emulator/state", timeout=1) as resp:
+        return bool(resp.status == 200)
+
+
+@contextmanager
+def emulator(profile: str = "instant", time_scale: float = 1.0, log: Path | None = None) -> Iterator[str]:
+    """The project's AWS emulator (moto server + scheduler) as a subprocess; yields its URL."""
+    port = free_port()
+    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.emulator", "--port", str(port), "--profile", profile,
+         "--time-scale", str(time_scale)],
+        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _emulator_ready(url), 60, "the AWS emulator")
+        yield url
+    finally:
+        stop_process(proc)
+        if log:
+            out.close()  # type: ignore[union-attr]
