@@ -80,6 +80,8 @@ class Settings(BaseModel):
     poll_min_seconds: float = Field(default=1.0, gt=0)
     poll_max_seconds: float = Field(default=10.0, gt=0)
     lock_lease_seconds: float = Field(default=30.0, ge=2)
+    unhealthy_grace_seconds: float = Field(default=60.0, ge=0)
+    reconcile_interval_seconds: float = Field(default=300.0, ge=0)  # 0 turns it off
     worker_pickup_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("domain")

@@ -1,0 +1,133 @@
+"""The ``jitsi-bot`` command: the one entry point that reads configuration and wires."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from adapters.console import translate
+from adapters.console.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleChat
+from adapters.wiring import App
+from bot.errors import BotError
+from infra.settings import load_settings
+
+log = logging.getLogger("jitsi")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="jitsi-bot",
+        description="Chat-ops for a scale-to-zero Jitsi Meet platform on AWS.",
+        epilog="Configuration: JITSI_* environment variables > config.json (JITSI_CONFIG) "
+               "> defaults. See docs/configuration.md.",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("serve", help="run the chat adapters (the terminal chat when none is configured)")
+    w = sub.add_parser("worker", help="run an RQ worker with its scheduler")
+    w.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    w.add_argument("--name", help="worker name (default: host and pid)")
+
+    d = sub.add_parser("demo", help="local demo: emulated AWS, Redis, a worker and a terminal chat")
+    d.add_argument("--profile", default="field", choices=["instant", "field"],
+                   help="emulator latency profile (default: field)")
+    d.add_argument("--time-scale", type=float, default=0.1,
+                   help="multiply every emulated delay (default 0.1: about 15 s to a URL)")
+    d.add_argument("--script", help="commands separated by ';' instead of an interactive prompt")
+
+    e = sub.add_parser("emulator", help="run the local AWS emulator (moto server + scheduler)")
+    e.add_argument("--host", default="127.0.0.1")
+    e.add_argument("--port", type=int, default=5000)
+    e.add_argument("--profile", default="instant", choices=["instant", "field"])
+    e.add_argument("--time-scale", type=float, default=1.0)
+
+    s = sub.add_parser("say", help="send one chat command as a user would and follow its job")
+    s.add_argument("--user", help="chat user (default: your login name)")
+    s.add_argument("--channel", default="terminal", help="channel the command comes from")
+    s.add_argument("--json", action="store_true", help="one JSON object per rendered event")
+    s.add_argument("text", nargs="+", help="the command, e.g. start standup")
+
+    st = sub.add_parser("status", help="desired and actual state, URL, NLB, targets, cost")
+    st.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("cost", help="running and idle cost, and the usage-scenario table")
+    c.add_argument("--hours", type=float, help="add a row for N meeting hours per month")
+    c.add_argument("--json", action="store_true")
+
+    cfg = sub.add_parser("config", help="show the effective configuration (secrets redacted)")
+    cfg.add_argument("--json", action="store_true")
+
+    infra = sub.add_parser("infra", help="operator tools for the AWS side")
+    isub = infra.add_subparsers(dest="infra_command", required=True, metavar="ACTION")
+    isub.add_parser("bootstrap", help="create the base infrastructure (idempotent)")
+    a = isub.add_parser("audit", help="list billable resources left; exit 1 if any while stopped")
+    a.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    err = Console(stderr=True)
+    try:
+        if args.command == "emulator":
+            from infra.emulator.server import main as emulator_main
+
+            return emulator_main(["--host", args.host, "--port", str(args.port), "--profile",
+                                  args.profile, "--time-scale", str(args.time_scale)])
+        if args.command == "demo":
+            from adapters.demo import run_demo
+
+            return run_demo(args.profile, args.time_scale, args.script)
+        app = App(load_settings())
+        return _dispatch(app, args)
+    except BotError as exc:
+        err.print(f"[bold red]Error:[/] {exc.user_message()}", highlight=False)
+        return EXIT_FAILED if not isinstance(exc, _usage_errors()) else EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    from infra.settings import ConfigError
+
+    return (ConfigError,)
+
+
+def _dispatch(app: App, args: argparse.Namespace) -> int:
+    from adapters import ops as commands
+
+    if args.command == "config":
+        data = app.settings.public_view()
+        print(json.dumps(data, indent=2, sort_keys=True) if args.json else
+              "\n".join(f"{k} = {v}" for k, v in sorted(data.items())))
+        return EXIT_OK
+    if args.command == "cost":
+        return commands.cost(app, args.hours, args.json)
+    app.check_redis()
+    if args.command == "say":
+        chat = ConsoleChat(app, translate.actor(args.user, args.channel))
+        return chat.say(" ".join(args.text), as_json=args.json)
+    if args.command == "serve":
+        chat = ConsoleChat(app, translate.actor(), renderer="console:serve")
+        return chat.repl()
+    if args.command == "worker":
+        return commands.worker(app, burst=args.burst, name=args.name)
+    if args.command == "status":
+        return commands.status(app, args.json)
+    if args.command == "infra" and args.infra_command == "bootstrap":
+        return commands.bootstrap(app)
+    if args.command == "infra" and args.infra_command == "audit":
+        return commands.audit(app, args.json)
+    raise AssertionError(args.command)  # pragma: no cover
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The terminal chat: send commands as a chat user would and watch ONE live message."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable
+
+from rich.console import Console
+from rich.live import Live
+
+from adapters.console import translate
+from adapters.wiring import App
+from bot.events import EventKind
+from bot.model import Actor
+from bot.render import ProgressView, event_line
+from bot.service import Reply, ReplyKind
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class NoWorker(Exception):
+    """Nobody picked the job up within the pickup window."""
+
+
+class ConsoleChat:
+    def __init__(self, app: App, actor: Actor, console: Console | None = None,
+                 renderer: str | None = None) -> None:
+        self.app = app
+        self.actor = actor
+        self.console = console or Console()
+        self.renderer = renderer
+
+    # -- one command ---------------------------------------------------------
+    def say(self, text: str, *, as_json: bool = False, live: bool = False) -> int:
+        reply = self.app.service.handle(text, self.actor)
+        if as_json:
+            print(translate.reply_json(reply), flush=True)
+        elif reply.kind is not ReplyKind.JOB or reply.joined:
+            self.console.print(reply.text, markup=False, highlight=False)
+        if reply.kind is not ReplyKind.JOB or reply.job_id is None:
+            return reply.exit_code
+        return self.follow(reply, as_json=as_json, live=live)
+
+    def follow(self, reply: Reply, *, as_json: bool = False, live: bool = False) -> int:
+        assert reply.job_id is not None
+        view = ProgressView()
+        try:
+            if live:
+                with Live(translate.view_renderable(view), console=self.console,
+                          refresh_per_second=8, transient=False) as screen:
+                    self._consume(reply.job_id, view, lambda e: screen.update(
+                        translate.view_renderable(view)))
+            else:
+                def show(event):  # type: ignore[no-untyped-def]
+                    if as_json:
+                        print(translate.event_json(event), flush=True)
+                    else:
+                        self.console.print(event_line(event), markup=False, highlight=False)
+                self._consume(reply.job_id, view, show)
+        except NoWorker as exc:
+            self.console.print(str(exc), markup=False, style="bold red")
+            return EXIT_FAILED
+        except TimeoutError:
+            self.console.print(f"No progress for a long time on job {reply.job_id}; "
+                               "is the worker alive? `jitsi-bot status` shows the platform.",
+                               style="bold red")
+            return EXIT_FAILED
+        return EXIT_OK if view.ok else EXIT_FAILED
+
+    def _consume(self, job_id: str, view: ProgressView, on_event: Callable) -> None:  # type: ignore[type-arg]
+        follower = self.app.follower(self.renderer)
+        settings = self.app.settings
+        picked_up = False
+        deadline = time.monotonic() + settings.worker_pickup_seconds
+        after = follower.cursor(job_id)
+        idle_limit = settings.start_timeout_seconds + settings.stop_timeout_seconds
+        last_seen = time.monotonic()
+        while True:
+            batch = follower.read(job_id, after, block_ms=250)
+            now = time.monotonic()
+            if not batch:
+                if not picked_up and now > deadline:
+                    raise NoWorker(
+                        f"No worker picked up job {job_id} within "
+                        f"{settings.worker_pickup_seconds:g} s. Start one with `jitsi-bot worker` "
+                        "(same JITSI_REDIS_URL); the job stays queued and runs when a worker starts."
+                    )
+                if now - last_seen > idle_limit:
+                    raise TimeoutError(job_id)
+                continue
+            last_seen = now
+            for entry_id, event in batch:
+                after = entry_id
+                picked_up = picked_up or event.kind is not EventKind.ACCEPTED
+                view.apply(event)
+                on_event(event)
+                follower.ack(job_id, entry_id)
+                if event.terminal:
+                    follower.forget(job_id)
+                    return
+
+    # -- interactive ------------------------------------------------------------
+    def repl(self, lines: Iterable[str] | None = None) -> int:
+        """Read commands until EOF or ``quit``; ``lines`` replaces stdin (scripts, tests)."""
+        self.resume()
+        interactive = lines is None and sys.stdin.isatty()
+        source = lines if lines is not None else _stdin_lines(interactive, self.console)
+        if interactive:
+            self.console.print("Type [bold]help[/] for commands, [bold]quit[/] to leave.")
+        status = EXIT_OK
+        for raw in source:
+            text = raw.strip()
+            if not text:
+                continue
+            if text.lower() in ("quit", "exit", "q"):
+                break
+            if not interactive:
+                self.console.print(f"> {text}", style="bold", markup=False, highlight=False)
+            status = self.say(text, live=self.console.is_terminal)
+        return status
+
+    def resume(self) -> None:
+        """Finish rendering jobs a previous run of this renderer left half-shown."""
+        follower = self.app.follower(self.renderer)
+        for job_id in follower.pending_jobs():
+            self.console.print(f"Resuming job {job_id}…", style="dim")
+            self.follow(Reply(ReplyKind.JOB, "", job_id=job_id), live=self.console.is_terminal)
+
+
+def _stdin_lines(interactive: bool, console: Console) -> Iterable[str]:
+    while True:
+        try:
+            line = console.input("[bold cyan]jitsi>[/] ") if interactive else sys.stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if not interactive and line == "":
+            return
+        yield line

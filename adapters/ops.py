@@ -1,0 +1,154 @@
+"""The operator tools of the original scripts: worker, status, cost, bootstrap, audit."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from dataclasses import asdict
+
+from rich.console import Console
+from rich.table import Table
+
+from adapters.wiring import App
+from bot.cost import money
+from bot.model import ResourceKind
+from bot.state import DesiredState
+
+EXIT_OK, EXIT_FAILED = 0, 1
+# Target groups and listeners cost nothing by themselves; the audit lists them
+# but only these kinds make a stopped platform "not clean".
+BILLABLE = {ResourceKind.LOAD_BALANCER, ResourceKind.TASK, ResourceKind.ELASTIC_IP,
+            ResourceKind.NETWORK_INTERFACE}
+
+
+def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
+    """Run an RQ worker (with its scheduler) for this platform's queue."""
+    from rq import Queue, Worker
+
+    from infra import worker as jobs
+
+    jobs.configure(lambda: App(app.settings).job_context())
+    queue = Queue(app.keys.queue_name, connection=app.redis)
+    # Converge at once: a worker that died mid-job left work that this one resumes.
+    queue.enqueue("infra.worker.reconcile", job_id=f"reconcile-{uuid.uuid4().hex[:12]}",
+                  result_ttl=600, failure_ttl=86400)
+    w = Worker([queue], connection=app.redis,
+               name=name or f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:4]}")
+    w.work(with_scheduler=True, burst=burst, logging_level="INFO")
+    return EXIT_OK
+
+
+def status(app: App, as_json: bool) -> int:
+    stored = app.store.status()
+    seen = app.cloud.observe()
+    running = seen.service is not None and seen.service.running_count > 0
+    data = {
+        "desired": stored.desired.value,
+        "state": stored.state.value,
+        "actual": "running" if running and seen.load_balancer else
+                  ("partial" if running or seen.load_balancer else "stopped"),
+        "url": stored.url,
+        "job_id": stored.job_id,
+        "nlb_dns_name": seen.load_balancer.dns_name if seen.load_balancer else None,
+        "nlb_state": seen.load_balancer.state if seen.load_balancer else None,
+        "service": asdict(seen.service) if seen.service else None,
+        "tasks": [asdict(t) for t in seen.tasks],
+        "targets": [asdict(t) for t in seen.targets],
+        "advertise_ips": list(seen.advertise_ips),
+        "running_cost_per_hour": round(app.costs.running_hour, 5) if running else 0.0,
+        "last_error": stored.last_error,
+    }
+    if as_json:
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return EXIT_OK
+    console = Console()
+    console.print(f"[bold]{app.settings.project_name}[/]: desired [bold]{data['desired']}[/], "
+                  f"recorded [bold]{data['state']}[/], AWS says [bold]{data['actual']}[/]")
+    if data["url"]:
+        console.print(f"Meeting URL: {data['url']}")
+    if seen.load_balancer:
+        console.print(f"NLB: {seen.load_balancer.dns_name} ({seen.load_balancer.state})")
+    if seen.targets:
+        table = Table("target group", "target", "port", "health")
+        for t in seen.targets:
+            table.add_row(t.target_group, t.target_id, str(t.port), t.state)
+        console.print(table)
+    console.print(f"Running cost: {money(float(data['running_cost_per_hour']))} per hour")  # type: ignore[arg-type]
+    return EXIT_OK
+
+
+def cost(app: App, hours: float | None, as_json: bool) -> int:
+    c = app.costs
+    rows = c.scenarios(hours)
+    if as_json:
+        print(json.dumps({
+            "region": c.prices.region,
+            "running_per_hour": round(c.running_hour, 5),
+            "running_items": [{"label": i.label, "per_hour": round(i.amount, 5)} for i in c.running_items()],
+            "idle_per_month": round(c.idle_month, 4),
+            "always_on_per_month": round(c.always_on_month, 2),
+            "break_even_hours": round(c.break_even_hours(), 1),
+            "scenarios": [{"label": label, "hours": h, "on_demand": round(od, 2),
+                           "always_on": round(ao, 2)} for label, h, od, ao in rows],
+        }, indent=2))
+        return EXIT_OK
+    console = Console()
+    items = Table("running, per hour", "USD", title=f"Prices: {c.prices.region}")
+    for item in c.running_items():
+        items.add_row(item.label, money(item.amount))
+    items.add_row("[bold]total[/]", f"[bold]{money(c.running_hour)}[/]")
+    console.print(items)
+    idle = Table("idle, per month", "USD")
+    for item in c.idle_items():
+        idle.add_row(item.label, money(item.amount))
+    idle.add_row("[bold]total[/]", f"[bold]{money(c.idle_month)}[/]")
+    console.print(idle)
+    table = Table("usage", "hours/month", "on-demand", "always-on", "saving",
+                  title=f"Sessions of {app.settings.average_session_hours:g} h; "
+                        "NLB and IPv4 bill per started hour")
+    for label, h, od, ao in rows:
+        saving = (ao - od) / ao * 100 if ao else 0.0
+        table.add_row(label, f"{h:g}", money(od), money(ao), f"{saving:+.0f}%")
+    console.print(table)
+    console.print(f"Break-even against always-on: {c.break_even_hours():.0f} meeting hours per month.")
+    return EXIT_OK
+
+
+def bootstrap(app: App) -> int:
+    from infra.aws.bootstrap import bootstrap as run
+    from infra.aws.session import AwsClients
+
+    console = Console()
+    made = run(app.settings, AwsClients(app.settings), progress=lambda m: console.print(m, highlight=False))
+    for key, value in made.items():
+        console.print(f"  {key}: {value}", highlight=False)
+    return EXIT_OK
+
+
+def audit(app: App, as_json: bool) -> int:
+    found = app.cloud.audit()
+    rows = [{"kind": r.kind.value, "id": r.resource_id, "name": r.name, "detail": r.detail,
+             "public_ipv4": r.public_ipv4, "per_hour": round(app.costs.resource_hour(r), 5)}
+            for r in found]
+    billable = [r for r in found if r.kind in BILLABLE]
+    per_hour = sum(app.costs.resource_hour(r) for r in billable)
+    desired = app.store.status().desired
+    dirty = desired is DesiredState.STOPPED and bool(billable)
+    if as_json:
+        print(json.dumps({"desired": desired.value, "resources": rows, "billable": len(billable),
+                          "per_hour": round(per_hour, 5), "clean": not billable}, indent=2))
+    else:
+        console = Console()
+        if not rows:
+            console.print("Audit clean: no resource of the project exists.")
+        else:
+            table = Table("kind", "id", "name", "per hour", title="Project resources")
+            for r in rows:
+                table.add_row(str(r["kind"]), str(r["id"]), str(r["name"]), money(float(r["per_hour"])))  # type: ignore[arg-type]
+            console.print(table)
+            style = "bold red" if dirty else "bold"
+            console.print(f"{len(billable)} billable, {money(per_hour)} per hour "
+                          f"(desired state: {desired.value}).", style=style)
+    return EXIT_FAILED if dirty else EXIT_OK

@@ -1,0 +1,143 @@
+"""Turning one chat command into an answer or a queued job: parse, authorise, enqueue.
+
+The same service serves every adapter; it answers within milliseconds and leaves
+the long work to the worker. Replies are plain data; adapters render them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.commands import Command, Cost, Help, Start, Status, Stop, help_text, parse
+from bot.config import Settings
+from bot.cost import CostModel, money
+from bot.errors import CommandError, PermissionDenied
+from bot.events import Event, EventKind
+from bot.model import Actor, JobId, JobKind, JobSpec
+from bot.policy import authorize
+from bot.ports import AuditLog, Clock, EventSink, JobQueue, Ledger, PlatformStore
+from bot.state import DesiredState, PlatformState
+
+
+class ReplyKind(StrEnum):
+    INFO = "info"  # answered at once, nothing queued
+    JOB = "job"  # a job is queued or joined: follow its events
+    USAGE = "usage"  # the command was malformed
+    DENIED = "denied"  # the actor may not run it
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    kind: ReplyKind
+    text: str
+    job_id: JobId | None = None
+    joined: bool = False
+    private: bool = False  # only the requester needs to see it (Slack ephemeral)
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.kind in (ReplyKind.USAGE, ReplyKind.DENIED) else 0
+
+
+class CommandService:
+    def __init__(self, settings: Settings, store: PlatformStore, queue: JobQueue,
+                 sink: EventSink, ledger: Ledger, audit: AuditLog, costs: CostModel,
+                 clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        self.queue = queue
+        self.sink = sink
+        self.ledger = ledger
+        self.audit = audit
+        self.costs = costs
+        self.clock = clock
+
+    def handle(self, text: str, actor: Actor) -> Reply:
+        """Answer ``text`` from ``actor``; every call is written to the audit log."""
+        try:
+            command = parse(text, self.settings.command_name)
+            authorize(command.name, actor, self.settings.allowed_users)
+        except CommandError as exc:
+            self.audit.record(actor, text[:200], "usage-error")
+            return Reply(ReplyKind.USAGE, exc.user_message(), private=True)
+        except PermissionDenied as exc:
+            self.audit.record(actor, text[:200], "denied")
+            return Reply(ReplyKind.DENIED, exc.user_message(), private=True)
+        reply = self._dispatch(command, actor)
+        outcome = f"{reply.kind.value}" + (f" job={reply.job_id}" if reply.job_id else "")
+        if reply.joined:
+            outcome += " joined"
+        self.audit.record(actor, text[:200], outcome)
+        return reply
+
+    def _dispatch(self, command: Command, actor: Actor) -> Reply:
+        prefix = f"/{self.settings.command_name} " if actor.platform.value == "slack" else ""
+        match command:
+            case Help(topic):
+                return Reply(ReplyKind.INFO, help_text(prefix, topic), private=True)
+            case Start(room):
+                return self._start(room, actor)
+            case Stop():
+                return self._enqueue(JobKind.STOP, None, actor)
+            case Status():
+                return Reply(ReplyKind.INFO, self.status_text())
+            case Cost():
+                return Reply(ReplyKind.INFO, self.cost_text())
+        raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
+
+    def _start(self, room: str | None, actor: Actor) -> Reply:
+        status = self.store.status()
+        if (status.state is PlatformState.RUNNING and status.desired is DesiredState.RUNNING
+                and status.url and status.job_id is None):
+            url = status.url
+            if room and status.session_room != room:
+                url = f"{self.settings.meeting_base_url}/{room}"
+            return Reply(ReplyKind.INFO, f"Already running: {url} "
+                         f"({money(self.costs.running_hour)} per hour).")
+        return self._enqueue(JobKind.START, room, actor)
+
+    def _enqueue(self, kind: JobKind, room: str | None, actor: Actor) -> Reply:
+        desired = DesiredState.RUNNING if kind is JobKind.START else DesiredState.STOPPED
+        # Desired state first: a start already under way sees a stop at its next
+        # step boundary, and a crashed job is re-run toward what was asked.
+        self.store.set_desired(desired.value, actor)
+        job_id, joined = self.store.claim_job(kind, JobId(uuid.uuid4().hex[:16]))
+        if joined:
+            return Reply(ReplyKind.JOB, f"Already {_verb(kind)}: following the same job.",
+                         job_id=job_id, joined=True)
+        spec = JobSpec(job_id, kind, actor, room, self.clock.now())
+        self.sink.emit(Event(EventKind.ACCEPTED, job_id, self.clock.now(),
+                             f"{_verb(kind).capitalize()} requested by {actor.display_name or actor.user}.",
+                             data={"kind": kind.value, "room": room, "user": actor.user}))
+        self.queue.enqueue(spec)
+        return Reply(ReplyKind.JOB, f"{_verb(kind).capitalize()} the platform…", job_id=job_id)
+
+    def status_text(self) -> str:
+        s = self.store.status()
+        lines = [f"Platform: {s.state.value} (asked: {s.desired.value})."]
+        if s.url:
+            lines.append(f"Meeting URL: {s.url}")
+        if s.state is PlatformState.RUNNING:
+            lines.append(f"Costs {money(self.costs.running_hour)} per hour while running.")
+        if s.job_id:
+            lines.append(f"A {s.job_kind.value if s.job_kind else ''} job is under way ({s.job_id}).")
+        if s.last_error:
+            lines.append(f"Last error: {s.last_error}")
+        return "\n".join(lines)
+
+    def cost_text(self) -> str:
+        c = self.costs
+        hours, month = self.ledger.month_to_date(self.clock.now())
+        running = "\n".join(f"  {i.label}: {money(i.amount)}/h" for i in c.running_items())
+        idle = "\n".join(f"  {i.label}: {money(i.amount)}/month" for i in c.idle_items())
+        return (f"Running: {money(c.running_hour)} per hour\n{running}\n"
+                f"Idle: {money(c.idle_month)} per month\n{idle}\n"
+                f"This month so far: {hours:.1f} h, {money(month)}.\n"
+                f"Break-even against always-on: {c.break_even_hours():.0f} meeting hours per month "
+                f"(sessions of {self.settings.average_session_hours:g} h).")
+
+
+def _verb(kind: JobKind) -> str:
+    return "starting" if kind is JobKind.START else "stopping"

@@ -1,0 +1,307 @@
+"""``jitsi-bot infra bootstrap``: the base infrastructure that stays while nobody meets.
+
+Idempotent: every resource is looked up by name or tag first, so a second run
+creates nothing (and says so), and a run killed half-way is finished by the
+next. What it makes costs nothing at rest: no NAT gateway, no load balancer,
+an ECS service at desired count 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bot.config import Settings
+from infra.aws import naming
+from infra.aws.bootstrap_network import Recorder, ensure_network
+from infra.aws.errors import cloud_errors, error_code
+from infra.aws.session import AwsClients
+from infra.aws.tags import TagSet
+
+LOG_RETENTION_DAYS = 14
+EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+SPEC_TAG = "jitsi:spec"  # hash of the task definition we would register
+IMAGES = {
+    "web": "jitsi/web:stable",
+    "prosody": "jitsi/prosody:stable",
+    "jicofo": "jitsi/jicofo:stable",
+    "jvb": "jitsi/jvb:stable",
+}
+
+
+def bootstrap(
+    settings: Settings,
+    clients: AwsClients,
+    progress: Callable[[str], None] | None = None,
+    *,
+    requested_by: str = "",
+) -> dict[str, str]:
+    """Find or create the base infrastructure; returns the names and ids of what exists.
+
+    The ``created`` key lists what this run made (empty when nothing).
+    """
+    rec = Recorder(
+        settings=settings,
+        clients=clients,
+        progress=progress or (lambda _msg: None),
+        tags=TagSet(settings.project_name, requested_by=requested_by),
+    )
+    with cloud_errors(settings, "bootstrapping the base infrastructure"):
+        account = clients.client("sts").get_caller_identity()["Account"]
+        rec.result["account_id"] = account
+        ensure_network(rec)
+        _log_group(rec)
+        _parameter(rec, account)
+        _execution_role(rec, account)
+        _task_definition(rec)
+        _cluster(rec)
+        _bucket(rec, account)
+        _service(rec)
+    rec.result["created"] = ",".join(rec.created)
+    if rec.created:
+        rec.progress(f"Base infrastructure ready: created {len(rec.created)} resources.")
+    else:
+        rec.progress("Nothing to create: the base infrastructure already exists.")
+    return rec.result
+
+
+def _log_group(rec: Recorder) -> None:
+    logs = rec.clients.client("logs")
+    name = naming.log_group(rec.settings)
+    groups = logs.describe_log_groups(logGroupNamePrefix=name).get("logGroups", [])
+    group = next((g for g in groups if g["logGroupName"] == name), None)
+    if group is None:
+        logs.create_log_group(logGroupName=name, tags=rec.tags.as_dict())
+        rec.made("Log group", name)
+    else:
+        rec.found("Log group", name)
+    if group is None or group.get("retentionInDays") != LOG_RETENTION_DAYS:
+        logs.put_retention_policy(logGroupName=name, retentionInDays=LOG_RETENTION_DAYS)
+    rec.result["log_group"] = name
+
+
+def _parameter(rec: Recorder, account: str) -> None:
+    ssm = rec.clients.ssm
+    name = rec.settings.advertise_ips_parameter
+    try:
+        arn = ssm.get_parameter(Name=name)["Parameter"]["ARN"]
+        rec.found("SSM parameter", name)
+    except ClientError as exc:
+        if error_code(exc) != "ParameterNotFound":
+            raise
+        ssm.put_parameter(
+            Name=name,
+            Value="0.0.0.0",  # placeholder until the first start writes the NLB's IPs
+            Type="String",
+            Description="JVB_ADVERTISE_IPS: public IPs of the on-demand NLB",
+            Tags=rec.tags.ssm(),
+        )
+        arn = f"arn:aws:ssm:{rec.settings.aws_region}:{account}:parameter/{name.lstrip('/')}"
+        rec.made("SSM parameter", name)
+    rec.result["advertise_ips_parameter"] = name
+    rec.result["advertise_ips_parameter_arn"] = arn
+
+
+def _execution_role(rec: Recorder, account: str) -> None:
+    """The role ECS uses to pull images, write logs and read the advertise-IPs parameter."""
+    iam = rec.clients.client("iam")
+    name = f"{rec.settings.project_name}-task-execution"
+    try:
+        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+        rec.found("IAM role", name)
+    except ClientError as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        arn = iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Tags=rec.tags.elbv2()
+        )["Role"]["Arn"]
+        rec.made("IAM role", name)
+    attached = iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", [])
+    if not any(p["PolicyArn"] == EXECUTION_POLICY for p in attached):
+        iam.attach_role_policy(RoleName=name, PolicyArn=EXECUTION_POLICY)
+    if "read-advertise-ips" not in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["ssm:GetParameters", "ssm:GetParameter"],
+                    "Resource": rec.result["advertise_ips_parameter_arn"],
+                }
+            ],
+        }
+        iam.put_role_policy(
+            RoleName=name, PolicyName="read-advertise-ips", PolicyDocument=json.dumps(policy)
+        )
+    rec.result["execution_role_arn"] = arn
+
+
+def _containers(rec: Recorder) -> list[dict[str, Any]]:
+    s = rec.settings
+    memory = int(s.task_memory_gb * 1024)
+    # Fargate needs no per-container memory, moto's run_task does; JVB gets the most.
+    small = max(128, memory // 8)
+    log_group = naming.log_group(s)
+
+    def container(name: str, mem: int, ports: list[tuple[int, str]], env: dict[str, str]):
+        return {
+            "name": name,
+            "image": IMAGES[name],
+            "essential": True,
+            "memory": mem,
+            "portMappings": [
+                {"containerPort": port, "hostPort": port, "protocol": proto}
+                for port, proto in ports
+            ],
+            "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": log_group,
+                    "awslogs-region": s.aws_region,
+                    "awslogs-stream-prefix": name,
+                },
+            },
+        }
+
+    # Containers of one awsvpc task share a network namespace: they reach each
+    # other on 127.0.0.1. Passwords (JICOFO_AUTH_PASSWORD, JVB_AUTH_PASSWORD)
+    # belong in SecureString parameters added by the operator, never here.
+    common = {"PUBLIC_URL": s.meeting_base_url, "XMPP_SERVER": "127.0.0.1", "TZ": "UTC"}
+    web = container("web", small, [(80, "tcp"), (443, "tcp")], common)
+    prosody = container("prosody", small, [(5222, "tcp"), (5280, "tcp")], common)
+    jicofo = container("jicofo", small, [(8888, "tcp")], {**common, "JICOFO_ENABLE_REST": "1"})
+    jvb_ports = [(naming.UDP_PORT, "udp"), (naming.HEALTH_PORT, "tcp")]
+    if s.enable_tcp_4443:
+        jvb_ports.append((naming.TCP_PORT, "tcp"))
+    jvb = container(
+        "jvb",
+        memory - 3 * small,
+        jvb_ports,
+        {**common, "JVB_PORT": str(naming.UDP_PORT), "COLIBRI_REST_ENABLED": "true"},
+    )
+    jvb["secrets"] = [
+        {"name": "JVB_ADVERTISE_IPS", "valueFrom": rec.result["advertise_ips_parameter_arn"]}
+    ]
+    return [web, prosody, jicofo, jvb]
+
+
+def _task_definition(rec: Recorder) -> None:
+    ecs = rec.clients.ecs
+    s = rec.settings
+    fam = naming.family(s)
+    spec: dict[str, Any] = {
+        "family": fam,
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": str(int(s.task_vcpu * 1024)),
+        "memory": str(int(s.task_memory_gb * 1024)),
+        "executionRoleArn": rec.result["execution_role_arn"],
+        "runtimePlatform": {
+            "cpuArchitecture": "ARM64" if s.cpu_architecture.value == "arm64" else "X86_64",
+            "operatingSystemFamily": "LINUX",
+        },
+        "containerDefinitions": _containers(rec),
+    }
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    try:
+        current = ecs.describe_task_definition(taskDefinition=fam, include=["TAGS"])
+    except ClientError as exc:
+        if error_code(exc) not in ("ClientException", "InvalidParameterException"):
+            raise
+        current = None
+    if current and {t["key"]: t["value"] for t in current.get("tags", [])}.get(SPEC_TAG) == digest:
+        arn = current["taskDefinition"]["taskDefinitionArn"]
+        rec.found("Task definition", arn.rsplit("/", 1)[-1])
+    else:
+        tags = [*rec.tags.ecs(), {"key": SPEC_TAG, "value": digest}]
+        arn = ecs.register_task_definition(**spec, tags=tags)["taskDefinition"]["taskDefinitionArn"]
+        rec.made("Task definition", arn.rsplit("/", 1)[-1])
+    rec.result["task_definition"] = arn
+
+
+def _cluster(rec: Recorder) -> None:
+    ecs = rec.clients.ecs
+    name = rec.settings.cluster_name
+    clusters = ecs.describe_clusters(clusters=[name]).get("clusters", [])
+    if any(c.get("status") == "ACTIVE" for c in clusters):
+        rec.found("ECS cluster", name)
+    else:
+        ecs.create_cluster(clusterName=name, tags=rec.tags.ecs())
+        rec.made("ECS cluster", name)
+    rec.result["cluster"] = name
+
+
+def _bucket(rec: Recorder, account: str) -> None:
+    s3 = rec.clients.client("s3")
+    name = f"{rec.settings.project_name}-recordings-{account}"
+    try:
+        s3.head_bucket(Bucket=name)
+        rec.found("S3 bucket", name)
+    except ClientError as exc:
+        if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+        kwargs: dict[str, Any] = {"Bucket": name}
+        if rec.settings.aws_region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": rec.settings.aws_region}
+        s3.create_bucket(**kwargs)
+        s3.put_public_access_block(
+            Bucket=name,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        s3.put_bucket_tagging(Bucket=name, Tagging=rec.tags.s3())
+        rec.made("S3 bucket", name)
+    rec.result["bucket"] = name
+
+
+def _service(rec: Recorder) -> None:
+    ecs = rec.clients.ecs
+    s = rec.settings
+    td = rec.result["task_definition"]
+    services = ecs.describe_services(cluster=s.cluster_name, services=[s.service_name])
+    active = [x for x in services.get("services", []) if x.get("status") == "ACTIVE"]
+    if active:
+        rec.found("ECS service", s.service_name)
+        if active[0].get("taskDefinition") != td:
+            ecs.update_service(cluster=s.cluster_name, service=s.service_name, taskDefinition=td)
+            rec.progress(f"ECS service {s.service_name}: now uses {td.rsplit('/', 1)[-1]}")
+    else:
+        ecs.create_service(
+            cluster=s.cluster_name,
+            serviceName=s.service_name,
+            taskDefinition=td,
+            desiredCount=0,
+            launchType="FARGATE",
+            # One bridge at a time: never run the old and new task side by side.
+            deploymentConfiguration={"maximumPercent": 100, "minimumHealthyPercent": 0},
+            networkConfiguration={
+                "awsvpcConfiguration": {
+                    "subnets": rec.result["subnet_ids"].split(","),
+                    "securityGroups": [rec.result["security_group_id"]],
+                    "assignPublicIp": "ENABLED",
+                }
+            },
+            propagateTags="SERVICE",
+            tags=rec.tags.ecs(),
+        )
+        rec.made("ECS service", s.service_name)
+    rec.result["service"] = s.service_name

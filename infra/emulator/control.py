@@ -1,0 +1,119 @@
+"""The emulator's control API under ``/_emulator/``: JSON in, JSON out.
+
+GET  /_emulator/state    what the emulator sees (profile, services, load balancers, faults)
+POST /_emulator/profile  {"profile": "instant"|"field", "time_scale": F}  (either key optional)
+POST /_emulator/targets  {"mode": "auto"|"unhealthy"|"initial"}
+POST /_emulator/faults   {"throttle": {"operation": OP, "count": N}}
+                         {"permanent": {"operation": OP, "code": C, "count": N}}
+                         {"clear": true}
+POST /_emulator/reset    moto reset plus emulator state (profile kept)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import patches, scheduler
+from .profiles import Profile
+from .state import TARGET_MODES, EmulatorState
+
+
+class ControlError(ValueError):
+    """A control request the emulator cannot apply (answered with HTTP 400)."""
+
+
+def snapshot(state: EmulatorState) -> dict[str, Any]:
+    """The JSON body of ``GET /_emulator/state``."""
+    with state.lock:
+        services = []
+        for ecs in scheduler.backends("ecs"):
+            for svc in ecs.services.values():
+                key = (ecs.account_id, ecs.region_name, svc.cluster_name, svc.name)
+                error = state.service_errors.get(key)
+                services.append({
+                    "account": ecs.account_id,
+                    "region": ecs.region_name,
+                    "cluster": svc.cluster_name,
+                    "service": svc.name,
+                    "status": svc.status,
+                    "desired": svc.desired_count,
+                    "running": svc.running_count,
+                    "pending": svc.pending_count,
+                    "error": error[1] if error else None,
+                })
+        load_balancers = [
+            {"name": lb.name, "arn": lb.arn, "type": lb.type, "state": lb.state}
+            for elbv2 in scheduler.backends("elbv2")
+            for lb in elbv2.load_balancers.values()
+        ]
+        return {
+            "profile": state.profile.name,
+            "time_scale": state.profile.time_scale,
+            "target_health_mode": state.target_mode,
+            "services": services,
+            "load_balancers": load_balancers,
+            "faults": state.faults.snapshot(),
+        }
+
+
+def _set_profile(state: EmulatorState, body: dict[str, Any]) -> None:
+    try:
+        profile = Profile(
+            name=body.get("profile", state.profile.name),
+            time_scale=float(body.get("time_scale", state.profile.time_scale)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ControlError(str(exc)) from exc
+    state.profile = profile
+
+
+def _set_targets(state: EmulatorState, body: dict[str, Any]) -> None:
+    mode = body.get("mode")
+    if mode not in TARGET_MODES:
+        raise ControlError(f"mode must be one of {TARGET_MODES}, got {mode!r}")
+    state.target_mode = mode
+
+
+def _set_faults(state: EmulatorState, body: dict[str, Any]) -> None:
+    if not {"throttle", "permanent", "clear"} & body.keys():
+        raise ControlError("expected 'throttle', 'permanent' or 'clear'")
+    try:
+        state.faults.arm(body)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ControlError(f"bad fault spec: {exc!r}") from exc
+
+
+def _reset(state: EmulatorState, body: dict[str, Any]) -> None:
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+    patches.pin_task_states()
+    state.reset()
+
+
+_ROUTES = {
+    "/_emulator/profile": _set_profile,
+    "/_emulator/targets": _set_targets,
+    "/_emulator/faults": _set_faults,
+    "/_emulator/reset": _reset,
+}
+
+
+def handle(state: EmulatorState, method: str, path: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+    """Answer one control request: (HTTP status, JSON body)."""
+    path = path.rstrip("/")
+    if path == "/_emulator/state" and method == "GET":
+        return 200, snapshot(state)
+    action = _ROUTES.get(path)
+    if action is None or method != "POST":
+        return 404, {"error": f"no such control endpoint: {method} {path}"}
+    try:
+        body = json.loads(raw or b"{}")
+        if not isinstance(body, dict):
+            raise ControlError("the body must be a JSON object")
+        with state.lock:
+            action(state, body)
+    except (ControlError, json.JSONDecodeError) as exc:
+        return 400, {"error": str(exc)}
+    return 200, snapshot(state)

@@ -1,0 +1,64 @@
+"""Latency profiles: how long the emulated AWS takes for each slow thing it does.
+
+Delays are nominal seconds (what AWS takes in the field); ``time_scale`` multiplies
+every one of them so tests can run the realistic sequence in a fraction of the time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Literal
+
+ProfileName = Literal["instant", "field"]
+PROFILE_NAMES: tuple[ProfileName, ...] = ("instant", "field")
+
+
+@dataclass(frozen=True)
+class Delays:
+    """Nominal delays in seconds, before scaling."""
+
+    lb_active: float = 0.0  # NLB provisioning -> active
+    lb_enis: float = 0.0  # NLB created -> its network interfaces exist
+    lb_enis_deleted: float = 0.0  # NLB deleted -> its network interfaces are gone
+    task_pending: float = 0.0  # task PROVISIONING -> PENDING (the private IP appears)
+    task_running: float = 0.0  # task started -> RUNNING
+    task_stopped: float = 0.0  # task STOPPING -> STOPPED
+    target_healthy: float = 0.0  # target registered (and NLB active) -> healthy
+
+
+# Field numbers from ARCHITECTURE.md section 5: NLB creation over 2 min, Fargate
+# start 20-60 s, targets `initial` for 70-120 s in total (registration waits for
+# the NLB, then health checks: interval 10 s x threshold 3).
+_NOMINAL: dict[ProfileName, Delays] = {
+    "instant": Delays(),
+    "field": Delays(
+        lb_active=120.0,
+        lb_enis=5.0,
+        lb_enis_deleted=5.0,
+        task_pending=10.0,
+        task_running=40.0,
+        task_stopped=10.0,
+        target_healthy=30.0,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named set of delays and the factor applied to all of them."""
+
+    name: ProfileName
+    time_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.name not in _NOMINAL:
+            raise ValueError(f"unknown profile {self.name!r}: use one of {PROFILE_NAMES}")
+        if self.time_scale < 0:
+            raise ValueError(f"time scale must be >= 0, got {self.time_scale}")
+
+    @property
+    def delays(self) -> Delays:
+        """The profile's delays in real seconds (nominal x time scale)."""
+        nominal = _NOMINAL[self.name]
+        scaled = {f.name: getattr(nominal, f.name) * self.time_scale for f in fields(nominal)}
+        return replace(nominal, **scaled)

@@ -1,0 +1,65 @@
+"""The per-platform lifecycle lock: a Redis lease renewed while its owner lives.
+
+A worker killed with SIGKILL stops renewing, so the lease runs out within
+``lease`` seconds and the next job (or the reconciler) can take over.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from types import TracebackType
+
+import redis
+from redis.exceptions import LockError
+
+
+class LeaseLock:
+    def __init__(self, client: redis.Redis, name: str, lease: float) -> None:
+        self.lease = lease
+        self._lock = client.lock(name, timeout=lease, thread_local=False)
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def acquire(self, wait: float, on_wait: Callable[[], None] | None = None) -> bool:
+        """Try for ``wait`` seconds; ``on_wait`` runs once if the lock is busy at first."""
+        if self._lock.acquire(blocking=False):
+            self._start_renewing()
+            return True
+        if on_wait is not None:
+            on_wait()
+        if wait <= 0 or not self._lock.acquire(blocking=True, blocking_timeout=wait):
+            return False
+        self._start_renewing()
+        return True
+
+    def _start_renewing(self) -> None:
+        self._stop.clear()
+        self._renewer = threading.Thread(target=self._renew, name="lease-renewer", daemon=True)
+        self._renewer.start()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.lease / 3):
+            try:
+                self._lock.reacquire()
+            except LockError:
+                return  # lost it (expired while the process was stalled): nothing to renew
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=self.lease)
+        try:
+            self._lock.release()
+        except LockError:
+            pass  # already expired; another owner may hold it now, and that is theirs
+
+    def __enter__(self) -> LeaseLock:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()
+
+    def held_by_anyone(self) -> bool:
+        return bool(self._lock.locked())

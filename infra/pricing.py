@@ -1,0 +1,27 @@
+"""Loading the price table of a region from ``infra/prices/<region>.json``."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from bot.cost import PriceTable
+from bot.errors import BotError
+
+
+def available_regions() -> list[str]:
+    folder = resources.files("infra") / "prices"
+    return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def load_prices(region: str) -> PriceTable:
+    """The price table for ``region``; a clear error lists the regions that have one."""
+    path = resources.files("infra") / "prices" / f"{region}.json"
+    if not path.is_file():
+        raise BotError(f"No price table for region {region!r}.",
+                       f"Set price_region to one of: {', '.join(available_regions())}, "
+                       f"or add infra/prices/{region}.json.")
+    try:
+        return PriceTable.from_mapping(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise BotError(f"Price table {region}.json is broken: {exc}") from exc

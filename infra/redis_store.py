@@ -1,0 +1,144 @@
+"""Redis implementations of the core's stores: platform state, ledger, audit log."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import fields
+from datetime import UTC, datetime
+
+import redis
+
+from bot.model import Actor, JobId, JobKind
+from bot.state import DesiredState, PlatformState, PlatformStatus
+from infra.keys import AUDIT_LOG_MAXLEN, Keys
+
+# Claim the "current job" slot atomically: two simultaneous starts must not
+# both enqueue. Returns {current_id, joined}.
+_CLAIM = """
+local cur = redis.call('HGET', KEYS[1], 'job_id')
+if cur and cur ~= '' and redis.call('HGET', KEYS[1], 'job_kind') == ARGV[1] then
+  return {cur, 1}
+end
+redis.call('HSET', KEYS[1], 'job_id', ARGV[2], 'job_kind', ARGV[1])
+return {ARGV[2], 0}
+"""
+_FINISH = """
+if redis.call('HGET', KEYS[1], 'job_id') == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'job_id', 'job_kind')
+  return 1
+end
+return 0
+"""
+_JOB_FIELDS = {"job_id", "job_kind"}  # owned by claim/finish, never by save()
+
+
+def month_of(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m")
+
+
+class RedisPlatformStore:
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.r = client
+        self.keys = keys
+        self._claim = client.register_script(_CLAIM)
+        self._finish = client.register_script(_FINISH)
+
+    def status(self) -> PlatformStatus:
+        raw = {k.decode(): v.decode() for k, v in self.r.hgetall(self.keys.platform).items()}
+        return _decode(raw)
+
+    def set_desired(self, desired: str, actor: Actor) -> None:
+        DesiredState(desired)  # validate before writing
+        self.r.hset(self.keys.platform, mapping={"desired": desired, "desired_by": actor.user,
+                                                 "desired_at": repr(time.time())})
+
+    def save(self, status: PlatformStatus) -> None:
+        present: dict[str, str] = {}
+        absent: list[str] = []
+        for f in fields(PlatformStatus):
+            if f.name in _JOB_FIELDS or f.name in ("extra", "desired"):
+                continue
+            value = getattr(status, f.name)
+            if value is None:
+                absent.append(f.name)
+            else:
+                present[f.name] = value.value if hasattr(value, "value") else str(value)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(self.keys.platform, mapping=present)
+        if absent:
+            pipe.hdel(self.keys.platform, *absent)
+        pipe.execute()
+
+    def claim_job(self, kind: JobKind, job_id: JobId) -> tuple[JobId, bool]:
+        current, joined = self._claim(keys=[self.keys.platform], args=[kind.value, job_id])
+        return JobId(current.decode() if isinstance(current, bytes) else str(current)), bool(joined)
+
+    def finish_job(self, job_id: JobId) -> None:
+        self._finish(keys=[self.keys.platform], args=[job_id])
+
+    def force_job(self, kind: JobKind, job_id: JobId) -> None:
+        """Make ``job_id`` current whatever was there (the reconciler resuming a dead job)."""
+        self.r.hset(self.keys.platform, mapping={"job_id": job_id, "job_kind": kind.value})
+
+
+def _decode(raw: dict[str, str]) -> PlatformStatus:
+    def opt_float(key: str) -> float | None:
+        return float(raw[key]) if raw.get(key) else None
+
+    return PlatformStatus(
+        desired=DesiredState(raw.get("desired", DesiredState.STOPPED.value)),
+        state=PlatformState(raw.get("state", PlatformState.STOPPED.value)),
+        url=raw.get("url") or None,
+        nlb_dns=raw.get("nlb_dns") or None,
+        job_id=JobId(raw["job_id"]) if raw.get("job_id") else None,
+        job_kind=JobKind(raw["job_kind"]) if raw.get("job_kind") else None,
+        session_started_at=opt_float("session_started_at"),
+        session_room=raw.get("session_room") or None,
+        started_by=raw.get("started_by") or None,
+        updated_at=opt_float("updated_at") or 0.0,
+        last_error=raw.get("last_error") or None,
+    )
+
+
+class RedisLedger:
+    """Month totals in a hash per month, plus a capped stream of every session."""
+
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.r = client
+        self.keys = keys
+
+    def record_session(self, started_at: float, ended_at: float, cost: float) -> None:
+        seconds = max(ended_at - started_at, 0.0)
+        key = self.keys.ledger_month(month_of(ended_at))
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hincrbyfloat(key, "seconds", seconds)
+        pipe.hincrbyfloat(key, "cost", cost)
+        pipe.hincrby(key, "sessions", 1)
+        pipe.xadd(self.keys.ledger_sessions, {"started_at": repr(started_at),
+                                              "ended_at": repr(ended_at), "cost": repr(cost)},
+                  maxlen=10_000, approximate=True)
+        pipe.execute()
+
+    def month_to_date(self, now: float) -> tuple[float, float]:
+        raw = self.r.hmget(self.keys.ledger_month(month_of(now)), ["seconds", "cost"])
+        seconds = float(raw[0]) if raw[0] else 0.0
+        cost = float(raw[1]) if raw[1] else 0.0
+        return seconds / 3600.0, cost
+
+
+class RedisAuditLog:
+    """Every command: who, where, what, and how it ended. A capped stream."""
+
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.r = client
+        self.keys = keys
+
+    def record(self, actor: Actor, command: str, outcome: str) -> None:
+        self.r.xadd(self.keys.audit_log, {"user": actor.user, "channel": actor.channel,
+                                          "platform": actor.platform.value, "command": command,
+                                          "outcome": outcome, "at": repr(time.time())},
+                    maxlen=AUDIT_LOG_MAXLEN, approximate=True)
+
+    def entries(self, count: int = 100) -> list[dict[str, str]]:
+        rows = self.r.xrevrange(self.keys.audit_log, count=count)
+        return [{k.decode(): v.decode() for k, v in fields_.items()} for _, fields_ in rows]

@@ -1,0 +1,47 @@
+variable "aws_endpoint_url" {
+  description = "Base URL of the AWS emulator (moto server or the project's emulator), e.g. http://127.0.0.1:5000."
+  type        = string
+  default     = "http://127.0.0.1:5000"
+}
+
+variable "region" {
+  description = "Region the emulator should pretend to be."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "project_name" {
+  description = "Project name passed to the root module."
+  type        = string
+  default     = "jitsi-emu"
+}
+
+variable "domain" {
+  description = "Meeting domain passed to the root module."
+  type        = string
+  default     = "meet.example.test"
+}
+
+variable "nlb_enabled" {
+  description = "Create the on-demand NLB with Terraform (module jvb_nlb)."
+  type        = bool
+  default     = false
+}
+
+variable "enable_tcp_4443" {
+  description = "Add the legacy TCP 4443 listener."
+  type        = bool
+  default     = false
+}
+
+variable "jwt_enabled" {
+  description = "Require JWT meeting links."
+  type        = bool
+  default     = false
+}
+
+variable "recordings_bucket_enabled" {
+  description = "Create the recordings bucket."
+  type        = bool
+  default     = true
+}

@@ -1,0 +1,818 @@
+# jitsi-chatops platform: everything that is free (or nearly) while nobody meets.
+#
+# What bills by the hour - the NLB, its public IPv4 addresses and the Fargate
+# task - is absent at rest: the ECS service sits at desired_count 0 and the NLB
+# lives in modules/jvb-nlb behind `nlb_enabled` (default false), because the
+# bot's worker creates it on demand with the same names. There is never a NAT
+# gateway: the task gets a public IP in a public subnet instead.
+
+data "aws_availability_zones" "available" {
+  state = "available"
+}
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+data "aws_route53_zone" "this" {
+  count = var.hosted_zone_id != null ? 1 : 0
+
+  zone_id = var.hosted_zone_id
+}
+
+data "aws_acm_certificate" "this" {
+  count = var.acm_lookup && var.acm_certificate_arn == null ? 1 : 0
+
+  domain      = var.domain
+  statuses    = ["ISSUED"]
+  most_recent = true
+}
+
+locals {
+  name = var.project_name
+
+  tags = merge(var.tags, {
+    "jitsi:project"    = var.project_name
+    "jitsi:managed-by" = "jitsi-chatops"
+  })
+
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  azs = length(var.availability_zones) > 0 ? var.availability_zones : slice(
+    data.aws_availability_zones.available.names, 0, length(var.public_subnet_cidrs)
+  )
+
+  # Names shared with the Python side (infra/aws/naming.py, bot/config.py).
+  cluster_name    = "${local.name}-cluster"
+  service_name    = "${local.name}-service"
+  task_family     = "${local.name}-jitsi"
+  log_group_name  = "/ecs/${local.name}"
+  parameter_path  = "/${local.name}"
+  parameter_arn   = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.parameter_path}"
+  certificate_arn = var.acm_certificate_arn != null ? var.acm_certificate_arn : try(data.aws_acm_certificate.this[0].arn, null)
+
+  recordings_bucket = var.recordings_bucket_name != null ? var.recordings_bucket_name : "${local.name}-recordings-${local.account_id}"
+}
+
+################################################################################
+# Network: one VPC, public subnets, an internet gateway. No NAT gateway, ever.
+################################################################################
+
+resource "aws_vpc" "this" {
+  cidr_block = var.vpc_cidr
+  # Fargate tasks with public IPs need DNS hostnames (moto's run_task insists too).
+  enable_dns_support   = true
+  enable_dns_hostnames = true
+
+  tags = merge(local.tags, { Name = local.name })
+}
+
+# Adopt the VPC's default security group and strip its rules: nothing uses it,
+# and an open default group is an accident waiting to happen.
+resource "aws_default_security_group" "this" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(local.tags, { Name = "${local.name}-default-deny" })
+}
+
+resource "aws_internet_gateway" "this" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(local.tags, { Name = local.name })
+}
+
+resource "aws_subnet" "public" {
+  count = length(var.public_subnet_cidrs)
+
+  vpc_id            = aws_vpc.this.id
+  cidr_block        = var.public_subnet_cidrs[count.index]
+  availability_zone = local.azs[count.index]
+  # The ECS service asks for a public IP explicitly; nothing else should get one.
+  map_public_ip_on_launch = false
+
+  tags = merge(local.tags, { Name = "${local.name}-public-${local.azs[count.index]}" })
+}
+
+resource "aws_route_table" "public" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(local.tags, { Name = "${local.name}-public" })
+}
+
+resource "aws_route" "internet" {
+  route_table_id         = aws_route_table.public.id
+  destination_cidr_block = "0.0.0.0/0"
+  gateway_id             = aws_internet_gateway.this.id
+}
+
+resource "aws_route_table_association" "public" {
+  count = length(aws_subnet.public)
+
+  subnet_id      = aws_subnet.public[count.index].id
+  route_table_id = aws_route_table.public.id
+}
+
+resource "aws_security_group" "task" {
+  name        = "${local.name}-task"
+  description = "Jitsi Meet task: media, web and NLB health checks"
+  vpc_id      = aws_vpc.this.id
+
+  ingress {
+    description = "JVB media; the NLB preserves client IPs for UDP, so the source is anyone"
+    protocol    = "udp"
+    from_port   = 10000
+    to_port     = 10000
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+
+  ingress {
+    description = "jitsi-web HTTPS through the NLB"
+    protocol    = "tcp"
+    from_port   = 443
+    to_port     = 443
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+
+  ingress {
+    description = "NLB health checks of JVB /about/health from the load balancer nodes"
+    protocol    = "tcp"
+    from_port   = 8080
+    to_port     = 8080
+    cidr_blocks = [var.vpc_cidr]
+  }
+
+  dynamic "ingress" {
+    for_each = var.enable_tcp_4443 ? [1] : []
+
+    content {
+      description = "Legacy JVB TCP fallback (enable_tcp_4443)"
+      protocol    = "tcp"
+      from_port   = 4443
+      to_port     = 4443
+      cidr_blocks = ["0.0.0.0/0"]
+    }
+  }
+
+  egress {
+    description = "Image pulls from the registry, ICE checks and media towards clients (no NAT, no VPC endpoints)"
+    protocol    = "-1"
+    from_port   = 0
+    to_port     = 0
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+
+  tags = merge(local.tags, { Name = "${local.name}-task" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+################################################################################
+# Parameters the task reads at start (free: standard tier)
+################################################################################
+
+resource "aws_ssm_parameter" "advertise_ips" {
+  name        = "${local.parameter_path}/jvb/advertise-ips"
+  description = "JVB_ADVERTISE_IPS: the public addresses of the on-demand NLB, written by the bot before every start"
+  type        = "String"
+  tier        = "Standard"
+  # Placeholder only: the NLB (and so its addresses) does not exist yet.
+  value = "127.0.0.1"
+
+  tags = local.tags
+
+  lifecycle {
+    # The bot owns the value; Terraform must not reset it on the next apply.
+    ignore_changes = [value]
+  }
+}
+
+# Internal XMPP account passwords of jicofo and jvb. The images refuse to start
+# without them; they never leave the task, so they are generated once (uuid()
+# is random) and then left alone.
+resource "aws_ssm_parameter" "xmpp_password" {
+  for_each = toset(["jicofo", "jvb"])
+
+  name        = "${local.parameter_path}/xmpp/${each.key}-auth-password"
+  description = "${upper(each.key)}_AUTH_PASSWORD of the internal XMPP account"
+  type        = "SecureString"
+  tier        = "Standard"
+  value       = sha256(uuid())
+
+  tags = local.tags
+
+  lifecycle {
+    ignore_changes = [value]
+  }
+}
+
+resource "aws_ssm_parameter" "jwt_app_secret" {
+  count = var.jwt_enabled ? 1 : 0
+
+  name        = "${local.parameter_path}/jwt/app-secret"
+  description = "JWT_APP_SECRET: HS256 key shared by prosody and the bot that signs meeting links"
+  type        = "SecureString"
+  tier        = "Standard"
+  value       = var.jwt_app_secret != null ? var.jwt_app_secret : sha256(uuid())
+
+  tags = local.tags
+
+  lifecycle {
+    # Rotated out of band (aws ssm put-parameter --overwrite), then the task restarted.
+    ignore_changes = [value]
+  }
+}
+
+################################################################################
+# Logs
+################################################################################
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_days
+
+  tags = local.tags
+}
+
+################################################################################
+# IAM: task execution role, task role
+################################################################################
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    sid     = "EcsTasksAssume"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name               = "${local.name}-task-execution"
+  description        = "Pulls the Jitsi secrets from SSM and writes the task's logs"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+
+  tags = local.tags
+}
+
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  statement {
+    sid       = "ProjectParameters"
+    actions   = ["ssm:GetParameters"]
+    resources = ["${local.parameter_arn}/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "${local.name}-task-execution"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+resource "aws_iam_role" "task" {
+  name               = "${local.name}-task"
+  description        = "Runtime role of the Jitsi containers"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+
+  tags = local.tags
+}
+
+data "aws_iam_policy_document" "task" {
+  count = var.recordings_bucket_enabled || var.enable_execute_command ? 1 : 0
+
+  dynamic "statement" {
+    for_each = var.recordings_bucket_enabled ? [1] : []
+
+    content {
+      sid       = "RecordingsWrite"
+      actions   = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]
+      resources = ["${aws_s3_bucket.recordings[0].arn}/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.recordings_bucket_enabled ? [1] : []
+
+    content {
+      sid       = "RecordingsList"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.recordings[0].arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_execute_command ? [1] : []
+
+    content {
+      sid = "ExecuteCommand"
+      actions = [
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+      ]
+      # The Session Manager channel actions support no resource-level restriction.
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "task" {
+  count = length(data.aws_iam_policy_document.task)
+
+  name   = "${local.name}-task"
+  role   = aws_iam_role.task.id
+  policy = data.aws_iam_policy_document.task[0].json
+}
+
+################################################################################
+# ECS: cluster, task definition (the four docker-jitsi-meet containers), service
+################################################################################
+
+resource "aws_ecs_cluster" "this" {
+  name = local.cluster_name
+
+  setting {
+    name  = "containerInsights"
+    value = var.container_insights ? "enabled" : "disabled"
+  }
+
+  tags = local.tags
+}
+
+locals {
+  image = { for c in ["web", "prosody", "jicofo", "jvb"] : c => "${var.jitsi_image_registry}/${c}:${var.jitsi_image_tag}" }
+
+  # The four containers share the task's network namespace (awsvpc), so they
+  # reach each other on 127.0.0.1 instead of compose's service names.
+  xmpp_env = {
+    TZ                       = var.timezone
+    PUBLIC_URL               = "https://${var.domain}"
+    XMPP_DOMAIN              = "meet.jitsi"
+    XMPP_AUTH_DOMAIN         = "auth.meet.jitsi"
+    XMPP_GUEST_DOMAIN        = "guest.meet.jitsi"
+    XMPP_MUC_DOMAIN          = "muc.meet.jitsi"
+    XMPP_INTERNAL_MUC_DOMAIN = "internal-muc.meet.jitsi"
+    XMPP_RECORDER_DOMAIN     = "recorder.meet.jitsi"
+    XMPP_SERVER              = "127.0.0.1"
+    XMPP_PORT                = "5222"
+    JICOFO_AUTH_USER         = "focus"
+    JVB_AUTH_USER            = "jvb"
+    JVB_BREWERY_MUC          = "jvbbrewery"
+  }
+
+  auth_env = var.jwt_enabled ? {
+    ENABLE_AUTH   = "1"
+    AUTH_TYPE     = "jwt"
+    ENABLE_GUESTS = "0"
+    JWT_APP_ID    = var.jwt_app_id
+    } : {
+    ENABLE_AUTH = "0"
+  }
+
+  jwt_secret = var.jwt_enabled ? [{ name = "JWT_APP_SECRET", valueFrom = aws_ssm_parameter.jwt_app_secret[0].arn }] : []
+
+  web_env = merge(local.xmpp_env, local.auth_env, {
+    XMPP_BOSH_URL_BASE = "http://127.0.0.1:5280"
+    # TLS is either passed through by the NLB or re-encrypted to this port.
+    DISABLE_HTTPS      = "0"
+    ENABLE_LETSENCRYPT = "0"
+  })
+
+  prosody_env = merge(local.xmpp_env, local.auth_env)
+
+  jicofo_env = merge(local.xmpp_env, local.auth_env, {
+    # Jicofo's /stats on 8888 counts a lone waiter. The image binds it to
+    # 0.0.0.0, so it is kept task-local another way: no port mapping and no
+    # security group rule, which leaves only 127.0.0.1 inside the task.
+    JICOFO_ENABLE_REST = "1"
+  })
+
+  jvb_env = merge(local.xmpp_env, {
+    JVB_PORT = "10000"
+    }, var.enable_tcp_4443 ? {
+    # Honoured only by images from before the 2022 removal of the TCP harvester.
+    JVB_TCP_HARVESTER_DISABLED = "false"
+    JVB_TCP_PORT               = "4443"
+    JVB_TCP_MAPPED_PORT        = "4443"
+  } : {})
+
+  log_options = {
+    for c in ["web", "prosody", "jicofo", "jvb"] : c => {
+      logDriver = "awslogs"
+      options = {
+        "awslogs-group"         = aws_cloudwatch_log_group.this.name
+        "awslogs-region"        = local.region
+        "awslogs-stream-prefix" = c
+      }
+    }
+  }
+
+  containers = [
+    {
+      name                   = "prosody"
+      image                  = local.image.prosody
+      essential              = true
+      memory                 = var.container_memory.prosody
+      readonlyRootFilesystem = false
+      environment            = [for k, v in local.prosody_env : { name = k, value = v }]
+      secrets = concat([
+        { name = "JICOFO_AUTH_PASSWORD", valueFrom = aws_ssm_parameter.xmpp_password["jicofo"].arn },
+        { name = "JVB_AUTH_PASSWORD", valueFrom = aws_ssm_parameter.xmpp_password["jvb"].arn },
+      ], local.jwt_secret)
+      portMappings     = []
+      logConfiguration = local.log_options.prosody
+    },
+    {
+      name                   = "jicofo"
+      image                  = local.image.jicofo
+      essential              = true
+      memory                 = var.container_memory.jicofo
+      readonlyRootFilesystem = false
+      environment            = [for k, v in local.jicofo_env : { name = k, value = v }]
+      secrets = [
+        { name = "JICOFO_AUTH_PASSWORD", valueFrom = aws_ssm_parameter.xmpp_password["jicofo"].arn },
+      ]
+      portMappings     = []
+      dependsOn        = [{ containerName = "prosody", condition = "START" }]
+      logConfiguration = local.log_options.jicofo
+    },
+    {
+      name                   = "jvb"
+      image                  = local.image.jvb
+      essential              = true
+      memory                 = var.container_memory.jvb
+      readonlyRootFilesystem = false
+      environment            = [for k, v in local.jvb_env : { name = k, value = v }]
+      secrets = [
+        { name = "JVB_AUTH_PASSWORD", valueFrom = aws_ssm_parameter.xmpp_password["jvb"].arn },
+        # Read at task start: the bot writes the NLB's addresses here first.
+        { name = "JVB_ADVERTISE_IPS", valueFrom = aws_ssm_parameter.advertise_ips.arn },
+      ]
+      portMappings = concat(
+        [
+          { containerPort = 10000, protocol = "udp" },
+          { containerPort = 8080, protocol = "tcp" },
+        ],
+        var.enable_tcp_4443 ? [{ containerPort = 4443, protocol = "tcp" }] : [],
+      )
+      dependsOn        = [{ containerName = "prosody", condition = "START" }]
+      logConfiguration = local.log_options.jvb
+    },
+    {
+      name                   = "web"
+      image                  = local.image.web
+      essential              = true
+      memory                 = var.container_memory.web
+      readonlyRootFilesystem = false
+      environment            = [for k, v in local.web_env : { name = k, value = v }]
+      secrets                = []
+      portMappings = [
+        { containerPort = 443, protocol = "tcp" },
+      ]
+      dependsOn        = [{ containerName = "prosody", condition = "START" }]
+      logConfiguration = local.log_options.web
+    },
+  ]
+}
+
+resource "aws_ecs_task_definition" "this" {
+  family                   = local.task_family
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.task_cpu
+  memory                   = var.task_memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+  container_definitions    = jsonencode(local.containers)
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
+
+  tags = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = sum(values(var.container_memory)) <= var.task_memory
+      error_message = "The sum of container_memory exceeds task_memory."
+    }
+  }
+}
+
+resource "aws_ecs_service" "this" {
+  name            = local.service_name
+  cluster         = aws_ecs_cluster.this.id
+  task_definition = aws_ecs_task_definition.this.arn
+  launch_type     = "FARGATE"
+  # Scale to zero: the bot moves this between 0 and 1.
+  desired_count = 0
+
+  # One task at a time, even during a deployment: two bridges would split the
+  # NLB targets and advertise the same addresses.
+  deployment_minimum_healthy_percent = 0
+  deployment_maximum_percent         = 100
+
+  enable_ecs_managed_tags = true
+  propagate_tags          = "SERVICE"
+  enable_execute_command  = var.enable_execute_command
+  wait_for_steady_state   = false
+
+  network_configuration {
+    subnets          = aws_subnet.public[*].id
+    security_groups  = [aws_security_group.task.id]
+    assign_public_ip = true # no NAT gateway: the task pulls its images over its own public IP
+  }
+
+  tags = local.tags
+
+  lifecycle {
+    # Owned by the bot at run time; an apply must not stop a running meeting.
+    ignore_changes = [desired_count]
+  }
+}
+
+################################################################################
+# Recordings: private, versioned, encrypted
+################################################################################
+
+resource "aws_s3_bucket" "recordings" {
+  count = var.recordings_bucket_enabled ? 1 : 0
+
+  bucket        = local.recordings_bucket
+  force_destroy = var.recordings_force_destroy
+
+  tags = local.tags
+}
+
+resource "aws_s3_bucket_public_access_block" "recordings" {
+  count = var.recordings_bucket_enabled ? 1 : 0
+
+  bucket                  = aws_s3_bucket.recordings[0].id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "recordings" {
+  count = var.recordings_bucket_enabled ? 1 : 0
+
+  bucket = aws_s3_bucket.recordings[0].id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "recordings" {
+  count = var.recordings_bucket_enabled ? 1 : 0
+
+  bucket = aws_s3_bucket.recordings[0].id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "recordings" {
+  count = var.recordings_bucket_enabled ? 1 : 0
+
+  bucket = aws_s3_bucket.recordings[0].id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "recordings" {
+  count = var.recordings_bucket_enabled ? 1 : 0
+
+  bucket = aws_s3_bucket.recordings[0].id
+
+  rule {
+    id     = "expire-old-versions"
+    status = "Enabled"
+
+    filter {}
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.recordings_noncurrent_days
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.recordings]
+}
+
+################################################################################
+# The on-demand NLB, when Terraform rather than the bot should own it
+################################################################################
+
+module "jvb_nlb" {
+  source = "./modules/jvb-nlb"
+  count  = var.nlb_enabled ? 1 : 0
+
+  name_prefix          = var.project_name
+  vpc_id               = aws_vpc.this.id
+  subnet_ids           = aws_subnet.public[*].id
+  certificate_arn      = local.certificate_arn
+  enable_tcp_4443      = var.enable_tcp_4443
+  deregistration_delay = var.deregistration_delay
+
+  tags = local.tags
+
+  # An internet-facing load balancer needs the VPC's internet gateway attached.
+  depends_on = [aws_route.internet]
+}
+
+resource "aws_route53_record" "nlb" {
+  count = var.hosted_zone_id != null && var.nlb_enabled ? 1 : 0
+
+  zone_id = data.aws_route53_zone.this[0].zone_id
+  name    = var.domain
+  type    = "A"
+
+  alias {
+    name                   = module.jvb_nlb[0].lb_dns_name
+    zone_id                = module.jvb_nlb[0].lb_zone_id
+    evaluate_target_health = false
+  }
+}
+
+################################################################################
+# The bot worker's least-privilege policy (always an output, optionally a managed policy)
+################################################################################
+
+locals {
+  elb_arn_prefix = "arn:${local.partition}:elasticloadbalancing:${local.region}:${local.account_id}"
+  ecs_arn_prefix = "arn:${local.partition}:ecs:${local.region}:${local.account_id}"
+  # Exactly the names both drivers use (infra/aws/naming.py and modules/jvb-nlb).
+  target_group_names = [for suffix in ["udp10000", "web443", "tcp4443"] : "${local.name}-${suffix}"]
+}
+
+data "aws_iam_policy_document" "bot" {
+  statement {
+    sid = "OnDemandLoadBalancer"
+    actions = [
+      "elasticloadbalancing:AddTags",
+      "elasticloadbalancing:CreateListener",
+      "elasticloadbalancing:CreateLoadBalancer",
+      "elasticloadbalancing:CreateTargetGroup",
+      "elasticloadbalancing:DeleteListener",
+      "elasticloadbalancing:DeleteLoadBalancer",
+      "elasticloadbalancing:DeleteTargetGroup",
+      "elasticloadbalancing:DeregisterTargets",
+      "elasticloadbalancing:ModifyListener",
+      "elasticloadbalancing:ModifyLoadBalancerAttributes",
+      "elasticloadbalancing:ModifyTargetGroupAttributes",
+      "elasticloadbalancing:RegisterTargets",
+    ]
+    resources = concat(
+      [
+        "${local.elb_arn_prefix}:loadbalancer/net/${local.name}-nlb/*",
+        "${local.elb_arn_prefix}:listener/net/${local.name}-nlb/*/*",
+      ],
+      [for tg in local.target_group_names : "${local.elb_arn_prefix}:targetgroup/${tg}/*"],
+    )
+  }
+
+  statement {
+    sid = "ReadLoadBalancers"
+    actions = [
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeLoadBalancerAttributes",
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeTags",
+      "elasticloadbalancing:DescribeTargetGroupAttributes",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeTargetHealth",
+    ]
+    # Describe calls of elasticloadbalancing support no resource-level restriction.
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "LoadBalancerServiceLinkedRole"
+    actions   = ["iam:CreateServiceLinkedRole"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:AWSServiceName"
+      values   = ["elasticloadbalancing.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "ScaleService"
+    actions   = ["ecs:DescribeServices", "ecs:UpdateService"]
+    resources = ["${local.ecs_arn_prefix}:service/${local.cluster_name}/${local.service_name}"]
+  }
+
+  statement {
+    sid       = "ListServiceTasks"
+    actions   = ["ecs:ListTasks"]
+    resources = ["*"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [aws_ecs_cluster.this.arn]
+    }
+  }
+
+  statement {
+    sid       = "DescribeServiceTasks"
+    actions   = ["ecs:DescribeTasks"]
+    resources = ["${local.ecs_arn_prefix}:task/${local.cluster_name}/*"]
+  }
+
+  statement {
+    sid = "ReadNetwork"
+    # Task and NLB interfaces (public IPs), the service's subnets, and elastic
+    # IPs for the orphan audit. EC2 Describe* supports no resource restriction.
+    actions   = ["ec2:DescribeAddresses", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "ReadLoadBalancerMetrics"
+    # The idle monitor reads ActiveFlowCount_UDP / ProcessedBytes_UDP of the NLB.
+    actions   = ["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "AdvertiseIps"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = [aws_ssm_parameter.advertise_ips.arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.jwt_enabled ? [1] : []
+
+    content {
+      sid       = "SignMeetingLinks"
+      actions   = ["ssm:GetParameter"]
+      resources = [aws_ssm_parameter.jwt_app_secret[0].arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.hosted_zone_id != null ? [1] : []
+
+    content {
+      sid       = "MeetingDnsRecord"
+      actions   = ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"]
+      resources = ["arn:${local.partition}:route53:::hostedzone/${data.aws_route53_zone.this[0].zone_id}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.hosted_zone_id != null ? [1] : []
+
+    content {
+      sid       = "MeetingDnsChangeStatus"
+      actions   = ["route53:GetChange"]
+      resources = ["arn:${local.partition}:route53:::change/*"]
+    }
+  }
+}
+
+resource "aws_iam_policy" "bot" {
+  count = var.create_bot_policy ? 1 : 0
+
+  name        = "${local.name}-bot-worker"
+  description = "Least privilege of the jitsi-chatops worker: on-demand NLB, service scaling, advertised IPs, DNS"
+  policy      = data.aws_iam_policy_document.bot.json
+
+  tags = local.tags
+}

@@ -1,0 +1,166 @@
+"""The start/stop sequences on recording fakes and a clock that moves only on sleep."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.cost import CostModel, PriceTable
+from bot.errors import CloudError
+from bot.events import EventKind
+from bot.lifecycle import Lifecycle
+from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec, UserId
+from bot.state import DesiredState, PlatformState
+from tests.support.fakes import FakeClock, FakeCloud, MemoryLedger, MemoryStore, RecordingSink
+
+PRICES = PriceTable.from_mapping(json.loads(
+    (Path(__file__).parents[2] / "infra/prices/us-east-1.json").read_text()))
+ALICE = Actor(UserId("console:alice"), "general", ChatPlatform.CONSOLE, "alice")
+
+
+def make(settings: Settings | None = None, **cloud_kw: object):  # type: ignore[no-untyped-def]
+    settings = settings or Settings(poll_min_seconds=1, poll_max_seconds=2,
+                                    unhealthy_grace_seconds=20)
+    clock = FakeClock()
+    cloud = FakeCloud(clock, **cloud_kw)  # type: ignore[arg-type]
+    store, sink, ledger = MemoryStore(), RecordingSink(), MemoryLedger()
+    store.set_desired("running", ALICE)  # as the command service does before enqueueing
+    life = Lifecycle(settings, cloud, store, sink, clock, ledger, CostModel(settings, PRICES))
+    return life, cloud, store, sink, clock, ledger
+
+
+def spec(kind: JobKind, room: str | None = None) -> JobSpec:
+    return JobSpec(JobId(f"job-{kind.value}"), kind, ALICE, room)
+
+
+def test_start_posts_url_and_cost_and_overlaps_waits() -> None:
+    life, cloud, store, sink, clock, _ = make()
+    store.set_desired("running", ALICE)
+    assert life.run(spec(JobKind.START, "standup"))
+    kinds = sink.kinds()
+    assert kinds[-1] == "finished" and sink.events[-1].data["ok"] is True
+    url_event = next(e for e in sink.events if e.kind is EventKind.URL_READY)
+    assert url_event.data["url"] == "https://meet.example.com/standup"
+    cost = next(e for e in sink.events if e.kind is EventKind.COST)
+    assert cost.data["running_hour"] == pytest.approx(0.23498, abs=1e-5)
+    assert store.status().state is PlatformState.RUNNING
+    assert cloud.advertise == ["203.0.113.10", "203.0.113.11"]
+    # Lower bound: max(NLB active 120, ENIs 2 + task 40) + health 30 = 150 s.
+    # The seed's sequential waits would take 120 + 40 + 30 = 190 s.
+    assert 150 <= clock.monotonic() <= 150 * 1.10
+    assert cloud.desired == 1 and cloud.listeners == 2
+
+
+def test_start_reports_call_count_and_step_durations() -> None:
+    life, cloud, _, sink, _, _ = make()
+    life.run(spec(JobKind.START))
+    final = sink.events[-1]
+    assert final.data["aws_calls"] == sum(cloud.calls.values())
+    finished = [e for e in sink.events if e.kind is EventKind.STEP_FINISHED]
+    assert [e.step for e in finished] == ["target-groups", "load-balancer", "advertise-ips",
+                                         "scale-up", "register", "healthy"]
+    assert all(e.data["ok"] and e.data["seconds"] >= 0 for e in finished)
+
+
+def test_waiting_events_are_coalesced() -> None:
+    life, _, _, sink, clock, _ = make()
+    life.run(spec(JobKind.START))
+    waits = [e for e in sink.events if e.kind is EventKind.WAITING]
+    polls = len(clock.sleeps)
+    assert 0 < len(waits) < polls / 3  # one per change of state, not one per poll
+
+
+def test_stop_wins_at_the_next_step_boundary_and_removes_what_was_made() -> None:
+    life, cloud, store, sink, _, ledger = make()
+    store.set_desired("running", ALICE)
+
+    def stop_when_scaled(event):  # type: ignore[no-untyped-def]
+        if event.kind is EventKind.STEP_FINISHED and event.step == "scale-up":
+            store.set_desired("stopped", ALICE)
+
+    sink.on_emit = stop_when_scaled
+    ok = life.run(spec(JobKind.START))
+    assert ok  # the cancelled start cleaned up after itself
+    assert any(e.data.get("cancelled") for e in sink.events)
+    assert cloud.lb_created_at is None and cloud.desired == 0 and not cloud.groups
+    audit = next(e for e in sink.events if e.kind is EventKind.AUDIT)
+    assert audit.data["clean"] is True
+    assert store.status().state is PlatformState.STOPPED
+    assert not any(e.kind is EventKind.URL_READY for e in sink.events)
+    assert len(ledger.sessions) == 1  # the partial start still cost money
+
+
+def test_stop_tears_down_audits_and_accounts_the_session() -> None:
+    life, cloud, store, sink, clock, ledger = make()
+    life.run(spec(JobKind.START))
+    clock.m += 3 * 3600  # three hours of meeting
+    store.set_desired("stopped", ALICE)
+    assert life.run(spec(JobKind.STOP))
+    assert cloud.lb_created_at is None and cloud.desired == 0 and not cloud.groups
+    costs = [e for e in sink.events if e.kind is EventKind.COST and "session_cost" in e.data]
+    assert costs and costs[-1].data["session_seconds"] >= 3 * 3600
+    assert ledger.sessions and ledger.sessions[0][2] == pytest.approx(costs[-1].data["session_cost"], abs=1e-3)
+    assert store.status().state is PlatformState.STOPPED and store.status().url is None
+
+
+def test_stop_when_already_stopped_is_a_clean_no_op() -> None:
+    life, cloud, store, sink, _, ledger = make()
+    assert life.run(spec(JobKind.STOP))
+    assert cloud.calls["delete_load_balancer"] == 0
+    assert next(e for e in sink.events if e.kind is EventKind.AUDIT).data["clean"]
+    assert not ledger.sessions
+
+
+def test_unhealthy_targets_fail_the_start_and_roll_back() -> None:
+    life, cloud, store, sink, _, _ = make(health_mode="unhealthy")
+    store.set_desired("running", ALICE)
+    assert not life.run(spec(JobKind.START))
+    error = next(e for e in sink.events if e.kind is EventKind.ERROR)
+    assert "unhealthy" in error.message and "Target.FailedHealthChecks" in error.message
+    assert "/ecs/" in error.message  # says where to look
+    assert cloud.lb_created_at is None and cloud.desired == 0
+    assert store.status().desired is DesiredState.STOPPED
+    assert store.status().state is PlatformState.STOPPED
+    assert store.status().last_error
+
+
+def test_timeout_fails_with_a_clear_message() -> None:
+    settings = Settings(start_timeout_seconds=60, poll_min_seconds=1, poll_max_seconds=5)
+    life, cloud, _, sink, _, _ = make(settings, health_mode="initial")
+    assert not life.run(spec(JobKind.START))
+    error = next(e for e in sink.events if e.kind is EventKind.ERROR)
+    assert "Gave up waiting" in error.message
+    assert cloud.lb_created_at is None  # rolled back
+
+
+def test_permanent_cloud_error_stops_the_job_with_its_hint() -> None:
+    denied = CloudError("AWS denied elasticloadbalancing:CreateLoadBalancer.",
+                        "Grant the worker's role that action.")
+    life, cloud, _, sink, _, _ = make(fail_on={"ensure_load_balancer": denied})
+    assert not life.run(spec(JobKind.START))
+    error = next(e for e in sink.events if e.kind is EventKind.ERROR)
+    assert "Grant the worker's role" in error.message
+    assert sink.events[-1].kind is EventKind.FINISHED and sink.events[-1].data["ok"] is False
+
+
+def test_leftovers_make_the_audit_loud_with_hourly_cost() -> None:
+    from bot.model import BillableResource, ResourceKind
+
+    eip = BillableResource(ResourceKind.ELASTIC_IP, "eipalloc-1", "", 1)
+    life, _, _, sink, _, _ = make(leftovers=[eip])
+    assert not life.run(spec(JobKind.STOP))
+    audit = next(e for e in sink.events if e.kind is EventKind.AUDIT)
+    assert audit.data["clean"] is False and audit.data["per_hour"] == pytest.approx(0.005)
+    assert "still exist" in audit.message
+
+
+def test_start_is_idempotent_after_a_crash() -> None:
+    life, cloud, store, _, _, _ = make()
+    life.run(spec(JobKind.START))
+    # Run again as the reconciler would after a crash: nothing new is created.
+    store.save(store.status().moved_to(PlatformState.STARTING, 0))
+    assert life.run(spec(JobKind.START))
+    assert cloud.calls["ensure_load_balancer"] == 2 and cloud.listeners == 2 and cloud.desired == 1
