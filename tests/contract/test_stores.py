@@ -1,0 +1,151 @@
+"""One contract for the platform store, run on Redis and on the in-memory fake;
+plus the Redis-only pieces: ledger, audit log, event stream cursors, lease lock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+
+from bot.events import Event, EventKind
+from bot.model import Actor, ChatPlatform, JobId, JobKind, UserId
+from bot.state import DesiredState, PlatformState, PlatformStatus
+from infra.events import EventFollower, RedisEventSink
+from infra.keys import Keys
+from infra.lock import LeaseLock
+from infra.redis_store import RedisAuditLog, RedisLedger, RedisPlatformStore
+from tests.support.fakes import MemoryStore
+from tests.support.services import wait_for
+
+ALICE = Actor(UserId("console:alice"), "general", ChatPlatform.CONSOLE)
+
+
+@pytest.fixture(params=["redis", "memory"])
+def store(request: pytest.FixtureRequest, redis_client: redis.Redis, project: str):  # type: ignore[no-untyped-def]
+    if request.param == "redis":
+        return RedisPlatformStore(redis_client, Keys(project))
+    return MemoryStore()
+
+
+def test_fresh_platform_is_stopped(store) -> None:  # type: ignore[no-untyped-def]
+    s = store.status()
+    assert s.state is PlatformState.STOPPED and s.desired is DesiredState.STOPPED and s.job_id is None
+
+
+def test_desired_and_save_round_trip(store) -> None:  # type: ignore[no-untyped-def]
+    store.set_desired("running", ALICE)
+    status = PlatformStatus(state=PlatformState.RUNNING, url="https://m.example.org/x",
+                            nlb_dns="x.elb", session_started_at=12.5, session_room="x", updated_at=13.0)
+    store.save(status)
+    got = store.status()
+    assert got.desired is DesiredState.RUNNING
+    assert (got.state, got.url, got.nlb_dns, got.session_started_at, got.session_room) == (
+        PlatformState.RUNNING, "https://m.example.org/x", "x.elb", 12.5, "x")
+    store.save(PlatformStatus(state=PlatformState.STOPPED))
+    assert store.status().url is None and store.status().desired is DesiredState.RUNNING
+    with pytest.raises(ValueError):
+        store.set_desired("sideways", ALICE)
+
+
+def test_claim_joins_same_kind_and_save_keeps_the_job(store) -> None:  # type: ignore[no-untyped-def]
+    first, joined = store.claim_job(JobKind.START, JobId("a"))
+    assert (first, joined) == ("a", False)
+    assert store.claim_job(JobKind.START, JobId("b")) == ("a", True)
+    store.save(PlatformStatus(state=PlatformState.STARTING))
+    assert store.status().job_id == "a"
+    assert store.claim_job(JobKind.STOP, JobId("c")) == ("c", False)  # a stop takes over
+    store.finish_job(JobId("a"))  # the old start ending must not clear the stop
+    assert store.status().job_id == "c"
+    store.finish_job(JobId("c"))
+    assert store.status().job_id is None
+
+
+def test_concurrent_claims_make_exactly_one_job(redis_client: redis.Redis, project: str) -> None:
+    store = RedisPlatformStore(redis_client, Keys(project))
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda i: store.claim_job(JobKind.START, JobId(f"j{i}")), range(64)))
+    owners = {job for job, joined in results if not joined}
+    assert len(owners) == 1 and {job for job, _ in results} == owners
+
+
+def test_ledger_month_to_date(redis_client: redis.Redis, project: str) -> None:
+    ledger = RedisLedger(redis_client, Keys(project))
+    nov = 1_795_000_000.0  # 2026-11-18 UTC
+    ledger.record_session(nov, nov + 5400, 0.37)
+    ledger.record_session(nov + 10_000, nov + 13_600, 0.25)
+    hours, cost = ledger.month_to_date(nov + 20_000)
+    assert hours == pytest.approx(2.5) and cost == pytest.approx(0.62)
+    assert ledger.month_to_date(nov + 40 * 86400) == (0.0, 0.0)  # next month starts at zero
+
+
+def test_audit_log_records_every_command(redis_client: redis.Redis, project: str) -> None:
+    log = RedisAuditLog(redis_client, Keys(project))
+    log.record(ALICE, "start x", "job job=1")
+    log.record(ALICE, "stop", "denied")
+    rows = log.entries()
+    assert [r["outcome"] for r in rows] == ["denied", "job job=1"]
+    assert rows[0]["user"] == "console:alice" and rows[0]["channel"] == "general"
+
+
+def _event(job: str, n: int, kind: EventKind = EventKind.NOTICE) -> Event:
+    return Event(kind, JobId(job), float(n), f"event {n}")
+
+
+def test_a_restarted_renderer_resumes_without_loss_or_repeats(redis_client: redis.Redis, project: str) -> None:
+    keys = Keys(project)
+    sink = RedisEventSink(redis_client, keys)
+    for n in range(5):
+        sink.emit(_event("j1", n))
+    first = EventFollower(redis_client, keys, renderer="console:test")
+    seen: list[str] = []
+    for entry_id, event in first.read("j1", first.cursor("j1"), 100)[:3]:
+        seen.append(event.message)
+        first.ack("j1", entry_id)
+    # The process dies here; meanwhile the job goes on.
+    for n in range(5, 8):
+        sink.emit(_event("j1", n))
+    sink.emit(_event("j1", 8, EventKind.FINISHED))
+    second = EventFollower(redis_client, keys, renderer="console:test")
+    assert second.pending_jobs() == ["j1"]
+    seen += [e.message for _, e in second.follow("j1", idle_timeout=2)]
+    assert seen == [f"event {n}" for n in range(9)]
+    assert redis_client.ttl(keys.job_events("j1")) > 0  # finished streams expire
+
+
+def test_malformed_stream_entries_are_skipped(redis_client: redis.Redis, project: str) -> None:
+    keys = Keys(project)
+    redis_client.xadd(keys.job_events("j2"), {"event": "{garbage"})
+    RedisEventSink(redis_client, keys).emit(_event("j2", 1, EventKind.FINISHED))
+    got = [e.message for _, e in EventFollower(redis_client, keys).follow("j2", idle_timeout=2)]
+    assert got == ["event 1"]
+
+
+def test_lease_expires_when_its_owner_stops_renewing(redis_client: redis.Redis, project: str) -> None:
+    keys = Keys(project)
+    owner = LeaseLock(redis_client, keys.lock, lease=2)
+    assert owner.acquire(0)
+    other = LeaseLock(redis_client, keys.lock, lease=2)
+    assert not other.acquire(0)
+    # A live owner renews: the lock outlives its lease.
+    acquired = time.monotonic()
+    wait_for(lambda: time.monotonic() - acquired > 2.5, 5, "one lease to pass")
+    assert redis_client.exists(keys.lock) and not other.acquire(0)
+    # Simulate SIGKILL: the renewer stops, nobody releases.
+    owner._stop.set()
+    began = time.monotonic()
+    assert other.acquire(5)
+    assert time.monotonic() - began <= 3
+    other.release()
+
+
+def test_lock_waiter_is_told_once(redis_client: redis.Redis, project: str) -> None:
+    keys = Keys(project)
+    holder = LeaseLock(redis_client, keys.lock, lease=5)
+    holder.acquire(0)
+    told = []
+    threading.Timer(0.3, holder.release).start()
+    assert LeaseLock(redis_client, keys.lock, lease=5).acquire(5, lambda: told.append(1))
+    assert told == [1]
