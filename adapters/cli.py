@@ -73,7 +73,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    # Chat-like commands print for people; services log what they do.
+    quiet = args.command in ("say", "demo", "serve", "status", "cost", "config", "infra")
+    level = logging.DEBUG if args.verbose else (logging.WARNING if quiet else logging.INFO)
+    logging.basicConfig(level=level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     err = Console(stderr=True)
     try:

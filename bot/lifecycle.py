@@ -215,11 +215,17 @@ class _Job:
                     self.cloud.delete_dns()
                 self._wait("delete-load-balancer", "the NLB to be deleted",
                            self.cloud.describe_load_balancer, lambda v: v is None, cancellable=False)
+                # Its interfaces (and their public IPv4 addresses, billed hourly)
+                # outlive the NLB for a while; the audit must not race them.
+                self._wait("delete-load-balancer", "the NLB's network interfaces to go",
+                           lambda: self.cloud.load_balancer_public_ips(lb), lambda ips: not ips,
+                           cancellable=False)
         with self.report.step("delete-target-groups"):
             self.cloud.delete_target_groups()
         with self.report.step("tasks-stopped"):
             self._wait("tasks-stopped", "the task to stop",
-                       lambda: [t for t in self.cloud.list_tasks() if t.last_status != "STOPPED"],
+                       lambda: [t for t in self.cloud.list_tasks(include_stopped=True)
+                                if t.last_status != "STOPPED"],
                        lambda tasks: not tasks, cancellable=False)
         with self.report.step("audit"):
             clean = self._audit()

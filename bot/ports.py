@@ -62,7 +62,8 @@ class CloudPlatform(Protocol):
 
     def service_state(self) -> ServiceState | None: ...
 
-    def list_tasks(self) -> list[Task]: ...
+    def list_tasks(self, *, include_stopped: bool = False) -> list[Task]:
+        """The service's tasks meant to run; with ``include_stopped`` also those told to stop."""
 
     def register_targets(self, ips: list[str]) -> None:
         """Register ``ips`` in every target group and deregister any other target."""

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
+from pathlib import Path
 
 from bot.cost import PriceTable
 from bot.errors import BotError
 
+# Shipped as package data next to this module (see pyproject's package-data).
+PRICES_DIR = Path(__file__).resolve().parent / "prices"
+
 
 def available_regions() -> list[str]:
-    folder = resources.files("infra") / "prices"
+    folder = PRICES_DIR
     return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
 
 
 def load_prices(region: str) -> PriceTable:
     """The price table for ``region``; a clear error lists the regions that have one."""
-    path = resources.files("infra") / "prices" / f"{region}.json"
+    path = PRICES_DIR / f"{region}.json"
     if not path.is_file():
         raise BotError(f"No price table for region {region!r}.",
                        f"Set price_region to one of: {', '.join(available_regions())}, "

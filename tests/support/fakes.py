@@ -125,7 +125,7 @@ class FakeCloud:
         running = 1 if self.list_tasks() else 0
         return ServiceState(self.desired, running)
 
-    def list_tasks(self) -> list[Task]:
+    def list_tasks(self, *, include_stopped: bool = False) -> list[Task]:
         self._call("list_tasks")
         if self.task_started_at is None:
             return []
