@@ -24,21 +24,31 @@ def _parser() -> argparse.ArgumentParser:
         prog="jitsi-bot",
         description="Chat-ops for a scale-to-zero Jitsi Meet platform on AWS.",
         epilog="Configuration: JITSI_* environment variables > config.json (JITSI_CONFIG) "
-               "> defaults. See docs/configuration.md.",
+        "> defaults. See docs/configuration.md.",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("serve", help="run the chat adapters (the terminal chat when none is configured)")
+    sub.add_parser(
+        "serve", help="run the chat adapters (the terminal chat when none is configured)"
+    )
     w = sub.add_parser("worker", help="run an RQ worker with its scheduler")
     w.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     w.add_argument("--name", help="worker name (default: host and pid)")
 
     d = sub.add_parser("demo", help="local demo: emulated AWS, Redis, a worker and a terminal chat")
-    d.add_argument("--profile", default="field", choices=["instant", "field"],
-                   help="emulator latency profile (default: field)")
-    d.add_argument("--time-scale", type=float, default=0.1,
-                   help="multiply every emulated delay (default 0.1: about 15 s to a URL)")
+    d.add_argument(
+        "--profile",
+        default="field",
+        choices=["instant", "field"],
+        help="emulator latency profile (default: field)",
+    )
+    d.add_argument(
+        "--time-scale",
+        type=float,
+        default=0.1,
+        help="multiply every emulated delay (default 0.1: about 15 s to a URL)",
+    )
     d.add_argument("--script", help="commands separated by ';' instead of an interactive prompt")
 
     e = sub.add_parser("emulator", help="run the local AWS emulator (moto server + scheduler)")
@@ -76,15 +86,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Chat-like commands print for people; services log what they do.
     quiet = args.command in ("say", "demo", "serve", "status", "cost", "config", "infra")
     level = logging.DEBUG if args.verbose else (logging.WARNING if quiet else logging.INFO)
-    logging.basicConfig(level=level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    err = Console(stderr=True)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    err = Console(stderr=True, soft_wrap=True)
     try:
         if args.command == "emulator":
             from infra.emulator.server import main as emulator_main
 
-            return emulator_main(["--host", args.host, "--port", str(args.port), "--profile",
-                                  args.profile, "--time-scale", str(args.time_scale)])
+            return emulator_main(
+                [
+                    "--host",
+                    args.host,
+                    "--port",
+                    str(args.port),
+                    "--profile",
+                    args.profile,
+                    "--time-scale",
+                    str(args.time_scale),
+                ]
+            )
         if args.command == "demo":
             from adapters.demo import run_demo
 
@@ -109,8 +130,11 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
 
     if args.command == "config":
         data = app.settings.public_view()
-        print(json.dumps(data, indent=2, sort_keys=True) if args.json else
-              "\n".join(f"{k} = {v}" for k, v in sorted(data.items())))
+        print(
+            json.dumps(data, indent=2, sort_keys=True)
+            if args.json
+            else "\n".join(f"{k} = {v}" for k, v in sorted(data.items()))
+        )
         return EXIT_OK
     if args.command == "cost":
         return commands.cost(app, args.hours, args.json)

@@ -50,12 +50,28 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: flo
 def _start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     binary = shutil.which("redis-server")
     if binary is None:
-        raise BotError("redis-server is not installed.",
-                       "Install it (apt-get install redis-server) or run `make demo`, which does.")
+        raise BotError(
+            "redis-server is not installed.",
+            "Install it (apt-get install redis-server) or run `make demo`, which does.",
+        )
     port = _free_port()
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _wait_port(port, proc, "redis-server")
     return proc, f"redis://127.0.0.1:{port}/0"
 
@@ -64,9 +80,16 @@ def demo_settings(redis_url: str, endpoint: str, time_scale: float) -> Settings:
     # Poll about as often as the emulator's scaled delays change state, so the
     # demo's time-to-URL stays close to its lower bound.
     poll = max(min(1.0, 10 * time_scale), 0.05)
-    return Settings(project_name="jitsi-demo", domain="meet.demo.example", redis_url=redis_url,
-                    aws_endpoint_url=endpoint, poll_min_seconds=poll, poll_max_seconds=poll * 4,
-                    lock_lease_seconds=10, worker_pickup_seconds=20)
+    return Settings(
+        project_name="jitsi-demo",
+        domain="meet.demo.example",
+        redis_url=redis_url,
+        aws_endpoint_url=endpoint,
+        poll_min_seconds=poll,
+        poll_max_seconds=poll * 4,
+        lock_lease_seconds=10,
+        worker_pickup_seconds=20,
+    )
 
 
 def run_demo(profile: str, time_scale: float, script: str | None) -> int:
@@ -76,7 +99,7 @@ def run_demo(profile: str, time_scale: float, script: str | None) -> int:
 
     # werkzeug logs every request at INFO unless its logger has a level.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    console = Console()
+    console = Console(soft_wrap=not sys.stdout.isatty())
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="jitsi-demo-") as tmp:
         workdir = Path(tmp)
@@ -89,8 +112,10 @@ def run_demo(profile: str, time_scale: float, script: str | None) -> int:
                 settings = demo_settings(redis_url, emulator.url, time_scale)
                 bootstrap(settings, AwsClients(settings))
                 procs.append(_start_worker(settings, workdir))
-            console.print(f"[green]Ready.[/] Emulated AWS at {emulator.url} (profile {profile}, "
-                          f"time scale {time_scale:g}); Redis at {redis_url}.")
+            console.print(
+                f"[green]Ready.[/] Emulated AWS at {emulator.url} (profile {profile}, "
+                f"time scale {time_scale:g}); Redis at {redis_url}."
+            )
             chat = ConsoleChat(App(settings), translate.actor(), console)
             lines = [part for part in script.split(";")] if script is not None else None
             return chat.repl(lines)
@@ -109,13 +134,20 @@ def _start_worker(settings: Settings, workdir: Path) -> subprocess.Popen[bytes]:
     # The worker reads its configuration like any deployment would: from a
     # config file, with every other JITSI_* variable of this shell removed.
     config = workdir / "config.json"
-    data = {k: v for k, v in settings.model_dump(mode="json").items()
-            if k not in ("cluster_name", "service_name", "advertise_ips_parameter", "price_region")}
+    data = {
+        k: v
+        for k, v in settings.model_dump(mode="json").items()
+        if k not in ("cluster_name", "service_name", "advertise_ips_parameter", "price_region")
+    }
     data["redis_url"] = settings.redis_dsn
     config.write_text(json.dumps(data))
     config.chmod(0o600)
     env = {k: v for k, v in os.environ.items() if not k.startswith("JITSI_")}
     env["JITSI_CONFIG"] = str(config)
     log = open(workdir / "worker.log", "wb")  # noqa: SIM115 - lives as long as the worker
-    return subprocess.Popen([sys.executable, "-m", "adapters.cli", "worker"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "adapters.cli", "worker"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import uuid
 from dataclasses import asdict
 
@@ -19,8 +20,12 @@ from bot.state import DesiredState
 EXIT_OK, EXIT_FAILED = 0, 1
 # Target groups and listeners cost nothing by themselves; the audit lists them
 # but only these kinds make a stopped platform "not clean".
-BILLABLE = {ResourceKind.LOAD_BALANCER, ResourceKind.TASK, ResourceKind.ELASTIC_IP,
-            ResourceKind.NETWORK_INTERFACE}
+BILLABLE = {
+    ResourceKind.LOAD_BALANCER,
+    ResourceKind.TASK,
+    ResourceKind.ELASTIC_IP,
+    ResourceKind.NETWORK_INTERFACE,
+}
 
 
 def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
@@ -32,10 +37,17 @@ def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
     jobs.configure(lambda: App(app.settings).job_context())
     queue = Queue(app.keys.queue_name, connection=app.redis)
     # Converge at once: a worker that died mid-job left work that this one resumes.
-    queue.enqueue("infra.worker.reconcile", job_id=f"reconcile-{uuid.uuid4().hex[:12]}",
-                  result_ttl=600, failure_ttl=86400)
-    w = Worker([queue], connection=app.redis,
-               name=name or f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:4]}")
+    queue.enqueue(
+        "infra.worker.reconcile",
+        job_id=f"reconcile-{uuid.uuid4().hex[:12]}",
+        result_ttl=600,
+        failure_ttl=86400,
+    )
+    w = Worker(
+        [queue],
+        connection=app.redis,
+        name=name or f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:4]}",
+    )
     w.work(with_scheduler=True, burst=burst, logging_level="INFO")
     return EXIT_OK
 
@@ -47,8 +59,9 @@ def status(app: App, as_json: bool) -> int:
     data = {
         "desired": stored.desired.value,
         "state": stored.state.value,
-        "actual": "running" if running and seen.load_balancer else
-                  ("partial" if running or seen.load_balancer else "stopped"),
+        "actual": "running"
+        if running and seen.load_balancer
+        else ("partial" if running or seen.load_balancer else "stopped"),
         "url": stored.url,
         "job_id": stored.job_id,
         "nlb_dns_name": seen.load_balancer.dns_name if seen.load_balancer else None,
@@ -63,9 +76,11 @@ def status(app: App, as_json: bool) -> int:
     if as_json:
         print(json.dumps(data, indent=2, sort_keys=True))
         return EXIT_OK
-    console = Console()
-    console.print(f"[bold]{app.settings.project_name}[/]: desired [bold]{data['desired']}[/], "
-                  f"recorded [bold]{data['state']}[/], AWS says [bold]{data['actual']}[/]")
+    console = Console(soft_wrap=not sys.stdout.isatty())
+    console.print(
+        f"[bold]{app.settings.project_name}[/]: desired [bold]{data['desired']}[/], "
+        f"recorded [bold]{data['state']}[/], AWS says [bold]{data['actual']}[/]"
+    )
     if data["url"]:
         console.print(f"Meeting URL: {data['url']}")
     if seen.load_balancer:
@@ -83,18 +98,33 @@ def cost(app: App, hours: float | None, as_json: bool) -> int:
     c = app.costs
     rows = c.scenarios(hours)
     if as_json:
-        print(json.dumps({
-            "region": c.prices.region,
-            "running_per_hour": round(c.running_hour, 5),
-            "running_items": [{"label": i.label, "per_hour": round(i.amount, 5)} for i in c.running_items()],
-            "idle_per_month": round(c.idle_month, 4),
-            "always_on_per_month": round(c.always_on_month, 2),
-            "break_even_hours": round(c.break_even_hours(), 1),
-            "scenarios": [{"label": label, "hours": h, "on_demand": round(od, 2),
-                           "always_on": round(ao, 2)} for label, h, od, ao in rows],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "region": c.prices.region,
+                    "running_per_hour": round(c.running_hour, 5),
+                    "running_items": [
+                        {"label": i.label, "per_hour": round(i.amount, 5)}
+                        for i in c.running_items()
+                    ],
+                    "idle_per_month": round(c.idle_month, 4),
+                    "always_on_per_month": round(c.always_on_month, 2),
+                    "break_even_hours": round(c.break_even_hours(), 1),
+                    "scenarios": [
+                        {
+                            "label": label,
+                            "hours": h,
+                            "on_demand": round(od, 2),
+                            "always_on": round(ao, 2),
+                        }
+                        for label, h, od, ao in rows
+                    ],
+                },
+                indent=2,
+            )
+        )
         return EXIT_OK
-    console = Console()
+    console = Console(soft_wrap=not sys.stdout.isatty())
     items = Table("running, per hour", "USD", title=f"Prices: {c.prices.region}")
     for item in c.running_items():
         items.add_row(item.label, money(item.amount))
@@ -105,14 +135,22 @@ def cost(app: App, hours: float | None, as_json: bool) -> int:
         idle.add_row(item.label, money(item.amount))
     idle.add_row("[bold]total[/]", f"[bold]{money(c.idle_month)}[/]")
     console.print(idle)
-    table = Table("usage", "hours/month", "on-demand", "always-on", "saving",
-                  title=f"Sessions of {app.settings.average_session_hours:g} h; "
-                        "NLB and IPv4 bill per started hour")
+    table = Table(
+        "usage",
+        "hours/month",
+        "on-demand",
+        "always-on",
+        "saving",
+        title=f"Sessions of {app.settings.average_session_hours:g} h; "
+        "NLB and IPv4 bill per started hour",
+    )
     for label, h, od, ao in rows:
         saving = (ao - od) / ao * 100 if ao else 0.0
         table.add_row(label, f"{h:g}", money(od), money(ao), f"{saving:+.0f}%")
     console.print(table)
-    console.print(f"Break-even against always-on: {c.break_even_hours():.0f} meeting hours per month.")
+    console.print(
+        f"Break-even against always-on: {c.break_even_hours():.0f} meeting hours per month."
+    )
     return EXIT_OK
 
 
@@ -120,8 +158,10 @@ def bootstrap(app: App) -> int:
     from infra.aws.bootstrap import bootstrap as run
     from infra.aws.session import AwsClients
 
-    console = Console()
-    made = run(app.settings, AwsClients(app.settings), progress=lambda m: console.print(m, highlight=False))
+    console = Console(soft_wrap=not sys.stdout.isatty())
+    made = run(
+        app.settings, AwsClients(app.settings), progress=lambda m: console.print(m, highlight=False)
+    )
     for key, value in made.items():
         console.print(f"  {key}: {value}", highlight=False)
     return EXIT_OK
@@ -129,26 +169,49 @@ def bootstrap(app: App) -> int:
 
 def audit(app: App, as_json: bool) -> int:
     found = app.cloud.audit()
-    rows = [{"kind": r.kind.value, "id": r.resource_id, "name": r.name, "detail": r.detail,
-             "public_ipv4": r.public_ipv4, "per_hour": round(app.costs.resource_hour(r), 5)}
-            for r in found]
+    rows = [
+        {
+            "kind": r.kind.value,
+            "id": r.resource_id,
+            "name": r.name,
+            "detail": r.detail,
+            "public_ipv4": r.public_ipv4,
+            "per_hour": round(app.costs.resource_hour(r), 5),
+        }
+        for r in found
+    ]
     billable = [r for r in found if r.kind in BILLABLE]
     per_hour = sum(app.costs.resource_hour(r) for r in billable)
     desired = app.store.status().desired
     dirty = desired is DesiredState.STOPPED and bool(billable)
     if as_json:
-        print(json.dumps({"desired": desired.value, "resources": rows, "billable": len(billable),
-                          "per_hour": round(per_hour, 5), "clean": not billable}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "desired": desired.value,
+                    "resources": rows,
+                    "billable": len(billable),
+                    "per_hour": round(per_hour, 5),
+                    "clean": not billable,
+                },
+                indent=2,
+            )
+        )
     else:
-        console = Console()
+        console = Console(soft_wrap=not sys.stdout.isatty())
         if not rows:
             console.print("Audit clean: no resource of the project exists.")
         else:
             table = Table("kind", "id", "name", "per hour", title="Project resources")
             for r in rows:
-                table.add_row(str(r["kind"]), str(r["id"]), str(r["name"]), money(float(r["per_hour"])))  # type: ignore[arg-type]
+                table.add_row(
+                    str(r["kind"]), str(r["id"]), str(r["name"]), money(float(r["per_hour"]))
+                )  # type: ignore[arg-type]
             console.print(table)
             style = "bold red" if dirty else "bold"
-            console.print(f"{len(billable)} billable, {money(per_hour)} per hour "
-                          f"(desired state: {desired.value}).", style=style)
+            console.print(
+                f"{len(billable)} billable, {money(per_hour)} per hour "
+                f"(desired state: {desired.value}).",
+                style=style,
+            )
     return EXIT_FAILED if dirty else EXIT_OK

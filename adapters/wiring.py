@@ -33,8 +33,12 @@ class App:
 
     @cached_property
     def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.settings.redis_dsn, socket_connect_timeout=3,
-                                    socket_timeout=30, health_check_interval=30)
+        return redis.Redis.from_url(
+            self.settings.redis_dsn,
+            socket_connect_timeout=3,
+            socket_timeout=30,
+            health_check_interval=30,
+        )
 
     def check_redis(self) -> None:
         """Raise ``RedisUnavailable`` with the (redacted) URL and what to do."""
@@ -43,8 +47,9 @@ class App:
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             from bot.config import redact_url
 
+            where = redact_url(self.settings.redis_dsn)
             raise RedisUnavailable(
-                f"Cannot reach Redis at {redact_url(self.settings.redis_dsn)} ({type(exc).__name__}).",
+                f"Cannot reach Redis at {where} ({type(exc).__name__}).",
                 "Start redis-server or set JITSI_REDIS_URL (make demo starts its own).",
             ) from None
 
@@ -78,8 +83,16 @@ class App:
 
     @cached_property
     def service(self) -> CommandService:
-        return CommandService(self.settings, self.store, self.queue, self.sink, self.ledger,
-                              self.audit_log, self.costs, self.clock)
+        return CommandService(
+            self.settings,
+            self.store,
+            self.queue,
+            self.sink,
+            self.ledger,
+            self.audit_log,
+            self.costs,
+            self.clock,
+        )
 
     def follower(self, renderer: str | None = None) -> EventFollower:
         return EventFollower(self.redis, self.keys, renderer)
@@ -93,8 +106,9 @@ class App:
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
-        return Lifecycle(self.settings, self.cloud, self.store, self.sink, self.clock,
-                         self.ledger, self.costs)
+        return Lifecycle(
+            self.settings, self.cloud, self.store, self.sink, self.clock, self.ledger, self.costs
+        )
 
     def job_context(self) -> JobContext:
         return JobContext(self.settings, self.redis, self.lifecycle)

@@ -105,7 +105,8 @@ def parse(text: str, command_name: str = "jitsi") -> Command:
     if verb in ("stop", "status", "cost"):
         if args:
             raise CommandError(f"`{verb}` takes no arguments.", f"Usage: {USAGE[verb]}")
-        return {"stop": Stop(), "status": Status(), "cost": Cost()}[verb]
+        simple: dict[str, Command] = {"stop": Stop(), "status": Status(), "cost": Cost()}
+        return simple[verb]
     close = difflib.get_close_matches(verb, VERBS, n=1)
     hint = f"Did you mean `{close[0]}`?" if close else ""
     shown = verb if len(verb) <= 32 else verb[:32] + "…"

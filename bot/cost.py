@@ -74,17 +74,25 @@ class CostModel:
     @property
     def nlb_hour(self) -> float:
         """The NLB and its public addresses (one per zone), excluding traffic (NLCU)."""
-        return self.prices.nlb_hour + self.settings.nlb_availability_zones * self.prices.public_ipv4_hour
+        return (
+            self.prices.nlb_hour
+            + self.settings.nlb_availability_zones * self.prices.public_ipv4_hour
+        )
 
     def running_items(self) -> list[LineItem]:
         s, p = self.settings, self.prices
         arch = "ARM" if s.cpu_architecture is CpuArchitecture.ARM64 else "x86"
         return [
-            LineItem(f"Fargate task {s.task_vcpu:g} vCPU / {s.task_memory_gb:g} GB ({arch})", self.task_hour),
+            LineItem(
+                f"Fargate task {s.task_vcpu:g} vCPU / {s.task_memory_gb:g} GB ({arch})",
+                self.task_hour,
+            ),
             LineItem("Task public IPv4 address", p.public_ipv4_hour),
             LineItem("Network Load Balancer", p.nlb_hour),
-            LineItem(f"NLB public IPv4 addresses ({s.nlb_availability_zones} zones)",
-                     s.nlb_availability_zones * p.public_ipv4_hour),
+            LineItem(
+                f"NLB public IPv4 addresses ({s.nlb_availability_zones} zones)",
+                s.nlb_availability_zones * p.public_ipv4_hour,
+            ),
         ]
 
     @property
@@ -94,8 +102,10 @@ class CostModel:
     # -- idle --------------------------------------------------------------------
     def idle_items(self) -> list[LineItem]:
         s, p = self.settings, self.prices
-        items = [LineItem(f"S3 recordings ({s.storage_gb:g} GB)", s.storage_gb * p.s3_gb_month),
-                 LineItem("SSM parameters (standard)", 0.0)]
+        items = [
+            LineItem(f"S3 recordings ({s.storage_gb:g} GB)", s.storage_gb * p.s3_gb_month),
+            LineItem("SSM parameters (standard)", 0.0),
+        ]
         if s.hosted_zone_id:
             items.append(LineItem("Route53 hosted zone", p.route53_zone_month))
         return items
@@ -110,8 +120,9 @@ class CostModel:
         seconds = max(seconds, 0.0)
         billed_task = max(seconds, FARGATE_MINIMUM_SECONDS) / 3600.0
         started_hours = max(1, math.ceil(seconds / 3600.0))
-        return (billed_task * self.task_hour
-                + started_hours * (self.nlb_hour + self.prices.public_ipv4_hour))
+        return billed_task * self.task_hour + started_hours * (
+            self.nlb_hour + self.prices.public_ipv4_hour
+        )
 
     def on_demand_month(self, hours: float) -> float:
         """Monthly cost for ``hours`` of meetings in sessions of the configured average length."""
@@ -134,8 +145,13 @@ class CostModel:
 
     def scenarios(self, extra_hours: float | None = None) -> list[tuple[str, float, float, float]]:
         """Rows (label, hours, on-demand $/month, always-on $/month)."""
-        rows = [("Idle", 0.0), ("Light", 10.0), ("Medium", 50.0), ("Heavy", 200.0),
-                ("Every hour", HOURS_PER_MONTH)]
+        rows = [
+            ("Idle", 0.0),
+            ("Light", 10.0),
+            ("Medium", 50.0),
+            ("Heavy", 200.0),
+            ("Every hour", HOURS_PER_MONTH),
+        ]
         if extra_hours is not None:
             rows.append(("Yours", extra_hours))
             rows.sort(key=lambda r: r[1])

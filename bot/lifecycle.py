@@ -71,15 +71,27 @@ class _Job:
                 self.report.waiting(step, f"Waiting for {what}: {note}", waited)
 
         timeout = s.start_timeout_seconds if cancellable else s.stop_timeout_seconds
-        return poll(probe, done, clock=self.life.clock, timeout=timeout, what=what,
-                    min_interval=s.poll_min_seconds, max_interval=s.poll_max_seconds,
-                    on_wait=on_wait)
+        return poll(
+            probe,
+            done,
+            clock=self.life.clock,
+            timeout=timeout,
+            what=what,
+            min_interval=s.poll_min_seconds,
+            max_interval=s.poll_max_seconds,
+            on_wait=on_wait,
+        )
 
     def _finish(self, ok: bool, message: str) -> bool:
         calls = sum(self.cloud.call_counts().values()) - self.calls_before
-        self.report.emit(EventKind.FINISHED, message, ok=ok, aws_calls=calls,
-                         seconds=round(self.life.clock.monotonic() - self.began, 3),
-                         job_kind=self.spec.kind.value)
+        self.report.emit(
+            EventKind.FINISHED,
+            message,
+            ok=ok,
+            aws_calls=calls,
+            seconds=round(self.life.clock.monotonic() - self.began, 3),
+            job_kind=self.spec.kind.value,
+        )
         return ok
 
     # -- start -------------------------------------------------------------------
@@ -87,8 +99,13 @@ class _Job:
         status = self.life.store.status()
         session_started = status.session_started_at or self.life.clock.now()
         room = self.spec.room or status.session_room
-        self._save(PlatformState.STARTING, session_started_at=session_started,
-                   session_room=room, started_by=self.spec.actor.user, last_error=None)
+        self._save(
+            PlatformState.STARTING,
+            session_started_at=session_started,
+            session_room=room,
+            started_by=self.spec.actor.user,
+            last_error=None,
+        )
         self.report.emit(EventKind.NOTICE, "A worker picked up the start.", picked_up=True)
         try:
             lb = self._bring_up()
@@ -100,7 +117,11 @@ class _Job:
             self.report.emit(EventKind.ERROR, exc.user_message(), error=type(exc).__name__)
             self.life.store.set_desired(DesiredState.STOPPED.value, self.spec.actor)
             clean = self._tear_down(rollback=True, error=exc.user_message())
-            note = "Rolled back: nothing is left running." if clean else "Rollback left resources: see the audit."
+            note = (
+                "Rolled back: nothing is left running."
+                if clean
+                else "Rollback left resources: see the audit."
+            )
             return self._finish(False, f"Start failed. {note}")
         url = self._meeting_url(room)
         self._save(PlatformState.RUNNING, url=url, nlb_dns=lb.dns_name)
@@ -111,7 +132,8 @@ class _Job:
             EventKind.COST,
             f"Running costs {money(costs.running_hour)} per hour "
             f"(idle: {money(costs.idle_month)} per month).",
-            running_hour=round(costs.running_hour, 5), items=items,
+            running_hour=round(costs.running_hour, 5),
+            items=items,
             idle_month=round(costs.idle_month, 4),
         )
         return self._finish(True, f"Platform running: {url}")
@@ -129,8 +151,12 @@ class _Job:
         # before the task starts; the NLB's interfaces appear within seconds,
         # long before it is active, so this wait is short.
         with self.report.step("advertise-ips"):
-            ips = self._wait("advertise-ips", "the NLB's network interfaces",
-                             lambda: self.cloud.load_balancer_public_ips(lb), bool)
+            ips = self._wait(
+                "advertise-ips",
+                "the NLB's network interfaces",
+                lambda: self.cloud.load_balancer_public_ips(lb),
+                bool,
+            )
             self.cloud.publish_advertise_ips(sorted(ips))
         if self.settings.hosted_zone_id:
             with self.report.step("dns"):
@@ -150,8 +176,9 @@ class _Job:
         return current or lb
 
     def _running_tasks(self) -> list[Task]:
-        return [t for t in self.cloud.list_tasks()
-                if t.private_ip and t.desired_status == "RUNNING"]
+        return [
+            t for t in self.cloud.list_tasks() if t.private_ip and t.desired_status == "RUNNING"
+        ]
 
     def _wait_healthy(self) -> None:
         grace = self.settings.unhealthy_grace_seconds
@@ -163,14 +190,18 @@ class _Job:
         def done(result: tuple[LoadBalancer | None, list[TargetHealth]]) -> bool:
             lb, targets = result
             if lb is None:
-                raise CloudError("The load balancer disappeared while starting.",
-                                 "Someone deleted it; run start again.")
+                raise CloudError(
+                    "The load balancer disappeared while starting.",
+                    "Someone deleted it; run start again.",
+                )
             bad = [t for t in targets if t.state == "unhealthy"]
             now = self.life.clock.monotonic()
             if bad:
                 first_unhealthy[:1] = first_unhealthy[:1] or [now]
                 if now - first_unhealthy[0] >= grace:
-                    reasons = ", ".join(sorted({f"{t.target_group}: {t.reason or 'unhealthy'}" for t in bad}))
+                    reasons = ", ".join(
+                        sorted({f"{t.target_group}: {t.reason or 'unhealthy'}" for t in bad})
+                    )
                     raise CloudError(
                         f"Targets stayed unhealthy for {grace:.0f} s ({reasons}).",
                         f"Check the task's logs (/ecs/{self.settings.project_name}) and that "
@@ -196,7 +227,9 @@ class _Job:
             self.report.emit(EventKind.ERROR, exc.user_message(), error=type(exc).__name__)
             self._save(PlatformState.FAILED, last_error=exc.user_message())
             return self._finish(False, "Stop failed; the platform may still bill. Run stop again.")
-        return self._finish(clean, "Platform stopped." if clean else "Stopped, but resources remain.")
+        return self._finish(
+            clean, "Platform stopped." if clean else "Stopped, but resources remain."
+        )
 
     def _tear_down(self, *, rollback: bool, error: str | None = None) -> bool:
         """Remove everything billable, audit, account the session. True when the audit is clean."""
@@ -213,20 +246,36 @@ class _Job:
                 self.cloud.delete_load_balancer(lb)
                 if self.settings.hosted_zone_id:
                     self.cloud.delete_dns()
-                self._wait("delete-load-balancer", "the NLB to be deleted",
-                           self.cloud.describe_load_balancer, lambda v: v is None, cancellable=False)
+                self._wait(
+                    "delete-load-balancer",
+                    "the NLB to be deleted",
+                    self.cloud.describe_load_balancer,
+                    lambda v: v is None,
+                    cancellable=False,
+                )
                 # Its interfaces (and their public IPv4 addresses, billed hourly)
                 # outlive the NLB for a while; the audit must not race them.
-                self._wait("delete-load-balancer", "the NLB's network interfaces to go",
-                           lambda: self.cloud.load_balancer_public_ips(lb), lambda ips: not ips,
-                           cancellable=False)
+                self._wait(
+                    "delete-load-balancer",
+                    "the NLB's network interfaces to go",
+                    lambda: self.cloud.load_balancer_public_ips(lb),
+                    lambda ips: not ips,
+                    cancellable=False,
+                )
         with self.report.step("delete-target-groups"):
             self.cloud.delete_target_groups()
         with self.report.step("tasks-stopped"):
-            self._wait("tasks-stopped", "the task to stop",
-                       lambda: [t for t in self.cloud.list_tasks(include_stopped=True)
-                                if t.last_status != "STOPPED"],
-                       lambda tasks: not tasks, cancellable=False)
+            self._wait(
+                "tasks-stopped",
+                "the task to stop",
+                lambda: [
+                    t
+                    for t in self.cloud.list_tasks(include_stopped=True)
+                    if t.last_status != "STOPPED"
+                ],
+                lambda tasks: not tasks,
+                cancellable=False,
+            )
         with self.report.step("audit"):
             clean = self._audit()
         self._account_session(error)
@@ -235,19 +284,34 @@ class _Job:
     def _audit(self) -> bool:
         found = self.cloud.audit()
         costs = self.life.costs
-        rows = [{"kind": r.kind.value, "id": r.resource_id, "name": r.name,
-                 "per_hour": round(costs.resource_hour(r), 5), "detail": r.detail} for r in found]
-        total = sum(float(r["per_hour"]) for r in rows)  # type: ignore[arg-type]
+        rows = [
+            {
+                "kind": r.kind.value,
+                "id": r.resource_id,
+                "name": r.name,
+                "per_hour": round(costs.resource_hour(r), 5),
+                "detail": r.detail,
+            }
+            for r in found
+        ]
+        total = sum(costs.resource_hour(r) for r in found)
         if rows:
             self.report.emit(
                 EventKind.AUDIT,
                 f"Audit: {len(rows)} resource(s) still exist, costing {money(total)} per hour. "
                 "Run stop again or remove them by hand.",
-                clean=False, resources=rows, per_hour=round(total, 5),
+                clean=False,
+                resources=rows,
+                per_hour=round(total, 5),
             )
             return False
-        self.report.emit(EventKind.AUDIT, "Audit clean: nothing billable is left.", clean=True,
-                         resources=[], per_hour=0.0)
+        self.report.emit(
+            EventKind.AUDIT,
+            "Audit clean: nothing billable is left.",
+            clean=True,
+            resources=[],
+            per_hour=0.0,
+        )
         return True
 
     def _account_session(self, error: str | None) -> None:
@@ -264,12 +328,20 @@ class _Job:
                 f"Session lasted {_duration(seconds)} and cost about {money(cost)}. "
                 f"Idle from now on: {money(costs.idle_month)} per month. "
                 f"This month: {hours:.1f} h, {money(month)}.",
-                session_seconds=round(seconds, 1), session_cost=round(cost, 4),
-                idle_month=round(costs.idle_month, 4), month_hours=round(hours, 3),
+                session_seconds=round(seconds, 1),
+                session_cost=round(cost, 4),
+                idle_month=round(costs.idle_month, 4),
+                month_hours=round(hours, 3),
                 month_cost=round(month, 4),
             )
-        self._save(PlatformState.STOPPED, url=None, nlb_dns=None, session_started_at=None, session_room=None,
-                   last_error=error)
+        self._save(
+            PlatformState.STOPPED,
+            url=None,
+            nlb_dns=None,
+            session_started_at=None,
+            session_room=None,
+            last_error=error,
+        )
 
 
 def _describe(result: object) -> str:
@@ -287,7 +359,7 @@ def _describe(result: object) -> str:
 
 
 def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
         return f"{hours} h {minutes} min"

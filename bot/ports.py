@@ -14,9 +14,9 @@ from bot.model import (
     LoadBalancer,
     PlatformObservation,
     ServiceState,
-    Task,
     TargetGroup,
     TargetHealth,
+    Task,
 )
 from bot.state import PlatformStatus
 

@@ -35,8 +35,9 @@ class Reporter:
         self.sink = sink
         self.clock = clock
 
-    def emit(self, kind: EventKind, message: str = "", step: str | None = None,
-             **data: Any) -> None:
+    def emit(
+        self, kind: EventKind, message: str = "", step: str | None = None, **data: Any
+    ) -> None:
         self.sink.emit(Event(kind, self.job_id, self.clock.now(), message, step, data))
 
     @contextmanager
@@ -47,11 +48,23 @@ class Reporter:
         try:
             yield
         except BaseException as exc:
-            self.emit(EventKind.STEP_FINISHED, str(exc) or type(exc).__name__, name, label=label,
-                      ok=False, seconds=round(self.clock.monotonic() - began, 3))
+            self.emit(
+                EventKind.STEP_FINISHED,
+                str(exc) or type(exc).__name__,
+                name,
+                label=label,
+                ok=False,
+                seconds=round(self.clock.monotonic() - began, 3),
+            )
             raise
-        self.emit(EventKind.STEP_FINISHED, label, name, label=label, ok=True,
-                  seconds=round(self.clock.monotonic() - began, 3))
+        self.emit(
+            EventKind.STEP_FINISHED,
+            label,
+            name,
+            label=label,
+            ok=True,
+            seconds=round(self.clock.monotonic() - began, 3),
+        )
 
     def waiting(self, step: str, message: str, waited: float) -> None:
         self.emit(EventKind.WAITING, message, step, seconds=round(waited, 1))

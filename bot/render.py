@@ -42,7 +42,9 @@ class ProgressView:
         elif kind is EventKind.STEP_STARTED and event.step:
             self.steps[event.step] = StepView(event.step, str(data.get("label", event.step)))
         elif kind is EventKind.STEP_FINISHED and event.step:
-            step = self.steps.setdefault(event.step, StepView(event.step, str(data.get("label", event.step))))
+            step = self.steps.setdefault(
+                event.step, StepView(event.step, str(data.get("label", event.step)))
+            )
             step.state = "done" if data.get("ok", True) else "failed"
             step.seconds = float(data.get("seconds", 0.0))
             step.note = "" if data.get("ok", True) else event.message
@@ -105,12 +107,16 @@ def event_line(event: Event) -> str:
     if k is EventKind.STEP_FINISHED:
         secs = event.data.get("seconds")
         mark = "done" if event.data.get("ok", True) else "FAILED"
-        return f"[{event.step}] {mark} in {secs} s" + ("" if event.data.get("ok", True) else f": {event.message}")
+        return f"[{event.step}] {mark} in {secs} s" + (
+            "" if event.data.get("ok", True) else f": {event.message}"
+        )
     if k is EventKind.STEP_STARTED:
         return f"[{event.step}] {event.message}"
     if k is EventKind.FINISHED:
-        return (f"{event.message} ({event.data.get('seconds')} s, "
-                f"{event.data.get('aws_calls')} AWS calls)")
+        return (
+            f"{event.message} ({event.data.get('seconds')} s, "
+            f"{event.data.get('aws_calls')} AWS calls)"
+        )
     if k is EventKind.ERROR:
         return f"ERROR: {event.message}"
     return event.message

@@ -42,9 +42,17 @@ class Reply:
 
 
 class CommandService:
-    def __init__(self, settings: Settings, store: PlatformStore, queue: JobQueue,
-                 sink: EventSink, ledger: Ledger, audit: AuditLog, costs: CostModel,
-                 clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: PlatformStore,
+        queue: JobQueue,
+        sink: EventSink,
+        ledger: Ledger,
+        audit: AuditLog,
+        costs: CostModel,
+        clock: Clock,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.queue = queue
@@ -89,13 +97,19 @@ class CommandService:
 
     def _start(self, room: str | None, actor: Actor) -> Reply:
         status = self.store.status()
-        if (status.state is PlatformState.RUNNING and status.desired is DesiredState.RUNNING
-                and status.url and status.job_id is None):
+        if (
+            status.state is PlatformState.RUNNING
+            and status.desired is DesiredState.RUNNING
+            and status.url
+            and status.job_id is None
+        ):
             url = status.url
             if room and status.session_room != room:
                 url = f"{self.settings.meeting_base_url}/{room}"
-            return Reply(ReplyKind.INFO, f"Already running: {url} "
-                         f"({money(self.costs.running_hour)} per hour).")
+            return Reply(
+                ReplyKind.INFO,
+                f"Already running: {url} ({money(self.costs.running_hour)} per hour).",
+            )
         return self._enqueue(JobKind.START, room, actor)
 
     def _enqueue(self, kind: JobKind, room: str | None, actor: Actor) -> Reply:
@@ -105,12 +119,22 @@ class CommandService:
         self.store.set_desired(desired.value, actor)
         job_id, joined = self.store.claim_job(kind, JobId(uuid.uuid4().hex[:16]))
         if joined:
-            return Reply(ReplyKind.JOB, f"Already {_verb(kind)}: following the same job.",
-                         job_id=job_id, joined=True)
+            return Reply(
+                ReplyKind.JOB,
+                f"Already {_verb(kind)}: following the same job.",
+                job_id=job_id,
+                joined=True,
+            )
         spec = JobSpec(job_id, kind, actor, room, self.clock.now())
-        self.sink.emit(Event(EventKind.ACCEPTED, job_id, self.clock.now(),
-                             f"{_verb(kind).capitalize()} requested by {actor.display_name or actor.user}.",
-                             data={"kind": kind.value, "room": room, "user": actor.user}))
+        self.sink.emit(
+            Event(
+                EventKind.ACCEPTED,
+                job_id,
+                self.clock.now(),
+                f"{_verb(kind).capitalize()} requested by {actor.display_name or actor.user}.",
+                data={"kind": kind.value, "room": room, "user": actor.user},
+            )
+        )
         self.queue.enqueue(spec)
         return Reply(ReplyKind.JOB, f"{_verb(kind).capitalize()} the platform…", job_id=job_id)
 
@@ -122,7 +146,9 @@ class CommandService:
         if s.state is PlatformState.RUNNING:
             lines.append(f"Costs {money(self.costs.running_hour)} per hour while running.")
         if s.job_id:
-            lines.append(f"A {s.job_kind.value if s.job_kind else ''} job is under way ({s.job_id}).")
+            lines.append(
+                f"A {s.job_kind.value if s.job_kind else ''} job is under way ({s.job_id})."
+            )
         if s.last_error:
             lines.append(f"Last error: {s.last_error}")
         return "\n".join(lines)
@@ -132,11 +158,13 @@ class CommandService:
         hours, month = self.ledger.month_to_date(self.clock.now())
         running = "\n".join(f"  {i.label}: {money(i.amount)}/h" for i in c.running_items())
         idle = "\n".join(f"  {i.label}: {money(i.amount)}/month" for i in c.idle_items())
-        return (f"Running: {money(c.running_hour)} per hour\n{running}\n"
-                f"Idle: {money(c.idle_month)} per month\n{idle}\n"
-                f"This month so far: {hours:.1f} h, {money(month)}.\n"
-                f"Break-even against always-on: {c.break_even_hours():.0f} meeting hours per month "
-                f"(sessions of {self.settings.average_session_hours:g} h).")
+        return (
+            f"Running: {money(c.running_hour)} per hour\n{running}\n"
+            f"Idle: {money(c.idle_month)} per month\n{idle}\n"
+            f"This month so far: {hours:.1f} h, {money(month)}.\n"
+            f"Break-even against always-on: {c.break_even_hours():.0f} meeting hours per month "
+            f"(sessions of {self.settings.average_session_hours:g} h)."
+        )
 
 
 def _verb(kind: JobKind) -> str:

@@ -76,7 +76,9 @@ class EventFollower:
                     continue  # a malformed entry must not stop rendering the rest
         return out
 
-    def follow(self, job_id: str, *, idle_timeout: float, poll_ms: int = 500) -> Iterator[tuple[str, Event]]:
+    def follow(
+        self, job_id: str, *, idle_timeout: float, poll_ms: int = 500
+    ) -> Iterator[tuple[str, Event]]:
         """Yield events until the terminal one; stop after ``idle_timeout`` s of silence.
 
         Raises ``TimeoutError`` on silence, leaving the cursor for a later resume.

@@ -6,6 +6,7 @@ A worker killed with SIGKILL stops renewing, so the lease runs out within
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -49,16 +50,19 @@ class LeaseLock:
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join(timeout=self.lease)
-        try:
+        # Already expired: another owner may hold it now, and that is theirs.
+        with contextlib.suppress(LockError):
             self._lock.release()
-        except LockError:
-            pass  # already expired; another owner may hold it now, and that is theirs
 
     def __enter__(self) -> LeaseLock:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.release()
 
     def held_by_anyone(self) -> bool:

@@ -14,16 +14,20 @@ PRICES_DIR = Path(__file__).resolve().parent / "prices"
 
 def available_regions() -> list[str]:
     folder = PRICES_DIR
-    return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
+    return sorted(
+        p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json")
+    )
 
 
 def load_prices(region: str) -> PriceTable:
     """The price table for ``region``; a clear error lists the regions that have one."""
     path = PRICES_DIR / f"{region}.json"
     if not path.is_file():
-        raise BotError(f"No price table for region {region!r}.",
-                       f"Set price_region to one of: {', '.join(available_regions())}, "
-                       f"or add infra/prices/{region}.json.")
+        raise BotError(
+            f"No price table for region {region!r}.",
+            f"Set price_region to one of: {', '.join(available_regions())}, "
+            f"or add infra/prices/{region}.json.",
+        )
     try:
         return PriceTable.from_mapping(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, json.JSONDecodeError) as exc:

@@ -25,8 +25,11 @@ class RQJobQueue:
 
     def enqueue(self, spec: JobSpec) -> None:
         self.queue.enqueue(
-            "infra.worker.run_job", spec.as_dict(),
-            job_id=spec.job_id, job_timeout=job_timeout(self.settings),
-            result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
+            "infra.worker.run_job",
+            spec.as_dict(),
+            job_id=spec.job_id,
+            job_timeout=job_timeout(self.settings),
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
             description=f"{spec.kind.value} by {spec.actor.user}",
         )

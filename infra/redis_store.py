@@ -49,8 +49,10 @@ class RedisPlatformStore:
 
     def set_desired(self, desired: str, actor: Actor) -> None:
         DesiredState(desired)  # validate before writing
-        self.r.hset(self.keys.platform, mapping={"desired": desired, "desired_by": actor.user,
-                                                 "desired_at": repr(time.time())})
+        self.r.hset(
+            self.keys.platform,
+            mapping={"desired": desired, "desired_by": actor.user, "desired_at": repr(time.time())},
+        )
 
     def save(self, status: PlatformStatus) -> None:
         present: dict[str, str] = {}
@@ -114,9 +116,12 @@ class RedisLedger:
         pipe.hincrbyfloat(key, "seconds", seconds)
         pipe.hincrbyfloat(key, "cost", cost)
         pipe.hincrby(key, "sessions", 1)
-        pipe.xadd(self.keys.ledger_sessions, {"started_at": repr(started_at),
-                                              "ended_at": repr(ended_at), "cost": repr(cost)},
-                  maxlen=10_000, approximate=True)
+        pipe.xadd(
+            self.keys.ledger_sessions,
+            {"started_at": repr(started_at), "ended_at": repr(ended_at), "cost": repr(cost)},
+            maxlen=10_000,
+            approximate=True,
+        )
         pipe.execute()
 
     def month_to_date(self, now: float) -> tuple[float, float]:
@@ -134,10 +139,19 @@ class RedisAuditLog:
         self.keys = keys
 
     def record(self, actor: Actor, command: str, outcome: str) -> None:
-        self.r.xadd(self.keys.audit_log, {"user": actor.user, "channel": actor.channel,
-                                          "platform": actor.platform.value, "command": command,
-                                          "outcome": outcome, "at": repr(time.time())},
-                    maxlen=AUDIT_LOG_MAXLEN, approximate=True)
+        self.r.xadd(
+            self.keys.audit_log,
+            {
+                "user": actor.user,
+                "channel": actor.channel,
+                "platform": actor.platform.value,
+                "command": command,
+                "outcome": outcome,
+                "at": repr(time.time()),
+            },
+            maxlen=AUDIT_LOG_MAXLEN,
+            approximate=True,
+        )
 
     def entries(self, count: int = 100) -> list[dict[str, str]]:
         rows = self.r.xrevrange(self.keys.audit_log, count=count)

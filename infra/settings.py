@@ -38,13 +38,16 @@ def _read_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"Cannot read config file {path}: {exc.strerror}.",
-                          f"Fix {CONFIG_ENV} or create the file.") from exc
+        raise ConfigError(
+            f"Cannot read config file {path}: {exc.strerror}.",
+            f"Fix {CONFIG_ENV} or create the file.",
+        ) from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                          f"column {exc.colno}.") from exc
+        raise ConfigError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+        ) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a JSON object of keys, not {type(data).__name__}.")
     return data
@@ -69,10 +72,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
-        key = name[len(ENV_PREFIX):].lower()
+        key = name[len(ENV_PREFIX) :].lower()
         if key not in known:
-            raise ConfigError(f"Unknown environment variable {name}.",
-                              _did_you_mean(key, known, prefix=ENV_PREFIX))
+            raise ConfigError(
+                f"Unknown environment variable {name}.",
+                _did_you_mean(key, known, prefix=ENV_PREFIX),
+            )
         value: Any = raw
         if key in _JSON_KEYS:
             try:

@@ -66,8 +66,14 @@ def run_job(spec_data: dict[str, Any]) -> bool:
     wait = ctx.settings.start_timeout_seconds + ctx.settings.stop_timeout_seconds
 
     def busy() -> None:
-        sink.emit(Event(EventKind.NOTICE, spec.job_id, time.time(),
-                        "Waiting for the job already running on this platform to finish."))
+        sink.emit(
+            Event(
+                EventKind.NOTICE,
+                spec.job_id,
+                time.time(),
+                "Waiting for the job already running on this platform to finish.",
+            )
+        )
 
     if not lock.acquire(wait, busy):
         _fail(sink, spec.job_id, "Another lifecycle job held the platform for too long.")
@@ -84,8 +90,12 @@ def _run_locked(ctx: JobContext, spec: JobSpec, sink: RedisEventSink) -> bool:
         return ctx.lifecycle.run(spec)
     except Exception as exc:  # a bug, not a BotError: still end the stream for the followers
         log.exception("job %s crashed", spec.job_id)
-        _fail(sink, spec.job_id, f"The job crashed: {type(exc).__name__}: {exc}. "
-                                 "The reconciler will retry; see the worker log.")
+        _fail(
+            sink,
+            spec.job_id,
+            f"The job crashed: {type(exc).__name__}: {exc}. "
+            "The reconciler will retry; see the worker log.",
+        )
         raise
     finally:
         store.finish_job(spec.job_id)
@@ -132,11 +142,20 @@ def _reconcile(ctx: JobContext, keys: Keys) -> str:
             kind = status.job_kind
         if kind is None:
             return "converged"
-        resumed = JobId(job_id) if job_id and status.job_kind is kind else JobId(uuid.uuid4().hex[:16])
+        resumed = (
+            JobId(job_id) if job_id and status.job_kind is kind else JobId(uuid.uuid4().hex[:16])
+        )
         store.force_job(kind, resumed)
-        sink.emit(Event(EventKind.NOTICE, resumed, time.time(),
-                        f"Resuming: the platform should be {status.desired.value} but is "
-                        f"{status.state.value}, and no job is running.", data={"resumed": True}))
+        sink.emit(
+            Event(
+                EventKind.NOTICE,
+                resumed,
+                time.time(),
+                f"Resuming: the platform should be {status.desired.value} but is "
+                f"{status.state.value}, and no job is running.",
+                data={"resumed": True},
+            )
+        )
         log.info("reconcile: resuming %s as job %s", kind.value, resumed)
         _run_locked(ctx, JobSpec(resumed, kind, SYSTEM, status.session_room, time.time()), sink)
         return f"resumed {kind.value} as job {resumed}"
@@ -149,7 +168,11 @@ def _job_pending(client: redis.Redis, job_id: str) -> bool:
         job = Job.fetch(job_id, connection=client)
     except NoSuchJobError:
         return False
-    return job.get_status(refresh=True) in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+    return job.get_status(refresh=True) in (
+        JobStatus.QUEUED,
+        JobStatus.DEFERRED,
+        JobStatus.SCHEDULED,
+    )
 
 
 def _schedule_next(ctx: JobContext, keys: Keys) -> None:
@@ -159,5 +182,9 @@ def _schedule_next(ctx: JobContext, keys: Keys) -> None:
     # One chain of scheduled runs per platform, however many workers run.
     if ctx.redis.set(keys.reconcile_scheduled, "1", nx=True, ex=max(int(interval), 1)):
         Queue(keys.queue_name, connection=ctx.redis).enqueue_in(
-            timedelta(seconds=interval), "infra.worker.reconcile",
-            job_id=f"reconcile-{uuid.uuid4().hex[:12]}", result_ttl=600, failure_ttl=86400)
+            timedelta(seconds=interval),
+            "infra.worker.reconcile",
+            job_id=f"reconcile-{uuid.uuid4().hex[:12]}",
+            result_ttl=600,
+            failure_ttl=86400,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -24,11 +25,13 @@ class NoWorker(Exception):
 
 
 class ConsoleChat:
-    def __init__(self, app: App, actor: Actor, console: Console | None = None,
-                 renderer: str | None = None) -> None:
+    def __init__(
+        self, app: App, actor: Actor, console: Console | None = None, renderer: str | None = None
+    ) -> None:
         self.app = app
         self.actor = actor
-        self.console = console or Console()
+        # Piped output is read by programs and tests: never wrap it.
+        self.console = console or Console(soft_wrap=not sys.stdout.isatty())
         self.renderer = renderer
 
     # -- one command ---------------------------------------------------------
@@ -47,26 +50,41 @@ class ConsoleChat:
         view = ProgressView()
         try:
             if live:
-                with Live(translate.view_renderable(view), console=self.console,
-                          refresh_per_second=8, transient=False) as screen:
-                    self._consume(reply.job_id, view, lambda e: screen.update(
-                        translate.view_renderable(view)))
+                with Live(
+                    translate.view_renderable(view),
+                    console=self.console,
+                    refresh_per_second=8,
+                    transient=False,
+                ) as screen:
+                    self._consume(
+                        reply.job_id, view, lambda e: screen.update(translate.view_renderable(view))
+                    )
             else:
+
                 def show(event):  # type: ignore[no-untyped-def]
                     if as_json:
                         print(translate.event_json(event), flush=True)
                     else:
                         self.console.print(event_line(event), markup=False, highlight=False)
+
                 self._consume(reply.job_id, view, show)
         except NoWorker as exc:
-            self.console.print(str(exc), markup=False, style="bold red")
+            self._problem(str(exc), as_json)
             return EXIT_FAILED
         except TimeoutError:
-            self.console.print(f"No progress for a long time on job {reply.job_id}; "
-                               "is the worker alive? `jitsi-bot status` shows the platform.",
-                               style="bold red")
+            self._problem(
+                f"No progress for a long time on job {reply.job_id}; is the worker "
+                "alive? `jitsi-bot status` shows the platform.",
+                as_json,
+            )
             return EXIT_FAILED
         return EXIT_OK if view.ok else EXIT_FAILED
+
+    def _problem(self, text: str, as_json: bool) -> None:
+        if as_json:
+            print(json.dumps({"type": "problem", "text": text}), flush=True)
+        else:
+            self.console.print(text, markup=False, style="bold red", highlight=False)
 
     def _consume(self, job_id: str, view: ProgressView, on_event: Callable) -> None:  # type: ignore[type-arg]
         follower = self.app.follower(self.renderer)
@@ -84,7 +102,8 @@ class ConsoleChat:
                     raise NoWorker(
                         f"No worker picked up job {job_id} within "
                         f"{settings.worker_pickup_seconds:g} s. Start one with `jitsi-bot worker` "
-                        "(same JITSI_REDIS_URL); the job stays queued and runs when a worker starts."
+                        "(same JITSI_REDIS_URL); the job stays queued and runs when a "
+                        "worker starts."
                     )
                 if now - last_seen > idle_limit:
                     raise TimeoutError(job_id)

@@ -25,8 +25,16 @@ def actor(user: str | None = None, channel: str | None = None) -> Actor:
 
 
 def reply_json(reply: Reply) -> str:
-    return json.dumps({"type": "reply", "kind": reply.kind.value, "text": reply.text,
-                       "job_id": reply.job_id, "joined": reply.joined}, sort_keys=True)
+    return json.dumps(
+        {
+            "type": "reply",
+            "kind": reply.kind.value,
+            "text": reply.text,
+            "job_id": reply.job_id,
+            "joined": reply.joined,
+        },
+        sort_keys=True,
+    )
 
 
 def event_json(event: Event) -> str:
@@ -62,9 +70,18 @@ def view_renderable(view: ProgressView) -> RenderableType:
     if view.audit:
         parts.append(Text(view.audit, style="green" if "clean" in view.audit else "bold red"))
     if view.finished:
-        extra = ", ".join(x for x in (
-            f"{view.seconds:.1f} s" if view.seconds is not None else "",
-            f"{view.aws_calls} AWS calls" if view.aws_calls is not None else "") if x)
-        parts.append(Text(f"{view.summary}" + (f" ({extra})" if extra else ""),
-                          style="bold green" if view.ok else "bold red"))
+        extra = ", ".join(
+            x
+            for x in (
+                f"{view.seconds:.1f} s" if view.seconds is not None else "",
+                f"{view.aws_calls} AWS calls" if view.aws_calls is not None else "",
+            )
+            if x
+        )
+        parts.append(
+            Text(
+                f"{view.summary}" + (f" ({extra})" if extra else ""),
+                style="bold green" if view.ok else "bold red",
+            )
+        )
     return Group(*parts)

@@ -46,11 +46,10 @@ def _load_balancers(settings: Settings, clients: AwsClients) -> list[tuple[Billa
     lbs: list[dict[str, Any]] = []
     for page in clients.elbv2.get_paginator("describe_load_balancers").paginate():
         lbs.extend(page.get("LoadBalancers", []))
-    # Only look at the tags of candidates: an account may hold many load balancers.
-    candidates = [lb for lb in lbs if lb["LoadBalancerName"].startswith(settings.project_name)]
-    tags = _tags_by_arn(clients, [lb["LoadBalancerArn"] for lb in candidates])
+    # Tags too, not just the name: a renamed or hand-made copy bills the same.
+    tags = _tags_by_arn(clients, [lb["LoadBalancerArn"] for lb in lbs])
     out = []
-    for lb in candidates:
+    for lb in lbs:
         arn = lb["LoadBalancerArn"]
         if lb["LoadBalancerName"] != name and not belongs_to(tags.get(arn), settings.project_name):
             continue
@@ -86,11 +85,7 @@ def _target_groups(settings: Settings, clients: AwsClients) -> list[BillableReso
     names = {spec.name for spec in naming.group_specs(settings, all_groups=True)}
     groups: list[dict[str, Any]] = []
     for page in clients.elbv2.get_paginator("describe_target_groups").paginate():
-        groups.extend(
-            g
-            for g in page.get("TargetGroups", [])
-            if g["TargetGroupName"].startswith(settings.project_name)
-        )
+        groups.extend(page.get("TargetGroups", []))
     tags = _tags_by_arn(clients, [g["TargetGroupArn"] for g in groups])
     return [
         BillableResource(
@@ -107,7 +102,9 @@ def _target_groups(settings: Settings, clients: AwsClients) -> list[BillableReso
 
 def _tasks(settings: Settings, clients: AwsClients) -> list[BillableResource]:
     try:
-        raw = describe_service_tasks(clients, settings)
+        # A task told to stop bills until it has stopped; one started by hand
+        # in the project's cluster bills as well.
+        raw = describe_service_tasks(clients, settings, ("RUNNING", "STOPPED"), whole_cluster=True)
     except ClientError as exc:
         # No cluster or service: no task can be billed either.
         if error_code(exc) in ("ClusterNotFoundException", "ServiceNotFoundException"):

@@ -157,7 +157,9 @@ def _containers(rec: Recorder) -> list[dict[str, Any]]:
     small = max(128, memory // 8)
     log_group = naming.log_group(s)
 
-    def container(name: str, mem: int, ports: list[tuple[int, str]], env: dict[str, str]):
+    def container(
+        name: str, mem: int, ports: list[tuple[int, str]], env: dict[str, str]
+    ) -> dict[str, Any]:
         return {
             "name": name,
             "image": IMAGES[name],

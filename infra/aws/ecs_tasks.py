@@ -29,18 +29,22 @@ def _attachment_detail(task: dict[str, Any], name: str) -> str | None:
 
 
 def describe_service_tasks(
-    clients: AwsClients, settings: Settings, statuses: Iterable[str] = ("RUNNING",)
+    clients: AwsClients,
+    settings: Settings,
+    statuses: Iterable[str] = ("RUNNING",),
+    *,
+    whole_cluster: bool = False,
 ) -> list[dict[str, Any]]:
-    """Raw ``describe_tasks`` entries of the service's tasks with the given desired statuses."""
+    """Raw ``describe_tasks`` entries of the service's tasks with the given desired statuses.
+
+    ``whole_cluster`` lists every task of the project's cluster, not only the service's.
+    """
     ecs = clients.ecs
     arns: list[str] = []
     paginator = ecs.get_paginator("list_tasks")
+    scope = {} if whole_cluster else {"serviceName": settings.service_name}
     for status in statuses:
-        pages = paginator.paginate(
-            cluster=settings.cluster_name,
-            serviceName=settings.service_name,
-            desiredStatus=status,
-        )
+        pages = paginator.paginate(cluster=settings.cluster_name, desiredStatus=status, **scope)
         for page in pages:
             arns.extend(a for a in page.get("taskArns", []) if a not in arns)
     tasks: list[dict[str, Any]] = []

@@ -86,6 +86,32 @@ _MISSING_BASE = frozenset(
 _IAM_ACTION = re.compile(r"perform:? ([a-z0-9-]+:[A-Za-z0-9]+)")
 
 
+# The services the bot calls, in the order that settles an operation name two
+# of them share (elbv2 and ec2 both have DescribeTags; the bot only uses elbv2's).
+_SERVICES = ("ecs", "elbv2", "ssm", "route53", "logs", "iam", "s3", "sts", "acm", "ec2")
+
+
+@functools.cache
+def _iam_prefixes() -> dict[str, str]:
+    """Operation name -> IAM action prefix (``UpdateService`` -> ``ecs``)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    out: dict[str, str] = {}
+    for service in _SERVICES:
+        model = session.get_service_model(service)
+        prefix = model.signing_name
+        for operation in model.operation_names:
+            out.setdefault(operation, prefix)
+    return out
+
+
+def iam_action(operation: str) -> str:
+    """``UpdateService`` -> ``ecs:UpdateService`` (best effort; the name alone if unknown)."""
+    prefix = _iam_prefixes().get(operation)
+    return f"{prefix}:{operation}" if prefix else operation
+
+
 def translate(exc: Exception, settings: Settings, doing: str = "") -> CloudError:
     """Return the CloudError for ``exc``; ``doing`` names the step ("creating the NLB")."""
     where = f" while {doing}" if doing else ""
@@ -140,7 +166,7 @@ def _client_error(exc: ClientError, settings: Settings, where: str) -> CloudErro
         )
     if code in _ACCESS:
         match = _IAM_ACTION.search(text)
-        action = match.group(1) if match else op
+        action = match.group(1) if match else iam_action(op)
         return CloudError(
             f"{base}: the bot's IAM identity may not call {action}.",
             f"Allow {action} in the bot's IAM policy (see terraform/ for the full policy).",

@@ -24,7 +24,7 @@ from bot.model import (
     TargetHealth,
     Task,
 )
-from infra.aws import naming
+from infra.aws import dns, naming
 from infra.aws.audit import audit as run_audit
 from infra.aws.ecs_tasks import describe_service_tasks, eni_public_ips, task_eni_id, task_private_ip
 from infra.aws.errors import BOOTSTRAP_HINT, error_code, translated
@@ -297,7 +297,9 @@ class Boto3Platform:
         found = self._describe_lb()
         if found is None:
             raise CloudError(f"Load balancer {lb.name!r} vanished before its DNS record was set.")
-        self._change_alias("UPSERT", found["CanonicalHostedZoneId"], found["DNSName"])
+        dns.change_alias(
+            self.settings, self.clients, "UPSERT", found["CanonicalHostedZoneId"], found["DNSName"]
+        )
         return True
 
     @translated("removing the DNS record")
@@ -306,39 +308,12 @@ class Boto3Platform:
         zone = self.settings.hosted_zone_id
         if not zone:
             return False
-        name = self.settings.domain + "."
-        resp = self.clients.route53.list_resource_record_sets(
-            HostedZoneId=zone, StartRecordName=name, StartRecordType="A", MaxItems="1"
-        )
-        for record in resp.get("ResourceRecordSets", []):
-            if record["Name"].rstrip(".") == self.settings.domain and record["Type"] == "A":
-                alias = record.get("AliasTarget")
-                if alias:
-                    self._change_alias("DELETE", alias["HostedZoneId"], alias["DNSName"])
+        alias = dns.current_alias(self.settings, self.clients)
+        if alias is not None:
+            dns.change_alias(
+                self.settings, self.clients, "DELETE", alias["HostedZoneId"], alias["DNSName"]
+            )
         return True
-
-    def _change_alias(self, action: str, zone_id: str, dns_name: str) -> None:
-        assert self.settings.hosted_zone_id
-        self.clients.route53.change_resource_record_sets(
-            HostedZoneId=self.settings.hosted_zone_id,
-            ChangeBatch={
-                "Comment": "jitsi-chatops on-demand NLB",
-                "Changes": [
-                    {
-                        "Action": action,
-                        "ResourceRecordSet": {
-                            "Name": self.settings.domain,
-                            "Type": "A",
-                            "AliasTarget": {
-                                "HostedZoneId": zone_id,
-                                "DNSName": dns_name,
-                                "EvaluateTargetHealth": False,
-                            },
-                        },
-                    }
-                ],
-            },
-        )
 
     @translated("scaling the ECS service")
     def set_desired_count(self, count: int) -> None:

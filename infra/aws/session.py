@@ -12,9 +12,10 @@ from botocore.config import Config
 from bot.config import Settings
 
 # "standard" retry mode backs off on throttling and transient 5xx errors with
-# jitter; 8 attempts ride out a burst of Throttling from a busy account.
+# jitter; 5 attempts ride out a short burst of Throttling and fail an
+# unreachable endpoint in seconds rather than a minute.
 RETRY_CONFIG = Config(
-    retries={"max_attempts": 8, "mode": "standard"},
+    retries={"max_attempts": 5, "mode": "standard"},
     connect_timeout=5,
     read_timeout=30,
 )

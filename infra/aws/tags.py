@@ -6,6 +6,7 @@ find-or-create lookups key on ``jitsi:project``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,10 +16,15 @@ SESSION = "jitsi:session"
 REQUESTED_BY = "jitsi:requested-by"
 MANAGER = "jitsi-chatops"
 
-# Tag values: up to 256 Unicode characters; a few characters are not allowed by
-# every service (ECS rejects none of these, ELB rejects nothing printable), so
-# only the length is enforced.
+# Tag values: at most 256 characters, and EC2/ELB accept only letters, digits,
+# spaces and _ . : / = + - @. Chat user names may hold anything else.
 _MAX_VALUE = 256
+_NOT_ALLOWED = re.compile(r"[^\w\s.:/=+\-@]")
+
+
+def tag_value(text: str) -> str:
+    """``text`` made legal as a tag value in every service the bot tags."""
+    return _NOT_ALLOWED.sub("_", text)[:_MAX_VALUE]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +38,18 @@ class TagSet:
     def as_dict(self) -> dict[str, str]:
         tags = {PROJECT: self.project, MANAGED_BY: MANAGER}
         if self.session:
-            tags[SESSION] = self.session[:_MAX_VALUE]
+            tags[SESSION] = tag_value(self.session)
         if self.requested_by:
-            tags[REQUESTED_BY] = self.requested_by[:_MAX_VALUE]
+            tags[REQUESTED_BY] = tag_value(self.requested_by)
         return tags
 
     def elbv2(self) -> list[dict[str, str]]:
-        """``Tags=[{"Key", "Value"}]`` for elbv2, ssm, ec2 create_tags, logs, s3."""
+        """``Tags=[{"Key", "Value"}]`` for elbv2 (and iam, ec2 ``create_tags``)."""
         return [{"Key": k, "Value": v} for k, v in self.as_dict().items()]
 
-    key_value = elbv2
-    ssm = elbv2
+    def ssm(self) -> list[dict[str, str]]:
+        """``Tags=[{"Key", "Value"}]`` for ssm ``put_parameter``."""
+        return self.elbv2()
 
     def ec2(self, resource_type: str) -> list[dict[str, Any]]:
         """``TagSpecifications`` for an ec2 ``create_*`` call of ``resource_type``."""

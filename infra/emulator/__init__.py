@@ -8,6 +8,6 @@ import os
 # execution policy); moto only knows them when told before it is imported.
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
-from infra.emulator.server import EmulatorServer, main  # noqa: E402
+from infra.emulator.server import EmulatorServer, main
 
 __all__ = ["EmulatorServer", "main"]

@@ -31,17 +31,19 @@ def snapshot(state: EmulatorState) -> dict[str, Any]:
             for svc in ecs.services.values():
                 key = (ecs.account_id, ecs.region_name, svc.cluster_name, svc.name)
                 error = state.service_errors.get(key)
-                services.append({
-                    "account": ecs.account_id,
-                    "region": ecs.region_name,
-                    "cluster": svc.cluster_name,
-                    "service": svc.name,
-                    "status": svc.status,
-                    "desired": svc.desired_count,
-                    "running": svc.running_count,
-                    "pending": svc.pending_count,
-                    "error": error[1] if error else None,
-                })
+                services.append(
+                    {
+                        "account": ecs.account_id,
+                        "region": ecs.region_name,
+                        "cluster": svc.cluster_name,
+                        "service": svc.name,
+                        "status": svc.status,
+                        "desired": svc.desired_count,
+                        "running": svc.running_count,
+                        "pending": svc.pending_count,
+                        "error": error[1] if error else None,
+                    }
+                )
         load_balancers = [
             {"name": lb.name, "arn": lb.arn, "type": lb.type, "state": lb.state}
             for elbv2 in scheduler.backends("elbv2")

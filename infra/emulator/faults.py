@@ -80,11 +80,11 @@ def operation_of(environ: dict[str, Any], body: bytes) -> str | None:
         return str(target).rsplit(".", 1)[-1]
     query = parse_qs(environ.get("QUERY_STRING", ""))
     if "Action" in query:
-        return query["Action"][0]
+        return str(query["Action"][0])
     if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
         form = parse_qs(body.decode("utf-8", "replace"))
         if "Action" in form:
-            return form["Action"][0]
+            return str(form["Action"][0])
     return None
 
 
@@ -98,7 +98,9 @@ def _signing_service(environ: dict[str, Any]) -> str:
     return ""
 
 
-def error_response(fault: Fault, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+def error_response(
+    fault: Fault, environ: dict[str, Any]
+) -> tuple[str, list[tuple[str, str]], bytes]:
     """Status line, headers and body of the AWS error for ``fault`` in the caller's protocol."""
     request_id = str(uuid.uuid4())
     status = f"{fault.status} {'Forbidden' if fault.status == 403 else 'Bad Request'}"

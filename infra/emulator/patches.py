@@ -141,6 +141,8 @@ def _patch_ecs() -> None:
         return original_requirements(SimpleNamespace(container_definitions=defs))
 
     backend._calculate_task_resource_requirements = staticmethod(requirements)  # type: ignore[method-assign]
+    # Cluster task counts are recomputed from the tasks on every tick instead.
+    backend.update_cluster_resources = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
 
     @_wrap(ecs.Service, "_validate_network")
     def validate_network(original: Any, self: Any, nc: dict[str, Any]) -> Any:
@@ -160,7 +162,7 @@ def _patch_ecs() -> None:
             kwargs["networking_configuration"] = {**nc, "awsvpcConfiguration": conf}
         owner = kwargs["backend"]
         cluster = kwargs.get("cluster") or args[0]
-        ec2 = get_backend("ec2")[owner.account_id][cluster.region_name]  # type: ignore[index]
+        ec2 = get_backend("ec2")[owner.account_id][cluster.region_name]
         before = set(ec2.enis)
         try:
             original(self, *args, **kwargs)
@@ -199,11 +201,16 @@ def _patch_ecs() -> None:
         family: str | None = None,
         started_by: str | None = None,
         service_name: str | None = None,
-        desiredStatus: str | None = None,  # noqa: N803 (moto's name)
+        desiredStatus: str | None = None,
     ) -> list[Any]:
         # AWS filters on desiredStatus RUNNING unless told otherwise; moto lists all.
         tasks = original(
-            self, cluster_str, container_instance, family, started_by, None,
+            self,
+            cluster_str,
+            container_instance,
+            family,
+            started_by,
+            None,
             desiredStatus or "RUNNING",
         )
         if service_name:
@@ -258,11 +265,11 @@ def _patch_elbv2() -> None:
         lb = original(self, *args, **kwargs)
         if lb.type == "network":
             _rekey(self, lb, lb.arn.replace(":loadbalancer/app/", ":loadbalancer/net/"))
+        log.info("load balancer %s: created (%s)", lb.name, lb.arn)
         st = _st()
         with st.lock:
             lb._emu_created = now()
             scheduler.advance_load_balancer(st, self, lb, now())
-        log.info("load balancer %s: created (%s), provisioning", lb.name, lb.arn)
         return lb
 
     @_wrap(backend, "delete_load_balancer")

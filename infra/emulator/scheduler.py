@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, Literal
 
 from moto.backends import get_backend
 
@@ -27,11 +27,12 @@ _PENDING_STATES = ("PROVISIONING", "PENDING", "ACTIVATING")
 _HIDDEN_WHILE_PROVISIONING = ("privateIPv4Address", "privateDnsName")
 
 
-def backends(service: str) -> list[Any]:
+def backends(service: Literal["ecs", "elbv2", "ec2"]) -> list[Any]:
     """Every region backend of ``service`` that exists (never creates one)."""
+    by_account: dict[str, Any] = get_backend(service)
     return [
         region_backend
-        for account_backend in list(get_backend(service).values())  # type: ignore[call-overload]
+        for account_backend in list(by_account.values())
         for region_backend in list(account_backend.values())
     ]
 
@@ -58,7 +59,7 @@ def show_attachment(task: Any, attached: bool) -> None:
 
 
 def _release_task_eni(task: Any) -> None:
-    ec2 = get_backend("ec2")[task._account_id][task.region_name]  # type: ignore[index]
+    ec2 = get_backend("ec2")[task._account_id][task.region_name]
     for attachment in task.attachments:
         if attachment.get("type") != "ElasticNetworkInterface":
             continue
@@ -116,6 +117,14 @@ def update_counts(backend: Any, service: Any) -> None:
         )
 
 
+def update_cluster_counts(backend: Any) -> None:
+    """Each cluster's running/pending task counts from its tasks (moto adds up guesses)."""
+    for cluster in backend.clusters.values():
+        tasks = backend.tasks.get(cluster.name, {}).values()
+        cluster.running_tasks_count = sum(1 for t in tasks if t.last_status == "RUNNING")
+        cluster.pending_tasks_count = sum(1 for t in tasks if t.last_status in _PENDING_STATES)
+
+
 def _start_tasks(state: EmulatorState, backend: Any, service: Any, count: int, t: float) -> None:
     key = (backend.account_id, backend.region_name, service.cluster_name, service.name)
     retry = state.service_errors.get(key)
@@ -128,7 +137,10 @@ def _start_tasks(state: EmulatorState, backend: Any, service: Any, count: int, t
     tags = service.tags if getattr(service, "propagate_tags", "NONE") == "SERVICE" else []
     log.info(
         "service %s: desired %d, starting %d task(s) of %s",
-        service.name, service.desired_count, count, service.task_definition,
+        service.name,
+        service.desired_count,
+        count,
+        service.task_definition,
     )
     try:
         tasks = backend.run_task(
@@ -149,7 +161,9 @@ def _start_tasks(state: EmulatorState, backend: Any, service: Any, count: int, t
         log.error(
             "service %s: cannot start a task: %s (retrying every %.0fs; Fargate needs "
             "awsvpc subnets in the service's networkConfiguration)",
-            service.name, message, RETRY_SECONDS,
+            service.name,
+            message,
+            RETRY_SECONDS,
         )
         return
     state.service_errors.pop(key, None)
@@ -200,7 +214,11 @@ def _create_lb_enis(state: EmulatorState, elbv2: Any, lb: Any) -> None:
         ids.append(eni.id)
         log.info(
             "load balancer %s: interface %s in %s, %s / %s",
-            lb.name, eni.id, subnet.id, eni.private_ip_address, eni.public_ip,
+            lb.name,
+            eni.id,
+            subnet.id,
+            eni.private_ip_address,
+            eni.public_ip,
         )
     lb._emu_enis = ids
 
@@ -235,11 +253,14 @@ def sweep_lb_enis(state: EmulatorState, elbv2: Any, t: float) -> None:
 
 def target_health(state: EmulatorState, tg: Any, target_id: str, t: float) -> tuple[str, str, str]:
     """(state, reason, description) of a registered target, in place of moto's `healthy`."""
-    elbv2 = get_backend("elbv2")[tg.account_id][tg.region_name]  # type: ignore[index]
+    elbv2 = get_backend("elbv2")[tg.account_id][tg.region_name]
     lbs = [elbv2.load_balancers[a] for a in tg.load_balancer_arns if a in elbv2.load_balancers]
     if not lbs:
-        return ("unused", "Target.NotInUse",
-                "Target group is not configured to receive traffic from the load balancer")
+        return (
+            "unused",
+            "Target.NotInUse",
+            "Target group is not configured to receive traffic from the load balancer",
+        )
     active = [getattr(lb, "_emu_active_at", t) for lb in lbs if lb.state == "active"]
     if not active:
         return "initial", "Elb.RegistrationInProgress", "Target registration is in progress"
@@ -265,6 +286,7 @@ def tick(state: EmulatorState) -> None:
                     advance_task(state, task, t)
             for service in list(ecs.services.values()):
                 reconcile_service(state, ecs, service, t)
+            update_cluster_counts(ecs)
         for elbv2 in backends("elbv2"):
             for lb in list(elbv2.load_balancers.values()):
                 advance_load_balancer(state, elbv2, lb, t)

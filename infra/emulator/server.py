@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import logging
 import os
 import signal
@@ -17,8 +18,11 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from moto.server import DomainDispatcherApplication, create_backend_app
-from moto.moto_server.werkzeug_app import MotoRequestHandler
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wsgi import get_input_stream
 
@@ -42,6 +46,13 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return bytes(raw)
 
 
+class _QuietRequestHandler(MotoRequestHandler):
+    """No access log line per request: the emulator logs what it does, not every call."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
 class EmulatorApp:
     """WSGI middleware in front of moto: control API, injected faults, one lock."""
 
@@ -55,7 +66,7 @@ class EmulatorApp:
             status, payload = control.handle(
                 self.state, environ["REQUEST_METHOD"], path, _read_body(environ)
             )
-            body = (_json_dumps(payload) + "\n").encode()
+            body = (json.dumps(payload, default=str) + "\n").encode()
             start_response(
                 f"{status} {'OK' if status == 200 else 'Error'}",
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
@@ -72,7 +83,9 @@ class EmulatorApp:
                 return [body]
         return self._moto(environ, start_response, path)
 
-    def _moto(self, environ: dict[str, Any], start_response: StartResponse, path: str) -> list[bytes]:
+    def _moto(
+        self, environ: dict[str, Any], start_response: StartResponse, path: str
+    ) -> list[bytes]:
         captured: list[Any] = []
         chunks: list[bytes] = []
 
@@ -93,12 +106,6 @@ class EmulatorApp:
                 self.state.reset()
         start_response(*captured)
         return [b"".join(chunks)]
-
-
-def _json_dumps(payload: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(payload, default=str)
 
 
 class EmulatorServer:
@@ -136,7 +143,7 @@ class EmulatorServer:
             self._port,
             EmulatorApp(self.state),
             threaded=True,
-            request_handler=MotoRequestHandler,
+            request_handler=_QuietRequestHandler,
         )
         # moto builds some URLs (queues, presigned S3) from MOTO_PORT.
         os.environ.setdefault("MOTO_PORT", str(self._server.server_port))
@@ -184,7 +191,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

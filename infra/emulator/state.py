@@ -44,9 +44,7 @@ class EmulatorState:
     _next_public: int = 0
     # (account, region, cluster, service) -> (retry after, last error): a failing
     # run_task is retried slowly, not on every tick.
-    service_errors: dict[tuple[str, str, str, str], tuple[float, str]] = field(
-        default_factory=dict
-    )
+    service_errors: dict[tuple[str, str, str, str], tuple[float, str]] = field(default_factory=dict)
 
     def next_public_ip(self, in_use: set[str]) -> str:
         """A fake public IPv4 address no live interface holds."""

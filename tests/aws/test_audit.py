@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from bot.config import Settings
 from bot.model import ResourceKind
 from infra.aws.audit import audit
 from infra.aws.platform import Boto3Platform
+from infra.aws.session import AwsClients
 from tests.aws.conftest import Endpoint
 from tests.aws.helpers import (
     forget_nlb_interfaces,
@@ -33,10 +35,12 @@ def test_audit_lists_everything_then_nothing(
     task = running_task(aws_endpoint, platform)
     eip = clients.ec2.allocate_address(
         Domain="vpc",
-        TagSpecifications=[{
-            "ResourceType": "elastic-ip",
-            "Tags": [{"Key": "jitsi:project", "Value": settings.project_name}],
-        }],
+        TagSpecifications=[
+            {
+                "ResourceType": "elastic-ip",
+                "Tags": [{"Key": "jitsi:project", "Value": settings.project_name}],
+            }
+        ],
     )
 
     found = platform.audit()
@@ -51,6 +55,8 @@ def test_audit_lists_everything_then_nothing(
     assert by_kind[ResourceKind.LOAD_BALANCER].resource_id == lb.arn
     assert by_kind[ResourceKind.LOAD_BALANCER].public_ipv4 == 2
     assert by_kind[ResourceKind.TASK].resource_id == task.arn
+    if aws_endpoint.emulated:  # plain moto gives a task's interface no public IP
+        assert by_kind[ResourceKind.TASK].public_ipv4 == 1
     assert by_kind[ResourceKind.ELASTIC_IP].resource_id == eip["AllocationId"]
     assert all(r.public_ipv4 == 0 for r in found if r.kind is ResourceKind.TARGET_GROUP)
 
@@ -66,10 +72,12 @@ def test_audit_lists_everything_then_nothing(
     subnet = base["subnet_ids"].split(",")[0]
     orphan = make_interface(clients, subnet, f"ELB net/{settings.project_name}-nlb/0123abcd")
     leftovers = audit(settings, clients)
-    assert sorted((r.kind, r.resource_id, r.public_ipv4) for r in leftovers) == sorted([
-        (ResourceKind.ELASTIC_IP, eip["AllocationId"], 1),
-        (ResourceKind.NETWORK_INTERFACE, orphan["eni"], 1),
-    ])
+    assert sorted((r.kind, r.resource_id, r.public_ipv4) for r in leftovers) == sorted(
+        [
+            (ResourceKind.ELASTIC_IP, eip["AllocationId"], 1),
+            (ResourceKind.NETWORK_INTERFACE, orphan["eni"], 1),
+        ]
+    )
 
     eni = clients.ec2.describe_network_interfaces(NetworkInterfaceIds=[orphan["eni"]])
     remove_interface(clients, eni["NetworkInterfaces"][0])
@@ -78,11 +86,12 @@ def test_audit_lists_everything_then_nothing(
 
 
 def test_audit_ignores_other_projects(
-    platform: Boto3Platform, make_settings: object, aws_endpoint: Endpoint
+    platform: Boto3Platform, settings: Settings, make_settings: Callable[..., Settings]
 ) -> None:
+    groups = platform.ensure_target_groups("u", "s")
     lb = platform.ensure_load_balancer("u", "s")
-    other = Settings(**{**platform.settings.model_dump(), "project_name": "zz-other"})
-    from infra.aws.session import AwsClients
-
+    # A project whose name starts with ours owns none of our resources, and the reverse.
+    other = make_settings(project_name=f"{settings.project_name}-o")
     assert audit(other, AwsClients(other)) == []
+    assert {r.name for r in platform.audit()} == {lb.name, *(g.name for g in groups)}
     platform.delete_load_balancer(lb)

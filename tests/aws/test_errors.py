@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 
 import pytest
 from botocore.config import Config
@@ -14,6 +16,7 @@ from bot.errors import CloudError
 from infra.aws.errors import BOOTSTRAP_HINT, translate
 from infra.aws.platform import Boto3Platform
 from infra.aws.session import AwsClients
+from tests.aws.conftest import Endpoint
 from tests.support.services import free_port
 
 
@@ -51,8 +54,10 @@ def test_unreachable_endpoint_fails_fast_with_a_hint() -> None:
     url = f"http://user:s3cret@127.0.0.1:{free_port()}"
     settings = Settings(project_name="t-down", aws_endpoint_url=url)
     clients = AwsClients(
-        settings, retry_config=Config(retries={"max_attempts": 2, "mode": "standard"},
-                                      connect_timeout=1, read_timeout=1)
+        settings,
+        retry_config=Config(
+            retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=1, read_timeout=1
+        ),
     )
     started = time.monotonic()
     with pytest.raises(CloudError) as err:
@@ -85,3 +90,47 @@ def test_translations() -> None:
     assert "aws_profile" in creds.hint and not creds.retryable
     expired = translate(_client_error("ExpiredToken", "The security token has expired"), settings)
     assert "credentials" in str(expired)
+
+
+def _arm(endpoint: Endpoint, body: dict[str, object]) -> None:
+    req = urllib.request.Request(
+        f"{endpoint.url}/_emulator/faults",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.status == 200
+
+
+@pytest.fixture
+def faults(aws_endpoint: Endpoint) -> Iterator[Callable[[dict[str, object]], None]]:
+    if not aws_endpoint.emulated:
+        pytest.skip("fault injection needs the project's emulator (infra/emulator)")
+    yield lambda body: _arm(aws_endpoint, body)
+    _arm(aws_endpoint, {"clear": True})
+
+
+def test_throttling_is_ridden_out_then_reported_retryable(
+    platform: Boto3Platform, settings: Settings, faults: Callable[[dict[str, object]], None]
+) -> None:
+    faults({"throttle": {"operation": "DescribeServices", "count": 1}})
+    before = platform.clients.counter.attempts
+    assert platform.service_state() is not None  # standard retry mode absorbs it
+    assert platform.clients.counter.attempts - before == 2
+
+    few = AwsClients(settings, retry_config=Config(retries={"max_attempts": 2, "mode": "standard"}))
+    faults({"throttle": {"operation": "DescribeServices", "count": 5}})
+    with pytest.raises(CloudError) as err:
+        Boto3Platform(settings, few).service_state()
+    assert err.value.retryable
+    assert "throttling" in str(err.value)
+
+
+def test_access_denied_names_the_iam_action(
+    platform: Boto3Platform, faults: Callable[[dict[str, object]], None]
+) -> None:
+    faults({"permanent": {"operation": "UpdateService", "code": "AccessDeniedException"}})
+    with pytest.raises(CloudError) as err:
+        platform.set_desired_count(1)
+    assert not err.value.retryable
+    assert "ecs:UpdateService" in err.value.hint

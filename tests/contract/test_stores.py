@@ -32,18 +32,31 @@ def store(request: pytest.FixtureRequest, redis_client: redis.Redis, project: st
 
 def test_fresh_platform_is_stopped(store) -> None:  # type: ignore[no-untyped-def]
     s = store.status()
-    assert s.state is PlatformState.STOPPED and s.desired is DesiredState.STOPPED and s.job_id is None
+    assert (
+        s.state is PlatformState.STOPPED and s.desired is DesiredState.STOPPED and s.job_id is None
+    )
 
 
 def test_desired_and_save_round_trip(store) -> None:  # type: ignore[no-untyped-def]
     store.set_desired("running", ALICE)
-    status = PlatformStatus(state=PlatformState.RUNNING, url="https://m.example.org/x",
-                            nlb_dns="x.elb", session_started_at=12.5, session_room="x", updated_at=13.0)
+    status = PlatformStatus(
+        state=PlatformState.RUNNING,
+        url="https://m.example.org/x",
+        nlb_dns="x.elb",
+        session_started_at=12.5,
+        session_room="x",
+        updated_at=13.0,
+    )
     store.save(status)
     got = store.status()
     assert got.desired is DesiredState.RUNNING
     assert (got.state, got.url, got.nlb_dns, got.session_started_at, got.session_room) == (
-        PlatformState.RUNNING, "https://m.example.org/x", "x.elb", 12.5, "x")
+        PlatformState.RUNNING,
+        "https://m.example.org/x",
+        "x.elb",
+        12.5,
+        "x",
+    )
     store.save(PlatformStatus(state=PlatformState.STOPPED))
     assert store.status().url is None and store.status().desired is DesiredState.RUNNING
     with pytest.raises(ValueError):
@@ -66,7 +79,9 @@ def test_claim_joins_same_kind_and_save_keeps_the_job(store) -> None:  # type: i
 def test_concurrent_claims_make_exactly_one_job(redis_client: redis.Redis, project: str) -> None:
     store = RedisPlatformStore(redis_client, Keys(project))
     with ThreadPoolExecutor(16) as pool:
-        results = list(pool.map(lambda i: store.claim_job(JobKind.START, JobId(f"j{i}")), range(64)))
+        results = list(
+            pool.map(lambda i: store.claim_job(JobKind.START, JobId(f"j{i}")), range(64))
+        )
     owners = {job for job, joined in results if not joined}
     assert len(owners) == 1 and {job for job, _ in results} == owners
 
@@ -94,7 +109,9 @@ def _event(job: str, n: int, kind: EventKind = EventKind.NOTICE) -> Event:
     return Event(kind, JobId(job), float(n), f"event {n}")
 
 
-def test_a_restarted_renderer_resumes_without_loss_or_repeats(redis_client: redis.Redis, project: str) -> None:
+def test_a_restarted_renderer_resumes_without_loss_or_repeats(
+    redis_client: redis.Redis, project: str
+) -> None:
     keys = Keys(project)
     sink = RedisEventSink(redis_client, keys)
     for n in range(5):
@@ -123,7 +140,9 @@ def test_malformed_stream_entries_are_skipped(redis_client: redis.Redis, project
     assert got == ["event 1"]
 
 
-def test_lease_expires_when_its_owner_stops_renewing(redis_client: redis.Redis, project: str) -> None:
+def test_lease_expires_when_its_owner_stops_renewing(
+    redis_client: redis.Redis, project: str
+) -> None:
     keys = Keys(project)
     owner = LeaseLock(redis_client, keys.lock, lease=2)
     assert owner.acquire(0)

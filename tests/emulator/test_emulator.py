@@ -15,8 +15,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -43,6 +42,7 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("emulator") / "emulator.log"
     with emulator("instant", 1.0, log=log) as endpoint:
         yield endpoint
+    assert "Traceback" not in log.read_text(), f"the emulator logged an exception: see {log}"
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,9 @@ def _create_nlb(elbv2: Any, net: Network, name: str) -> str:
 
 
 def _lb_state(elbv2: Any, arn: str) -> str:
-    return str(elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]["State"]["Code"])
+    return str(
+        elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]["State"]["Code"]
+    )
 
 
 # ------------------------------------------------------------------ ECS
@@ -174,7 +176,9 @@ def test_service_scales_to_one_running_task_and_back_to_zero(client: Any, net: N
     assert task["group"] == f"service:{net.service}"
     ip = _private_ip(task)
     assert ip is not None and _in_subnets(ip, net)
-    eni = [d["value"] for d in task["attachments"][0]["details"] if d["name"] == "networkInterfaceId"]
+    eni = [
+        d["value"] for d in task["attachments"][0]["details"] if d["name"] == "networkInterfaceId"
+    ]
     assert ec2.describe_network_interfaces(NetworkInterfaceIds=eni)["NetworkInterfaces"]
     assert _service(ecs, net)["pendingCount"] == 0
 
@@ -186,9 +190,9 @@ def test_service_scales_to_one_running_task_and_back_to_zero(client: Any, net: N
     assert _service(ecs, net)["runningCount"] == 0
     listed = ecs.list_tasks(cluster=net.cluster, serviceName=net.service, desiredStatus="STOPPED")
     assert task["taskArn"] in listed["taskArns"]
-    assert not ec2.describe_network_interfaces(Filters=[
-        {"Name": "network-interface-id", "Values": eni}
-    ])["NetworkInterfaces"], "a stopped task's ENI is deleted"
+    assert not ec2.describe_network_interfaces(
+        Filters=[{"Name": "network-interface-id", "Values": eni}]
+    )["NetworkInterfaces"], "a stopped task's ENI is deleted"
 
 
 def test_task_start_and_stop_pass_through_every_state_under_field(
@@ -239,11 +243,17 @@ def test_state_reports_services(url: str, client: Any, net: Network) -> None:
 def test_run_task_without_container_memory_or_security_groups(client: Any, net: Network) -> None:
     ecs, ec2 = client("ecs"), client("ec2")
     td = ecs.register_task_definition(
-        family="bare", networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
-        cpu="256", memory="512", containerDefinitions=[{"name": "c", "image": "busybox"}],
+        family="bare",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "c", "image": "busybox"}],
     )["taskDefinition"]["taskDefinitionArn"]
     task = ecs.run_task(
-        cluster=net.cluster, taskDefinition=td, launchType="FARGATE",
+        cluster=net.cluster,
+        taskDefinition=td,
+        launchType="FARGATE",
         networkConfiguration={"awsvpcConfiguration": {"subnets": net.subnets[:1]}},
     )["tasks"][0]
     ip = _private_ip(task)
@@ -252,11 +262,38 @@ def test_run_task_without_container_memory_or_security_groups(client: Any, net: 
     enis = len(ec2.describe_network_interfaces()["NetworkInterfaces"])
     with pytest.raises(ClientError):
         ecs.run_task(
-            cluster=net.cluster, taskDefinition=td, launchType="FARGATE",
+            cluster=net.cluster,
+            taskDefinition=td,
+            launchType="FARGATE",
             networkConfiguration={"awsvpcConfiguration": {"subnets": []}},
         )
     assert len(ec2.describe_network_interfaces()["NetworkInterfaces"]) == enis
     ecs.stop_task(cluster=net.cluster, task=task["taskArn"])
+
+
+def test_a_service_that_cannot_start_is_reported_without_leaking(
+    url: str, client: Any, net: Network
+) -> None:
+    ecs, ec2 = client("ecs"), client("ec2")
+    enis = len(ec2.describe_network_interfaces()["NetworkInterfaces"])
+    # awsvpc without a network configuration: ECS cannot place the task.
+    ecs.create_service(
+        cluster=net.cluster,
+        serviceName="broken",
+        taskDefinition=net.task_definition,
+        desiredCount=1,
+        launchType="FARGATE",
+    )
+
+    def error() -> str | None:
+        services = control(url, "state")["services"]
+        return next(s["error"] for s in services if s["service"] == "broken")
+
+    message = wait_for(error, 5, "the service's start error in /_emulator/state")
+    assert "Network Configuration" in str(message)
+    assert len(ec2.describe_network_interfaces()["NetworkInterfaces"]) == enis
+    assert _service(ecs, replace(net, service="broken"))["runningCount"] == 0
+    ecs.update_service(cluster=net.cluster, service="broken", desiredCount=0)
 
 
 # ------------------------------------------------------------------ load balancers
@@ -295,8 +332,13 @@ def test_nlb_provisions_then_activates_with_public_interfaces(
 
 def test_identical_target_group_returns_the_existing_one(client: Any, net: Network) -> None:
     elbv2 = client("elbv2")
-    spec = dict(Name=f"tg-{uuid.uuid4().hex[:8]}", Protocol="UDP", Port=10000,
-                VpcId=net.vpc_id, TargetType="ip")
+    spec = dict(
+        Name=f"tg-{uuid.uuid4().hex[:8]}",
+        Protocol="UDP",
+        Port=10000,
+        VpcId=net.vpc_id,
+        TargetType="ip",
+    )
     first = elbv2.create_target_group(**spec)["TargetGroups"][0]["TargetGroupArn"]
     assert elbv2.create_target_group(**spec)["TargetGroups"][0]["TargetGroupArn"] == first
     with pytest.raises(ClientError) as err:
@@ -310,15 +352,25 @@ def _health(elbv2: Any, tg: str) -> list[dict[str, Any]]:
 
 def test_target_health_follows_nlb_and_switches(url: str, client: Any, net: Network) -> None:
     elbv2 = client("elbv2")
-    control(url, "profile", {"profile": "field", "time_scale": 0.01})  # active 1.2 s, +0.3 s
+    control(url, "profile", {"profile": "field", "time_scale": 0.02})  # active 2.4 s, +0.6 s
     name = f"nlb-{uuid.uuid4().hex[:8]}"
     arn = _create_nlb(elbv2, net, name)
     tg = elbv2.create_target_group(
-        Name=name, Protocol="UDP", Port=10000, VpcId=net.vpc_id, TargetType="ip",
-        HealthCheckProtocol="HTTP", HealthCheckPort="8080", HealthCheckPath="/about/health",
+        Name=name,
+        Protocol="UDP",
+        Port=10000,
+        VpcId=net.vpc_id,
+        TargetType="ip",
+        HealthCheckProtocol="HTTP",
+        HealthCheckPort="8080",
+        HealthCheckPath="/about/health",
     )["TargetGroups"][0]["TargetGroupArn"]
-    elbv2.create_listener(LoadBalancerArn=arn, Protocol="UDP", Port=10000,
-                          DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    elbv2.create_listener(
+        LoadBalancerArn=arn,
+        Protocol="UDP",
+        Port=10000,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
+    )
     elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "10.20.1.10", "Port": 10000}])
     first = _health(elbv2, tg)[0]["TargetHealth"]
     assert first["State"] == "initial"
@@ -351,22 +403,21 @@ def test_throttling_is_retried_by_standard_mode(url: str, client: Any) -> None:
 @pytest.mark.parametrize(
     ("service", "operation", "call", "code"),
     [
-        ("elbv2", "DescribeTargetHealth", "describe_target_groups", "Throttling"),
+        ("elbv2", "DescribeTargetGroups", "describe_target_groups", "Throttling"),
         ("ec2", "DescribeNetworkInterfaces", "describe_network_interfaces", "Throttling"),
         ("ecs", "ListClusters", "list_clusters", "ThrottlingException"),
     ],
 )
-def test_throttling_reaches_a_client_without_retries(
+def test_throttling_reaches_a_client_with_few_retries(
     url: str, client: Any, service: str, operation: str, call: str, code: str
 ) -> None:
+    # botocore's max_attempts counts retries: 1 means two calls, both throttled here.
     impatient = client(service, retries={"mode": "standard", "max_attempts": 1})
-    if operation == "DescribeTargetHealth":
-        operation = "DescribeTargetGroups"  # needs no target group to exist
-    control(url, "faults", {"throttle": {"operation": operation, "count": 1}})
+    control(url, "faults", {"throttle": {"operation": operation, "count": 3}})
     with pytest.raises(ClientError) as err:
         getattr(impatient, call)()
     assert err.value.response["Error"]["Code"] == code
-    getattr(impatient, call)()  # the fault is used up
+    assert control(url, "state")["faults"][operation]["remaining"] == 1
 
 
 def test_permanent_fault_gives_access_denied_once(url: str, client: Any, net: Network) -> None:
@@ -382,28 +433,59 @@ def test_permanent_fault_gives_access_denied_once(url: str, client: Any, net: Ne
 
 
 def test_control_api_rejects_bad_requests(url: str) -> None:
-    for path, body in [("targets", {"mode": "sideways"}), ("profile", {"profile": "warp"}),
-                       ("faults", {"throttle": {}}), ("nope", {})]:
+    for path, body in [
+        ("targets", {"mode": "sideways"}),
+        ("profile", {"profile": "warp"}),
+        ("faults", {"throttle": {}}),
+        ("nope", {}),
+    ]:
         with pytest.raises(urllib.error.HTTPError) as err:
             control(url, path, body)
         assert err.value.code in (400, 404)
 
 
-def test_main_prints_its_address_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
+def test_main_prints_its_address_resets_and_exits_cleanly_on_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.emulator", "--port", "0", "--profile", "field",
-         "--time-scale", "0.05"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "infra.emulator",
+            "--port",
+            "0",
+            "--profile",
+            "field",
+            "--time-scale",
+            "0.05",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().decode()
         match = re.fullmatch(
-            r"emulator listening on (http://127\.0\.0\.1:\d+) \(profile field, time scale 0\.05\)\n",
+            r"emulator listening on (http://127\.0\.0\.1:\d+) "
+            r"\(profile field, time scale 0\.05\)\n",
             line,
         )
         assert match, line
-        assert control(match.group(1), "state")["time_scale"] == 0.05
+        endpoint = match.group(1)
+        assert control(endpoint, "state")["time_scale"] == 0.05
+        ecs = boto3.client(
+            "ecs",
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        ecs.create_cluster(clusterName="doomed")
+        control(endpoint, "faults", {"throttle": {"operation": "ListClusters", "count": 5}})
+        control(endpoint, "targets", {"mode": "unhealthy"})
+        state = control(endpoint, "reset", {})
+        assert state["faults"] == {} and state["target_health_mode"] == "auto"
+        assert state["profile"] == "field", "a reset keeps the profile"
+        assert ecs.list_clusters()["clusterArns"] == []
     finally:
         stop_process(proc)
     assert proc.returncode == 0

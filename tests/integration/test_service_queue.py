@@ -27,9 +27,14 @@ def actor(name: str = "alice") -> Actor:
 
 @pytest.fixture
 def app(redis_url: str, project: str) -> Iterator[App]:
-    settings = Settings(project_name=project, redis_url=redis_url, poll_min_seconds=1,
-                        poll_max_seconds=2, reconcile_interval_seconds=0,
-                        allowed_users={"stop": ["console:alice"]})
+    settings = Settings(
+        project_name=project,
+        redis_url=redis_url,
+        poll_min_seconds=1,
+        poll_max_seconds=2,
+        reconcile_interval_seconds=0,
+        allowed_users={"stop": ["console:alice"]},
+    )
     app = App(settings)
     clock = FakeClock()
     cloud = FakeCloud(clock)
@@ -103,7 +108,9 @@ def test_status_and_cost_answer_without_a_job(app: App) -> None:
     status = app.service.handle("status", actor())
     assert status.kind is ReplyKind.INFO and "stopped" in status.text
     cost = app.service.handle("cost", actor())
-    assert "per hour" in cost.text and "Break-even" in cost.text and "This month so far" in cost.text
+    assert (
+        "per hour" in cost.text and "Break-even" in cost.text and "This month so far" in cost.text
+    )
 
 
 def test_stop_reports_session_cost_into_the_ledger(app: App) -> None:
@@ -137,4 +144,6 @@ def test_a_crashing_job_still_ends_its_stream(app: App) -> None:
     drain(app)
     view = view_of(app, reply.job_id)  # type: ignore[arg-type]
     assert view.finished and view.ok is False and "crashed" in (view.error or "")
-    assert any(e.kind is EventKind.FINISHED for _, e in app.follower().follow(reply.job_id, idle_timeout=1))  # type: ignore[arg-type]
+    assert any(
+        e.kind is EventKind.FINISHED for _, e in app.follower().follow(reply.job_id, idle_timeout=1)
+    )  # type: ignore[arg-type]

@@ -12,8 +12,18 @@ from dataclasses import dataclass, field, replace
 from bot.errors import CloudError
 from bot.events import Event
 from bot.model import (
-    Actor, BillableResource, JobId, JobKind, JobSpec, LoadBalancer, PlatformObservation,
-    ResourceKind, ServiceState, TargetGroup, TargetHealth, Task,
+    Actor,
+    BillableResource,
+    JobId,
+    JobKind,
+    JobSpec,
+    LoadBalancer,
+    PlatformObservation,
+    ResourceKind,
+    ServiceState,
+    TargetGroup,
+    TargetHealth,
+    Task,
 )
 from bot.state import DesiredState, PlatformStatus
 
@@ -68,14 +78,20 @@ class FakeCloud:
         if self.lb_created_at is None:
             return None
         active = self.clock.monotonic() - self.lb_created_at >= self.nlb_active_after
-        return LoadBalancer("arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/p-nlb/abc",
-                            "p-nlb", "p-nlb.elb.example", "active" if active else "provisioning")
+        return LoadBalancer(
+            "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/p-nlb/abc",
+            "p-nlb",
+            "p-nlb.elb.example",
+            "active" if active else "provisioning",
+        )
 
     def ensure_target_groups(self, requested_by: str, session: str) -> list[TargetGroup]:
         self._call("ensure_target_groups")
         if not self.groups:
-            self.groups = [TargetGroup("arn:tg/udp", "p-udp10000", "UDP", 10000),
-                           TargetGroup("arn:tg/web", "p-web443", "TCP", 443)]
+            self.groups = [
+                TargetGroup("arn:tg/udp", "p-udp10000", "UDP", 10000),
+                TargetGroup("arn:tg/web", "p-web443", "TCP", 443),
+            ]
         return list(self.groups)
 
     def ensure_load_balancer(self, requested_by: str, session: str) -> LoadBalancer:
@@ -97,7 +113,10 @@ class FakeCloud:
 
     def load_balancer_public_ips(self, lb: LoadBalancer) -> list[str]:
         self._call("load_balancer_public_ips")
-        if self.lb_created_at is None or self.clock.monotonic() - self.lb_created_at < self.eni_after:
+        if (
+            self.lb_created_at is None
+            or self.clock.monotonic() - self.lb_created_at < self.eni_after
+        ):
             return []
         return ["203.0.113.10", "203.0.113.11"]
 
@@ -145,12 +164,24 @@ class FakeCloud:
                 state = "initial"
                 if self.health_mode == "unhealthy" and lb and lb.active:
                     state = "unhealthy"
-                elif (self.health_mode == "auto" and lb and lb.active
-                      and self.clock.monotonic() - max(at, self.lb_created_at or 0.0
-                                                        + self.nlb_active_after) >= self.healthy_after):
+                elif (
+                    self.health_mode == "auto"
+                    and lb
+                    and lb.active
+                    and self.clock.monotonic()
+                    - max(at, self.lb_created_at or 0.0 + self.nlb_active_after)
+                    >= self.healthy_after
+                ):
                     state = "healthy"
-                out.append(TargetHealth(g.name, ip, g.port, state,
-                                        "Target.FailedHealthChecks" if state == "unhealthy" else ""))
+                out.append(
+                    TargetHealth(
+                        g.name,
+                        ip,
+                        g.port,
+                        state,
+                        "Target.FailedHealthChecks" if state == "unhealthy" else "",
+                    )
+                )
         return out
 
     def delete_listeners(self, lb: LoadBalancer) -> int:
@@ -178,8 +209,13 @@ class FakeCloud:
         return found
 
     def observe(self) -> PlatformObservation:
-        return PlatformObservation(self.service_state(), self._lb(), tuple(self.list_tasks()),
-                                   tuple(self.target_health()), tuple(self.advertise))
+        return PlatformObservation(
+            self.service_state(),
+            self._lb(),
+            tuple(self.list_tasks()),
+            tuple(self.target_health()),
+            tuple(self.advertise),
+        )
 
     def call_counts(self) -> dict[str, int]:
         return dict(self.calls)
@@ -196,8 +232,12 @@ class MemoryStore:
         self.current = replace(self.current, desired=DesiredState(desired))
 
     def save(self, status: PlatformStatus) -> None:
-        self.current = replace(status, job_id=self.current.job_id, job_kind=self.current.job_kind,
-                               desired=self.current.desired)
+        self.current = replace(
+            status,
+            job_id=self.current.job_id,
+            job_kind=self.current.job_kind,
+            desired=self.current.desired,
+        )
 
     def claim_job(self, kind: JobKind, job_id: JobId) -> tuple[JobId, bool]:
         if self.current.job_id and self.current.job_kind is kind:

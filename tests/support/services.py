@@ -27,7 +27,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, what: str, step: float = 0.02) -> object:
+def wait_for(
+    predicate: Callable[[], object], timeout: float, what: str, step: float = 0.02
+) -> object:
     """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     last_exc: Exception | None = None
@@ -68,9 +70,25 @@ def redis_server(tmp: Path) -> Iterator[str]:
         raise RuntimeError("redis-server is not installed (make test installs it)")
     port = free_port()
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp), "--daemonize", "no", "--loglevel", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp),
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for(lambda: _port_open(port), 10, "redis-server")
@@ -85,15 +103,29 @@ def _emulator_ready(url: str) -> bool:
 
 
 @contextmanager
-def emulator(profile: str = "instant", time_scale: float = 1.0, log: Path | None = None) -> Iterator[str]:
+def emulator(
+    profile: str = "instant", time_scale: float = 1.0, log: Path | None = None
+) -> Iterator[str]:
     """The project's AWS emulator (moto server + scheduler) as a subprocess; yields its URL."""
     port = free_port()
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.emulator", "--port", str(port), "--profile", profile,
-         "--time-scale", str(time_scale)],
-        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "infra.emulator",
+            "--port",
+            str(port),
+            "--profile",
+            profile,
+            "--time-scale",
+            str(time_scale),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

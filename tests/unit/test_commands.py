@@ -10,35 +10,41 @@ from bot.commands import ROOM_MAX, Cost, Help, Start, Status, Stop, parse
 from bot.errors import CommandError
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("start", Start()),
-    ("start standup", Start("standup")),
-    ("  START   Team_Sync-2 ", Start("Team_Sync-2")),
-    ("/jitsi start retro", Start("retro")),
-    ("!jitsi stop", Stop()),
-    ("status", Status()),
-    ("cost", Cost()),
-    ("help", Help()),
-    ("help stop", Help("stop")),
-    ("help nonsense", Help()),
-    ("", Help()),
-    ("!jitsi", Help()),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("start", Start()),
+        ("start standup", Start("standup")),
+        ("  START   Team_Sync-2 ", Start("Team_Sync-2")),
+        ("/jitsi start retro", Start("retro")),
+        ("!jitsi stop", Stop()),
+        ("status", Status()),
+        ("cost", Cost()),
+        ("help", Help()),
+        ("help stop", Help("stop")),
+        ("help nonsense", Help()),
+        ("", Help()),
+        ("!jitsi", Help()),
+    ],
+)
 def test_valid_commands(text: str, expected: object) -> None:
     assert parse(text) == expected
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ("strat", "Did you mean `start`"),
-    ("launch", "Unknown command"),
-    ("start my room", "cannot contain spaces"),
-    ("start my room", "my-room"),
-    ("start ro/om", "not a valid room name"),
-    ("start -room", "not a valid room name"),
-    ("start " + "a" * (ROOM_MAX + 1), "limit is 64"),
-    ("stop now", "takes no arguments"),
-    ("status please", "takes no arguments"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("strat", "Did you mean `start`"),
+        ("launch", "Unknown command"),
+        ("start my room", "cannot contain spaces"),
+        ("start my room", "my-room"),
+        ("start ro/om", "not a valid room name"),
+        ("start -room", "not a valid room name"),
+        ("start " + "a" * (ROOM_MAX + 1), "limit is 64"),
+        ("stop now", "takes no arguments"),
+        ("status please", "takes no arguments"),
+    ],
+)
 def test_bad_commands_say_how_to_fix_them(text: str, needle: str) -> None:
     with pytest.raises(CommandError) as err:
         parse(text)

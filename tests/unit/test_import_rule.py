@@ -5,8 +5,23 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-FORBIDDEN = {"slack_bolt", "slack_sdk", "nio", "redis", "rq", "boto3", "botocore", "subprocess",
-             "requests", "httpx", "aiohttp", "socket", "urllib.request", "adapters", "infra"}
+FORBIDDEN = {
+    "slack_bolt",
+    "slack_sdk",
+    "nio",
+    "redis",
+    "rq",
+    "boto3",
+    "botocore",
+    "subprocess",
+    "requests",
+    "httpx",
+    "aiohttp",
+    "socket",
+    "urllib.request",
+    "adapters",
+    "infra",
+}
 BOT = Path(__file__).resolve().parents[2] / "bot"
 
 

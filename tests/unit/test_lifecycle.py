@@ -16,14 +16,16 @@ from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec, UserId
 from bot.state import DesiredState, PlatformState
 from tests.support.fakes import FakeClock, FakeCloud, MemoryLedger, MemoryStore, RecordingSink
 
-PRICES = PriceTable.from_mapping(json.loads(
-    (Path(__file__).parents[2] / "infra/prices/us-east-1.json").read_text()))
+PRICES = PriceTable.from_mapping(
+    json.loads((Path(__file__).parents[2] / "infra/prices/us-east-1.json").read_text())
+)
 ALICE = Actor(UserId("console:alice"), "general", ChatPlatform.CONSOLE, "alice")
 
 
 def make(settings: Settings | None = None, **cloud_kw: object):  # type: ignore[no-untyped-def]
-    settings = settings or Settings(poll_min_seconds=1, poll_max_seconds=2,
-                                    unhealthy_grace_seconds=20)
+    settings = settings or Settings(
+        poll_min_seconds=1, poll_max_seconds=2, unhealthy_grace_seconds=20
+    )
     clock = FakeClock()
     cloud = FakeCloud(clock, **cloud_kw)  # type: ignore[arg-type]
     store, sink, ledger = MemoryStore(), RecordingSink(), MemoryLedger()
@@ -60,8 +62,14 @@ def test_start_reports_call_count_and_step_durations() -> None:
     final = sink.events[-1]
     assert final.data["aws_calls"] == sum(cloud.calls.values())
     finished = [e for e in sink.events if e.kind is EventKind.STEP_FINISHED]
-    assert [e.step for e in finished] == ["target-groups", "load-balancer", "advertise-ips",
-                                         "scale-up", "register", "healthy"]
+    assert [e.step for e in finished] == [
+        "target-groups",
+        "load-balancer",
+        "advertise-ips",
+        "scale-up",
+        "register",
+        "healthy",
+    ]
     assert all(e.data["ok"] and e.data["seconds"] >= 0 for e in finished)
 
 
@@ -102,12 +110,14 @@ def test_stop_tears_down_audits_and_accounts_the_session() -> None:
     assert cloud.lb_created_at is None and cloud.desired == 0 and not cloud.groups
     costs = [e for e in sink.events if e.kind is EventKind.COST and "session_cost" in e.data]
     assert costs and costs[-1].data["session_seconds"] >= 3 * 3600
-    assert ledger.sessions and ledger.sessions[0][2] == pytest.approx(costs[-1].data["session_cost"], abs=1e-3)
+    assert ledger.sessions and ledger.sessions[0][2] == pytest.approx(
+        costs[-1].data["session_cost"], abs=1e-3
+    )
     assert store.status().state is PlatformState.STOPPED and store.status().url is None
 
 
 def test_stop_when_already_stopped_is_a_clean_no_op() -> None:
-    life, cloud, store, sink, _, ledger = make()
+    life, cloud, _, sink, _, ledger = make()
     assert life.run(spec(JobKind.STOP))
     assert cloud.calls["delete_load_balancer"] == 0
     assert next(e for e in sink.events if e.kind is EventKind.AUDIT).data["clean"]
@@ -116,7 +126,6 @@ def test_stop_when_already_stopped_is_a_clean_no_op() -> None:
 
 def test_unhealthy_targets_fail_the_start_and_roll_back() -> None:
     life, cloud, store, sink, _, _ = make(health_mode="unhealthy")
-    store.set_desired("running", ALICE)
     assert not life.run(spec(JobKind.START))
     error = next(e for e in sink.events if e.kind is EventKind.ERROR)
     assert "unhealthy" in error.message and "Target.FailedHealthChecks" in error.message
@@ -137,9 +146,11 @@ def test_timeout_fails_with_a_clear_message() -> None:
 
 
 def test_permanent_cloud_error_stops_the_job_with_its_hint() -> None:
-    denied = CloudError("AWS denied elasticloadbalancing:CreateLoadBalancer.",
-                        "Grant the worker's role that action.")
-    life, cloud, _, sink, _, _ = make(fail_on={"ensure_load_balancer": denied})
+    denied = CloudError(
+        "AWS denied elasticloadbalancing:CreateLoadBalancer.",
+        "Grant the worker's role that action.",
+    )
+    life, _, _, sink, _, _ = make(fail_on={"ensure_load_balancer": denied})
     assert not life.run(spec(JobKind.START))
     error = next(e for e in sink.events if e.kind is EventKind.ERROR)
     assert "Grant the worker's role" in error.message

@@ -15,11 +15,14 @@ def test_every_state_has_a_row() -> None:
     assert set(TRANSITIONS) == set(PlatformState)
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    (PlatformState.STOPPED, PlatformState.RUNNING),
-    (PlatformState.RUNNING, PlatformState.STOPPED),
-    (PlatformState.RUNNING, PlatformState.FAILED),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (PlatformState.STOPPED, PlatformState.RUNNING),
+        (PlatformState.RUNNING, PlatformState.STOPPED),
+        (PlatformState.RUNNING, PlatformState.FAILED),
+    ],
+)
 def test_illegal_moves_raise(a: PlatformState, b: PlatformState) -> None:
     with pytest.raises(IllegalTransition):
         check_transition(a, b)
@@ -28,10 +31,16 @@ def test_illegal_moves_raise(a: PlatformState, b: PlatformState) -> None:
 
 
 def test_event_round_trip_and_malformed_entries() -> None:
-    e = Event(EventKind.STEP_FINISHED, JobId("j1"), 12.5, "done", "register", {"ok": True, "seconds": 1.5})
+    e = Event(
+        EventKind.STEP_FINISHED, JobId("j1"), 12.5, "done", "register", {"ok": True, "seconds": 1.5}
+    )
     assert Event.from_fields(e.to_fields()) == e
-    for bad in ({}, {"event": "{"}, {"event": '{"kind": "nope", "job_id": "j", "at": 1}'},
-                {"event": '{"kind": "notice"}'}):
+    for bad in (
+        {},
+        {"event": "{"},
+        {"event": '{"kind": "nope", "job_id": "j", "at": 1}'},
+        {"event": '{"kind": "notice"}'},
+    ):
         with pytest.raises(ValueError):
             Event.from_fields(bad)
 
@@ -46,7 +55,14 @@ def test_view_folds_a_start_into_one_message() -> None:
         ev(EventKind.ACCEPTED, "Starting requested by alice."),
         ev(EventKind.STEP_STARTED, "x", "load-balancer", label="Network Load Balancer"),
         ev(EventKind.WAITING, "Waiting for it: NLB provisioning", "load-balancer", seconds=3),
-        ev(EventKind.STEP_FINISHED, "x", "load-balancer", label="Network Load Balancer", ok=True, seconds=2.5),
+        ev(
+            EventKind.STEP_FINISHED,
+            "x",
+            "load-balancer",
+            label="Network Load Balancer",
+            ok=True,
+            seconds=2.5,
+        ),
         ev(EventKind.URL_READY, "ready", url="https://meet.example.com/x"),
         ev(EventKind.COST, "Running costs $0.235 per hour"),
         ev(EventKind.FINISHED, "Platform running", ok=True, aws_calls=42, seconds=150.0),
@@ -64,9 +80,13 @@ def test_view_shows_failure_and_waiting_note() -> None:
     view.apply(ev(EventKind.STEP_STARTED, "x", "healthy", label="Targets healthy"))
     view.apply(ev(EventKind.WAITING, "Waiting: NLB provisioning", "healthy"))
     assert "… Targets healthy — Waiting: NLB provisioning" in view.text()
-    view.apply(ev(EventKind.STEP_FINISHED, "boom", "healthy", label="Targets healthy", ok=False, seconds=1))
+    view.apply(
+        ev(EventKind.STEP_FINISHED, "boom", "healthy", label="Targets healthy", ok=False, seconds=1)
+    )
     view.apply(ev(EventKind.ERROR, "Targets stayed unhealthy"))
     view.apply(ev(EventKind.FINISHED, "Start failed", ok=False))
     assert "✗ Targets healthy" in view.text() and "Error: Targets stayed unhealthy" in view.text()
     assert view.ok is False
-    assert "FAILED" in event_line(ev(EventKind.STEP_FINISHED, "boom", "healthy", ok=False, seconds=1))
+    assert "FAILED" in event_line(
+        ev(EventKind.STEP_FINISHED, "boom", "healthy", ok=False, seconds=1)
+    )
