@@ -79,7 +79,7 @@ class App:
 
     @cached_property
     def queue(self) -> RQJobQueue:
-        return RQJobQueue(self.redis, self.settings)
+        return RQJobQueue(self.redis, self.settings, self.sink)
 
     @cached_property
     def service(self) -> CommandService:

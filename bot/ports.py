@@ -18,7 +18,7 @@ from bot.model import (
     TargetHealth,
     Task,
 )
-from bot.state import PlatformStatus
+from bot.state import Claim, PlatformStatus
 
 
 class Clock(Protocol):
@@ -98,17 +98,20 @@ class PlatformStore(Protocol):
 
     def save(self, status: PlatformStatus) -> None: ...
 
-    def claim_job(self, kind: JobKind, job_id: JobId) -> tuple[JobId, bool]:
-        """Make ``job_id`` the current job unless one of ``kind`` is active.
+    def request(self, kind: JobKind, job_id: JobId, actor: Actor) -> Claim:
+        """Atomically record what ``actor`` asked for and claim the current-job slot.
 
-        Returns the current job id and True when that is an existing job (joined).
+        A start while the platform runs (no job under way) changes nothing and
+        returns its URL; otherwise the desired state is written, and ``job_id``
+        becomes current unless a job of ``kind`` is already under way (joined).
         """
 
     def finish_job(self, job_id: JobId) -> None: ...
 
 
 class JobQueue(Protocol):
-    def enqueue(self, spec: JobSpec) -> None: ...
+    def enqueue(self, spec: JobSpec, accepted: Event) -> None:
+        """Queue the job and publish its first event together."""
 
 
 class Ledger(Protocol):

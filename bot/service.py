@@ -18,7 +18,7 @@ from bot.events import Event, EventKind
 from bot.model import Actor, JobId, JobKind, JobSpec
 from bot.policy import authorize
 from bot.ports import AuditLog, Clock, EventSink, JobQueue, Ledger, PlatformStore
-from bot.state import DesiredState, PlatformState
+from bot.state import PlatformState
 
 
 class ReplyKind(StrEnum):
@@ -96,28 +96,23 @@ class CommandService:
         raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
     def _start(self, room: str | None, actor: Actor) -> Reply:
-        status = self.store.status()
-        if (
-            status.state is PlatformState.RUNNING
-            and status.desired is DesiredState.RUNNING
-            and status.url
-            and status.job_id is None
-        ):
-            url = status.url
-            if room and status.session_room != room:
+        return self._enqueue(JobKind.START, room, actor)
+
+    def _enqueue(self, kind: JobKind, room: str | None, actor: Actor) -> Reply:
+        # One atomic call writes the desired state first (a start under way sees
+        # a stop at its next step boundary; a crashed job is re-run toward what
+        # was asked) and claims the job slot, so simultaneous starts make one job.
+        claim = self.store.request(kind, JobId(uuid.uuid4().hex[:16]), actor)
+        if claim.running_url is not None:
+            url = claim.running_url
+            if room:
                 url = f"{self.settings.meeting_base_url}/{room}"
             return Reply(
                 ReplyKind.INFO,
                 f"Already running: {url} ({money(self.costs.running_hour)} per hour).",
             )
-        return self._enqueue(JobKind.START, room, actor)
-
-    def _enqueue(self, kind: JobKind, room: str | None, actor: Actor) -> Reply:
-        desired = DesiredState.RUNNING if kind is JobKind.START else DesiredState.STOPPED
-        # Desired state first: a start already under way sees a stop at its next
-        # step boundary, and a crashed job is re-run toward what was asked.
-        self.store.set_desired(desired.value, actor)
-        job_id, joined = self.store.claim_job(kind, JobId(uuid.uuid4().hex[:16]))
+        assert claim.job_id is not None
+        job_id, joined = claim.job_id, claim.joined
         if joined:
             return Reply(
                 ReplyKind.JOB,
@@ -126,16 +121,14 @@ class CommandService:
                 joined=True,
             )
         spec = JobSpec(job_id, kind, actor, room, self.clock.now())
-        self.sink.emit(
-            Event(
-                EventKind.ACCEPTED,
-                job_id,
-                self.clock.now(),
-                f"{_verb(kind).capitalize()} requested by {actor.display_name or actor.user}.",
-                data={"kind": kind.value, "room": room, "user": actor.user},
-            )
+        accepted = Event(
+            EventKind.ACCEPTED,
+            job_id,
+            spec.requested_at,
+            f"{_verb(kind).capitalize()} requested by {actor.display_name or actor.user}.",
+            data={"kind": kind.value, "room": room, "user": actor.user},
         )
-        self.queue.enqueue(spec)
+        self.queue.enqueue(spec, accepted)
         return Reply(ReplyKind.JOB, f"{_verb(kind).capitalize()} the platform…", job_id=job_id)
 
     def status_text(self) -> str:

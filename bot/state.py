@@ -41,6 +41,15 @@ def check_transition(current: PlatformState, target: PlatformState) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class Claim:
+    """The answer of ``PlatformStore.request``."""
+
+    job_id: JobId | None  # None when the platform already runs (see running_url)
+    joined: bool = False
+    running_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PlatformStatus:
     """What Redis records about the platform: asked-for state and last known state."""
 

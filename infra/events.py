@@ -19,13 +19,15 @@ class RedisEventSink:
         self.r = client
         self.keys = keys
 
-    def emit(self, event: Event) -> None:
+    def emit(self, event: Event, pipeline: redis.client.Pipeline | None = None) -> None:
+        """Append ``event``; with ``pipeline`` the write joins it (the caller executes)."""
         key = self.keys.job_events(event.job_id)
-        pipe = self.r.pipeline(transaction=False)
+        pipe = pipeline if pipeline is not None else self.r.pipeline(transaction=False)
         pipe.xadd(key, event.to_fields(), maxlen=JOB_STREAM_MAXLEN, approximate=True)
         if event.terminal:
             pipe.expire(key, JOB_STREAM_TTL_SECONDS)
-        pipe.execute()
+        if pipeline is None:
+            pipe.execute()
 
 
 class EventFollower:

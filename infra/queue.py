@@ -6,7 +6,9 @@ import redis
 from rq import Queue
 
 from bot.config import Settings
+from bot.events import Event
 from bot.model import JobSpec
+from infra.events import RedisEventSink
 from infra.keys import Keys
 
 RESULT_TTL = 24 * 3600
@@ -19,17 +21,25 @@ def job_timeout(settings: Settings) -> int:
 
 
 class RQJobQueue:
-    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+    def __init__(self, client: redis.Redis, settings: Settings, events: RedisEventSink) -> None:
         self.settings = settings
+        self.events = events
         self.queue = Queue(Keys(settings.project_name).queue_name, connection=client)
 
-    def enqueue(self, spec: JobSpec) -> None:
-        self.queue.enqueue(
+    def enqueue(self, spec: JobSpec, accepted: Event) -> None:
+        # The first event and the job travel in one round trip: a follower that
+        # sees the job also finds its ACCEPTED event.
+        pipe = self.queue.connection.pipeline()
+        self.queue.enqueue_call(
             "infra.worker.run_job",
-            spec.as_dict(),
+            args=(spec.as_dict(),),
+            pipeline=pipe,
             job_id=spec.job_id,
-            job_timeout=job_timeout(self.settings),
+            timeout=job_timeout(self.settings),
             result_ttl=RESULT_TTL,
             failure_ttl=FAILURE_TTL,
             description=f"{spec.kind.value} by {spec.actor.user}",
         )
+        # After RQ's writes: it opens the MULTI block itself.
+        self.events.emit(accepted, pipeline=pipe)
+        pipe.execute()

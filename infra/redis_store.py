@@ -9,18 +9,29 @@ from datetime import UTC, datetime
 import redis
 
 from bot.model import Actor, JobId, JobKind
-from bot.state import DesiredState, PlatformState, PlatformStatus
+from bot.state import Claim, DesiredState, PlatformState, PlatformStatus
 from infra.keys import AUDIT_LOG_MAXLEN, Keys
 
-# Claim the "current job" slot atomically: two simultaneous starts must not
-# both enqueue. Returns {current_id, joined}.
-_CLAIM = """
-local cur = redis.call('HGET', KEYS[1], 'job_id')
-if cur and cur ~= '' and redis.call('HGET', KEYS[1], 'job_kind') == ARGV[1] then
-  return {cur, 1}
+# One round trip per command: the start fast path, the desired state and the
+# current-job slot, atomically, so simultaneous starts make exactly one job.
+# ARGV: kind, job_id, user, now. Returns {outcome, value}.
+_REQUEST = """
+local h = KEYS[1]
+if ARGV[1] == 'start' then
+  local f = redis.call('HMGET', h, 'state', 'desired', 'url', 'job_id')
+  if f[1] == 'running' and f[2] == 'running' and f[3] and (not f[4] or f[4] == '') then
+    return {'running', f[3]}
+  end
 end
-redis.call('HSET', KEYS[1], 'job_id', ARGV[2], 'job_kind', ARGV[1])
-return {ARGV[2], 0}
+local desired = 'stopped'
+if ARGV[1] == 'start' then desired = 'running' end
+redis.call('HSET', h, 'desired', desired, 'desired_by', ARGV[3], 'desired_at', ARGV[4])
+local cur = redis.call('HGET', h, 'job_id')
+if cur and cur ~= '' and redis.call('HGET', h, 'job_kind') == ARGV[1] then
+  return {'joined', cur}
+end
+redis.call('HSET', h, 'job_id', ARGV[2], 'job_kind', ARGV[1])
+return {'new', ARGV[2]}
 """
 _FINISH = """
 if redis.call('HGET', KEYS[1], 'job_id') == ARGV[1] then
@@ -40,7 +51,7 @@ class RedisPlatformStore:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.r = client
         self.keys = keys
-        self._claim = client.register_script(_CLAIM)
+        self._request = client.register_script(_REQUEST)
         self._finish = client.register_script(_FINISH)
 
     def status(self) -> PlatformStatus:
@@ -71,9 +82,14 @@ class RedisPlatformStore:
             pipe.hdel(self.keys.platform, *absent)
         pipe.execute()
 
-    def claim_job(self, kind: JobKind, job_id: JobId) -> tuple[JobId, bool]:
-        current, joined = self._claim(keys=[self.keys.platform], args=[kind.value, job_id])
-        return JobId(current.decode() if isinstance(current, bytes) else str(current)), bool(joined)
+    def request(self, kind: JobKind, job_id: JobId, actor: Actor) -> Claim:
+        outcome, value = self._request(
+            keys=[self.keys.platform], args=[kind.value, job_id, actor.user, repr(time.time())]
+        )
+        text = value.decode() if isinstance(value, bytes) else str(value)
+        if outcome == b"running":
+            return Claim(None, running_url=text)
+        return Claim(JobId(text), joined=outcome == b"joined")
 
     def finish_job(self, job_id: JobId) -> None:
         self._finish(keys=[self.keys.platform], args=[job_id])

@@ -12,7 +12,7 @@ import redis
 
 from bot.events import Event, EventKind
 from bot.model import Actor, ChatPlatform, JobId, JobKind, UserId
-from bot.state import DesiredState, PlatformState, PlatformStatus
+from bot.state import Claim, DesiredState, PlatformState, PlatformStatus
 from infra.events import EventFollower, RedisEventSink
 from infra.keys import Keys
 from infra.lock import LeaseLock
@@ -64,12 +64,13 @@ def test_desired_and_save_round_trip(store) -> None:  # type: ignore[no-untyped-
 
 
 def test_claim_joins_same_kind_and_save_keeps_the_job(store) -> None:  # type: ignore[no-untyped-def]
-    first, joined = store.claim_job(JobKind.START, JobId("a"))
-    assert (first, joined) == ("a", False)
-    assert store.claim_job(JobKind.START, JobId("b")) == ("a", True)
+    assert store.request(JobKind.START, JobId("a"), ALICE) == Claim(JobId("a"))
+    assert store.status().desired is DesiredState.RUNNING  # written by the same call
+    assert store.request(JobKind.START, JobId("b"), ALICE) == Claim(JobId("a"), joined=True)
     store.save(PlatformStatus(state=PlatformState.STARTING))
     assert store.status().job_id == "a"
-    assert store.claim_job(JobKind.STOP, JobId("c")) == ("c", False)  # a stop takes over
+    assert store.request(JobKind.STOP, JobId("c"), ALICE) == Claim(JobId("c"))  # a stop takes over
+    assert store.status().desired is DesiredState.STOPPED
     store.finish_job(JobId("a"))  # the old start ending must not clear the stop
     assert store.status().job_id == "c"
     store.finish_job(JobId("c"))
@@ -80,10 +81,19 @@ def test_concurrent_claims_make_exactly_one_job(redis_client: redis.Redis, proje
     store = RedisPlatformStore(redis_client, Keys(project))
     with ThreadPoolExecutor(16) as pool:
         results = list(
-            pool.map(lambda i: store.claim_job(JobKind.START, JobId(f"j{i}")), range(64))
+            pool.map(lambda i: store.request(JobKind.START, JobId(f"j{i}"), ALICE), range(64))
         )
-    owners = {job for job, joined in results if not joined}
-    assert len(owners) == 1 and {job for job, _ in results} == owners
+    owners = {c.job_id for c in results if not c.joined}
+    assert len(owners) == 1 and {c.job_id for c in results} == owners
+
+
+def test_start_while_running_returns_the_url_and_changes_nothing(store) -> None:  # type: ignore[no-untyped-def]
+    store.set_desired("running", ALICE)
+    store.save(PlatformStatus(state=PlatformState.RUNNING, url="https://m.example.org"))
+    assert store.request(JobKind.START, JobId("x"), ALICE) == Claim(
+        None, running_url="https://m.example.org")
+    assert store.status().job_id is None
+    assert store.request(JobKind.STOP, JobId("y"), ALICE) == Claim(JobId("y"))
 
 
 def test_ledger_month_to_date(redis_client: redis.Redis, project: str) -> None:

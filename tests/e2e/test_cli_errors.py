@@ -84,4 +84,4 @@ def test_cost_table(platform: Platform) -> None:
     assert table.returncode == 0 and "Break-even" in table.stdout and "Yours" in table.stdout
     data = json.loads(run("cost", "--json", env=platform.env).stdout)
     assert data["running_per_hour"] == pytest.approx(0.235, abs=1e-3)
-    assert [s["label"] for s in data["scenarios"]][0] == "Idle"
+    assert data["scenarios"][0]["label"] == "Idle"

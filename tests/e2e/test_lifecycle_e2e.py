@@ -52,7 +52,7 @@ def test_start_then_stop_through_say(platform: Platform) -> None:
         "8080",
         "/about/health",
     )
-    [task_arn] = service_tasks(platform)
+    assert len(service_tasks(platform)) == 1
     health = elbv2.describe_target_health(TargetGroupArn=udp["TargetGroupArn"])
     states = [t["TargetHealth"]["State"] for t in health["TargetHealthDescriptions"]]
     assert states == ["healthy"]

@@ -25,7 +25,7 @@ from bot.model import (
     TargetHealth,
     Task,
 )
-from bot.state import DesiredState, PlatformStatus
+from bot.state import Claim, DesiredState, PlatformStatus
 
 
 class FakeClock:
@@ -239,11 +239,17 @@ class MemoryStore:
             desired=self.current.desired,
         )
 
-    def claim_job(self, kind: JobKind, job_id: JobId) -> tuple[JobId, bool]:
+    def request(self, kind: JobKind, job_id: JobId, actor: Actor) -> Claim:
+        c = self.current
+        if (kind is JobKind.START and c.state.value == "running" and c.desired.value == "running"
+                and c.url and not c.job_id):
+            return Claim(None, running_url=c.url)
+        wanted = "running" if kind is JobKind.START else "stopped"
+        self.set_desired(wanted, actor)
         if self.current.job_id and self.current.job_kind is kind:
-            return self.current.job_id, True
+            return Claim(self.current.job_id, joined=True)
         self.current = replace(self.current, job_id=job_id, job_kind=kind)
-        return job_id, False
+        return Claim(job_id)
 
     def finish_job(self, job_id: JobId) -> None:
         if self.current.job_id == job_id:
@@ -279,7 +285,7 @@ class RecordingQueue:
     def __init__(self) -> None:
         self.specs: list[JobSpec] = []
 
-    def enqueue(self, spec: JobSpec) -> None:
+    def enqueue(self, spec: JobSpec, accepted: Event) -> None:
         self.specs.append(spec)
 
 

@@ -1,0 +1,90 @@
+"""Resident memory of an idle `jitsi-bot serve` and an idle `jitsi-bot worker`.
+
+Both run as real subprocesses against a private redis-server; memory is read
+(RSS, with children for the worker) once each has settled.
+
+Usage: python bench/footprint.py
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._support import redis_server  # noqa: E402
+
+
+def rss_mb(pid: int) -> float:
+    proc = psutil.Process(pid)
+    total = proc.memory_info().rss
+    for child in proc.children(recursive=True):
+        total += child.memory_info().rss
+    return total / 2**20
+
+
+def settle(pid: int, seconds: float = 3.0) -> float:
+    """RSS once it stops growing (sampled every 0.5 s, at most ``seconds`` x 4)."""
+    last, stable_since = -1.0, time.monotonic()
+    deadline = time.monotonic() + seconds * 4
+    while time.monotonic() < deadline:
+        now = rss_mb(pid)
+        if abs(now - last) > 0.5:
+            last, stable_since = now, time.monotonic()
+        elif time.monotonic() - stable_since >= seconds:
+            break
+        time.sleep(0.5)  # sampling interval of a benchmark, not a test
+    return last
+
+
+def main() -> int:
+    with redis_server() as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JITSI_")}
+        env.update(
+            JITSI_REDIS_URL=url,
+            JITSI_PROJECT_NAME="footprint",
+            JITSI_AWS_ENDPOINT_URL="http://127.0.0.1:9",
+            JITSI_RECONCILE_INTERVAL_SECONDS="0",
+        )
+        results = {}
+        for name, argv in (("serve", ["serve"]), ("worker", ["worker"])):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "adapters.cli", *argv],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                results[name] = settle(proc.pid)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=15)
+        baseline = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import resource;print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        python_mb = int(baseline.stdout) / 1024
+    for name, mb in results.items():
+        print(
+            f"idle {name}: {mb:.1f} MiB RSS "
+            f"({mb / python_mb:.1f} x a bare python3 at {python_mb:.1f} MiB)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
