@@ -114,6 +114,10 @@ class ConsoleChat:
                 picked_up = picked_up or event.kind is not EventKind.ACCEPTED
                 view.apply(event)
                 on_event(event)
+                # Only what reached the screen counts as rendered: flush, then
+                # move the cursor, so a killed bot neither loses nor repeats.
+                self.console.file.flush()
+                sys.stdout.flush()
                 follower.ack(job_id, entry_id)
                 if event.terminal:
                     follower.forget(job_id)
