@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 # Load balancer and target group names are at most 32 characters; the longest
-# suffix we add is "-tcp4443" (8), so 24 keeps every derived name legal.
-_PROJECT = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
+# suffix we add is "-udp10000" (9), so 23 keeps every derived name legal.
+_PROJECT = re.compile(r"^[a-z][a-z0-9-]{0,21}[a-z0-9]$")
 
 ProjectName = Annotated[str, Field(pattern=_PROJECT.pattern)]
 

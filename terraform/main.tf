@@ -7,6 +7,8 @@
 # gateway: the task gets a public IP in a public subnet instead.
 
 data "aws_availability_zones" "available" {
+  count = length(var.availability_zones) > 0 ? 0 : 1
+
   state = "available"
 }
 
@@ -42,8 +44,9 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
+  # Sorted names, first N: a zone AWS adds later does not move existing subnets.
   azs = length(var.availability_zones) > 0 ? var.availability_zones : slice(
-    data.aws_availability_zones.available.names, 0, length(var.public_subnet_cidrs)
+    sort(data.aws_availability_zones.available[0].names), 0, length(var.public_subnet_cidrs)
   )
 
   # Names shared with the Python side (infra/aws/naming.py, bot/config.py).
@@ -618,7 +621,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "recordings" {
     id     = "expire-old-versions"
     status = "Enabled"
 
-    filter {}
+    # The whole bucket. An explicit empty prefix rather than `filter {}`: both
+    # mean the same, but S3 (and moto) echo it back as <Prefix/>, which the
+    # provider would otherwise poll for a minute waiting to see `filter {}`.
+    filter {
+      prefix = ""
+    }
 
     noncurrent_version_expiration {
       noncurrent_days = var.recordings_noncurrent_days
@@ -676,6 +684,12 @@ locals {
   ecs_arn_prefix = "arn:${local.partition}:ecs:${local.region}:${local.account_id}"
   # Exactly the names both drivers use (infra/aws/naming.py and modules/jvb-nlb).
   target_group_names = [for suffix in ["udp10000", "web443", "tcp4443"] : "${local.name}-${suffix}"]
+  # ARNs built from names rather than resource attributes, so the policy is
+  # known at plan time and can be reviewed before anything exists.
+  cluster_arn       = "${local.ecs_arn_prefix}:cluster/${local.cluster_name}"
+  advertise_ips_arn = "${local.parameter_arn}/jvb/advertise-ips"
+  jwt_secret_arn    = "${local.parameter_arn}/jwt/app-secret"
+  hosted_zone_arn   = var.hosted_zone_id == null ? null : "arn:${local.partition}:route53:::hostedzone/${trimprefix(var.hosted_zone_id, "/hostedzone/")}"
 }
 
 data "aws_iam_policy_document" "bot" {
@@ -745,7 +759,7 @@ data "aws_iam_policy_document" "bot" {
     condition {
       test     = "ArnEquals"
       variable = "ecs:cluster"
-      values   = [aws_ecs_cluster.this.arn]
+      values   = [local.cluster_arn]
     }
   }
 
@@ -773,7 +787,7 @@ data "aws_iam_policy_document" "bot" {
   statement {
     sid       = "AdvertiseIps"
     actions   = ["ssm:GetParameter", "ssm:PutParameter"]
-    resources = [aws_ssm_parameter.advertise_ips.arn]
+    resources = [local.advertise_ips_arn]
   }
 
   dynamic "statement" {
@@ -782,7 +796,7 @@ data "aws_iam_policy_document" "bot" {
     content {
       sid       = "SignMeetingLinks"
       actions   = ["ssm:GetParameter"]
-      resources = [aws_ssm_parameter.jwt_app_secret[0].arn]
+      resources = [local.jwt_secret_arn]
     }
   }
 
@@ -791,8 +805,25 @@ data "aws_iam_policy_document" "bot" {
 
     content {
       sid       = "MeetingDnsRecord"
-      actions   = ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"]
-      resources = ["arn:${local.partition}:route53:::hostedzone/${data.aws_route53_zone.this[0].zone_id}"]
+      actions   = ["route53:ChangeResourceRecordSets"]
+      resources = [local.hosted_zone_arn]
+
+      # Only the meeting domain's record, not the rest of the zone.
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+        values   = [var.domain]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.hosted_zone_id != null ? [1] : []
+
+    content {
+      sid       = "ReadMeetingDnsZone"
+      actions   = ["route53:ListResourceRecordSets"]
+      resources = [local.hosted_zone_arn]
     }
   }
 

@@ -1,7 +1,8 @@
 """Names the driver, the audit and the bootstrap derive from the project name.
 
 Load balancer and target group names are capped at 32 characters; the
-project name is validated to at most 24 (``bot.config``) so each fits.
+project name is validated to at most 23 (``bot.config``) so the longest,
+``<project>-udp10000``, fits.
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ def group_specs(settings: Settings, *, all_groups: bool = False) -> list[GroupSp
         GroupSpec(f"{p}-udp{UDP_PORT}", "UDP", UDP_PORT, "HTTP", str(HEALTH_PORT), HEALTH_PATH),
         # The web group checks the port it forwards to: 8080 belongs to JVB, and
         # a healthy bridge says nothing about nginx in jitsi-web.
-        GroupSpec(f"{p}-web{WEB_PORT}", "TCP", WEB_PORT, "TCP", "traffic-port", None),
+        # With a certificate the NLB ends TLS and re-encrypts to jitsi-web's
+        # nginx, which only speaks HTTPS on 443: a TCP group would send it
+        # plain text. Without one, TCP passes the client's TLS through.
+        GroupSpec(f"{p}-web{WEB_PORT}", "TLS" if settings.acm_certificate_arn else "TCP",
+                  WEB_PORT, "TCP", "traffic-port", None),
     ]
     if settings.enable_tcp_4443 or all_groups:
         specs.append(

@@ -202,19 +202,27 @@ class Boto3Platform:
     def ensure_load_balancer(self, requested_by: str, session: str) -> LoadBalancer:
         """Find or create the internet-facing NLB in the service's subnets."""
         found = self._describe_lb()
-        if found is not None:
-            return _lb(found)
-        subnets, _ = self._service_network()
-        tags = TagSet(self.settings.project_name, session, requested_by)
-        resp = self.clients.elbv2.create_load_balancer(
-            Name=naming.nlb_name(self.settings),
-            Subnets=subnets,
-            Type="network",
-            Scheme="internet-facing",
-            IpAddressType="ipv4",
-            Tags=tags.elbv2(),
+        if found is None:
+            subnets, _ = self._service_network()
+            tags = TagSet(self.settings.project_name, session, requested_by)
+            resp = self.clients.elbv2.create_load_balancer(
+                Name=naming.nlb_name(self.settings),
+                Subnets=subnets,
+                Type="network",
+                Scheme="internet-facing",
+                IpAddressType="ipv4",
+                Tags=tags.elbv2(),
+            )
+            found = resp["LoadBalancers"][0]
+        # JVB advertises every NLB address, but the one task lives in one zone:
+        # without cross-zone balancing, media reaching the other zone's node is
+        # dropped. Set on every ensure, so a job killed after the create still
+        # ends with it.
+        self.clients.elbv2.modify_load_balancer_attributes(
+            LoadBalancerArn=found["LoadBalancerArn"],
+            Attributes=[{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}],
         )
-        return _lb(resp["LoadBalancers"][0])
+        return _lb(found)
 
     @translated("creating the listeners")
     def ensure_listeners(self, lb: LoadBalancer, groups: list[TargetGroup]) -> int:

@@ -61,6 +61,7 @@ def test_sibling_ops_repo_config_is_found(tmp_path: Path, monkeypatch: pytest.Mo
         ({"deregistration_delay_seconds": -1}, "deregistration_delay_seconds in "),
         ({"project_name": "Has Spaces"}, "project_name in "),
         ({"project_name": "x" * 40}, "project_name in "),
+        ({"project_name": "x" * 24}, "project_name in "),  # x-udp10000 would pass 32
         ({"aws_endpoint_url": "ftp://x"}, "not an http(s) URL"),
         ({"poll_min_seconds": 5, "poll_max_seconds": 1}, "poll_max_seconds"),
         ({"allowed_users": ["alice"]}, "allowed_users in "),

@@ -43,9 +43,16 @@ module "platform" {
   enable_tcp_4443           = var.enable_tcp_4443
   jwt_enabled               = var.jwt_enabled
   recordings_bucket_enabled = var.recordings_bucket_enabled
+  hosted_zone_id            = var.hosted_zone_id
+  acm_certificate_arn       = var.acm_certificate_arn
   # Throwaway state: let destroy remove a bucket with objects in it.
   recordings_force_destroy = true
   create_bot_policy        = true
+}
+
+output "bot_policy_json" {
+  description = "The bot worker's least-privilege policy."
+  value       = module.platform.bot_policy_json
 }
 
 output "cluster_name" {

@@ -45,3 +45,15 @@ variable "recordings_bucket_enabled" {
   type        = bool
   default     = true
 }
+
+variable "hosted_zone_id" {
+  description = "Route53 hosted zone (created in the emulator beforehand), or null."
+  type        = string
+  default     = null
+}
+
+variable "acm_certificate_arn" {
+  description = "ACM certificate for TLS on 443, or null for TCP pass-through."
+  type        = string
+  default     = null
+}
