@@ -51,8 +51,14 @@ def group_specs(settings: Settings, *, all_groups: bool = False) -> list[GroupSp
         # With a certificate the NLB ends TLS and re-encrypts to jitsi-web's
         # nginx, which only speaks HTTPS on 443: a TCP group would send it
         # plain text. Without one, TCP passes the client's TLS through.
-        GroupSpec(f"{p}-web{WEB_PORT}", "TLS" if settings.acm_certificate_arn else "TCP",
-                  WEB_PORT, "TCP", "traffic-port", None),
+        GroupSpec(
+            f"{p}-web{WEB_PORT}",
+            "TLS" if settings.acm_certificate_arn else "TCP",
+            WEB_PORT,
+            "TCP",
+            "traffic-port",
+            None,
+        ),
     ]
     if settings.enable_tcp_4443 or all_groups:
         specs.append(

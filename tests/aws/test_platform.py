@@ -123,7 +123,8 @@ def test_tls_listener_with_a_certificate(
     assert web["Certificates"] == [{"CertificateArn": cert}]
     # ...and re-encrypts to jitsi-web's HTTPS port, never plain text to it.
     [group] = platform.clients.elbv2.describe_target_groups(
-        TargetGroupArns=[web["DefaultActions"][0]["TargetGroupArn"]])["TargetGroups"]
+        TargetGroupArns=[web["DefaultActions"][0]["TargetGroupArn"]]
+    )["TargetGroups"]
     assert group["Protocol"] == "TLS"
 
 

@@ -91,7 +91,8 @@ def test_start_while_running_returns_the_url_and_changes_nothing(store) -> None:
     store.set_desired("running", ALICE)
     store.save(PlatformStatus(state=PlatformState.RUNNING, url="https://m.example.org"))
     assert store.request(JobKind.START, JobId("x"), ALICE) == Claim(
-        None, running_url="https://m.example.org")
+        None, running_url="https://m.example.org"
+    )
     assert store.status().job_id is None
     assert store.request(JobKind.STOP, JobId("y"), ALICE) == Claim(JobId("y"))
 

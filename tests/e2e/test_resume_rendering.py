@@ -14,9 +14,15 @@ from tests.support.services import ROOT, wait_for
 
 
 def serve(platform: Platform) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "adapters.cli", "serve"], env=platform.env,
-                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "adapters.cli", "serve"],
+        env=platform.env,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_restarted_serve_resumes_rendering(platform: Platform, redis_url: str) -> None:
@@ -31,7 +37,8 @@ def test_restarted_serve_resumes_rendering(platform: Platform, redis_url: str) -
     def registering() -> bool:
         job = r.hget(keys.platform, "job_id")
         return bool(job) and b"register" in b"".join(
-            f[b"event"] for _, f in r.xrange(keys.job_events(job.decode())))
+            f[b"event"] for _, f in r.xrange(keys.job_events(job.decode()))
+        )
 
     wait_for(registering, 60, "the start to reach registration")
     first.kill()  # SIGKILL: no goodbye, no flush beyond what was rendered
@@ -45,6 +52,12 @@ def test_restarted_serve_resumes_rendering(platform: Platform, redis_url: str) -
     lines = [x for x in (shown_before + shown_after).splitlines() if x.startswith("[")]
     started = [x for x in lines if not x.split("] ", 1)[1].startswith(("done", "FAILED"))]
     steps = [x.split("]")[0] for x in started]
-    assert steps == ["[target-groups", "[load-balancer", "[advertise-ips", "[scale-up",
-                     "[register", "[healthy"], lines  # each step shown exactly once
+    assert steps == [
+        "[target-groups",
+        "[load-balancer",
+        "[advertise-ips",
+        "[scale-up",
+        "[register",
+        "[healthy",
+    ], lines  # each step shown exactly once
     assert platform.say("stop").code == 0

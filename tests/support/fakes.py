@@ -241,8 +241,13 @@ class MemoryStore:
 
     def request(self, kind: JobKind, job_id: JobId, actor: Actor) -> Claim:
         c = self.current
-        if (kind is JobKind.START and c.state.value == "running" and c.desired.value == "running"
-                and c.url and not c.job_id):
+        if (
+            kind is JobKind.START
+            and c.state.value == "running"
+            and c.desired.value == "running"
+            and c.url
+            and not c.job_id
+        ):
             return Claim(None, running_url=c.url)
         wanted = "running" if kind is JobKind.START else "stopped"
         self.set_desired(wanted, actor)
