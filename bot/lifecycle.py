@@ -185,7 +185,10 @@ class _Job:
         first_unhealthy: list[float] = []
 
         def probe() -> tuple[LoadBalancer | None, list[TargetHealth]]:
-            return self.cloud.describe_load_balancer(), self.cloud.target_health()
+            lb = self.cloud.describe_load_balancer()
+            # An NLB health-checks its targets only once it is active: until
+            # then their health is "initial" by definition, not worth a call.
+            return lb, self.cloud.target_health() if lb is not None and lb.active else []
 
         def done(result: tuple[LoadBalancer | None, list[TargetHealth]]) -> bool:
             lb, targets = result
@@ -350,7 +353,8 @@ def _describe(result: object) -> str:
         lb, targets = result
         lb_state = lb.state if isinstance(lb, LoadBalancer) else "missing"
         states = sorted({t.state for t in targets}) if isinstance(targets, list) else []
-        return f"NLB {lb_state}, targets {'/'.join(states) or 'none'}"
+        pending = "checked once it is active" if lb_state != "active" else "none"
+        return f"NLB {lb_state}, targets {'/'.join(states) or pending}"
     if isinstance(result, list):
         return f"{len(result)} found" if result else "none yet"
     if result is None:

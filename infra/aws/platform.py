@@ -24,14 +24,13 @@ from bot.model import (
     TargetHealth,
     Task,
 )
-from infra.aws import dns, naming
+from infra.aws import dns, listeners, naming
 from infra.aws.audit import audit as run_audit
 from infra.aws.ecs_tasks import describe_service_tasks, eni_public_ips, task_eni_id, task_private_ip
 from infra.aws.errors import BOOTSTRAP_HINT, error_code, translated
 from infra.aws.session import AwsClients
 from infra.aws.tags import TagSet
 
-TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Deleting a target group fails with ResourceInUse until the NLB deletion has
 # released it; the core deletes groups after the NLB is gone, so this is short.
 IN_USE_RETRY_DELAYS = (0.5, 1.0, 2.0, 2.0, 2.0)
@@ -227,46 +226,7 @@ class Boto3Platform:
     @translated("creating the listeners")
     def ensure_listeners(self, lb: LoadBalancer, groups: list[TargetGroup]) -> int:
         """Make one listener per target group; returns how many it created or changed."""
-        elbv2 = self.clients.elbv2
-        existing: dict[int, dict[str, Any]] = {}
-        for page in elbv2.get_paginator("describe_listeners").paginate(LoadBalancerArn=lb.arn):
-            for listener in page.get("Listeners", []):
-                existing[int(listener["Port"])] = listener
-        changed = 0
-        for group in groups:
-            wanted = self._listener_args(group)
-            current = existing.get(group.port)
-            if current is None:
-                elbv2.create_listener(LoadBalancerArn=lb.arn, Port=group.port, **wanted)
-                changed += 1
-            elif not self._listener_matches(current, wanted):
-                elbv2.modify_listener(ListenerArn=current["ListenerArn"], **wanted)
-                changed += 1
-        return changed
-
-    def _listener_args(self, group: TargetGroup) -> dict[str, Any]:
-        args: dict[str, Any] = {
-            "Protocol": group.protocol,
-            "DefaultActions": [{"Type": "forward", "TargetGroupArn": group.arn}],
-        }
-        cert = self.settings.acm_certificate_arn
-        if group.port == naming.WEB_PORT and cert:
-            # TLS ends at the NLB with the (free) ACM certificate.
-            args.update(
-                Protocol="TLS", Certificates=[{"CertificateArn": cert}], SslPolicy=TLS_POLICY
-            )
-        return args
-
-    @staticmethod
-    def _listener_matches(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
-        target = [a.get("TargetGroupArn") for a in current.get("DefaultActions", [])]
-        certs = [c.get("CertificateArn") for c in current.get("Certificates", [])]
-        wanted_certs = [c["CertificateArn"] for c in wanted.get("Certificates", [])]
-        return (
-            current.get("Protocol") == wanted["Protocol"]
-            and target == [wanted["DefaultActions"][0]["TargetGroupArn"]]
-            and certs == wanted_certs
-        )
+        return listeners.ensure(self.settings, self.clients.elbv2, lb, groups)
 
     @translated("looking up the load balancer")
     def describe_load_balancer(self) -> LoadBalancer | None:
@@ -409,24 +369,7 @@ class Boto3Platform:
     @translated("deleting the listeners")
     def delete_listeners(self, lb: LoadBalancer) -> int:
         """Delete every listener of ``lb``; returns how many it deleted."""
-        elbv2 = self.clients.elbv2
-        arns: list[str] = []
-        try:
-            for page in elbv2.get_paginator("describe_listeners").paginate(LoadBalancerArn=lb.arn):
-                arns.extend(listener["ListenerArn"] for listener in page.get("Listeners", []))
-        except ClientError as exc:
-            if error_code(exc) == "LoadBalancerNotFound":
-                return 0
-            raise
-        deleted = 0
-        for arn in arns:
-            try:
-                elbv2.delete_listener(ListenerArn=arn)
-                deleted += 1
-            except ClientError as exc:
-                if error_code(exc) != "ListenerNotFound":
-                    raise
-        return deleted
+        return listeners.delete_all(self.clients.elbv2, lb)
 
     @translated("deleting the load balancer")
     def delete_load_balancer(self, lb: LoadBalancer) -> None:
