@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
@@ -143,6 +144,11 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         chat = ConsoleChat(app, translate.actor(args.user, args.channel))
         return chat.say(" ".join(args.text), as_json=args.json)
     if args.command == "serve":
+        from adapters.serve import has_chat_adapters, serve_chat
+
+        if has_chat_adapters(app):
+            asyncio.run(serve_chat(app))
+            return EXIT_OK
         chat = ConsoleChat(app, translate.actor(), renderer="console:serve")
         return chat.repl()
     if args.command == "worker":

@@ -14,7 +14,7 @@ from bot.lifecycle import Lifecycle
 from bot.ports import CloudPlatform
 from bot.service import CommandService
 from infra.clock import SystemClock
-from infra.events import EventFollower, RedisEventSink
+from infra.events import EventFollower, RedisEventSink, RedisNoticeSink
 from infra.keys import Keys
 from infra.pricing import load_prices
 from infra.queue import RQJobQueue
@@ -68,6 +68,10 @@ class App:
     @cached_property
     def sink(self) -> RedisEventSink:
         return RedisEventSink(self.redis, self.keys)
+
+    @cached_property
+    def notices(self) -> RedisNoticeSink:
+        return RedisNoticeSink(self.redis, self.keys)
 
     @cached_property
     def ledger(self) -> RedisLedger:

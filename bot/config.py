@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from bot.config_chat import MatrixSettings, SlackSettings
+
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 # Load balancer and target group names are at most 32 characters; the longest
@@ -81,6 +83,10 @@ class Settings(BaseModel):
     poll_max_seconds: float = Field(default=10.0, gt=0)
     lock_lease_seconds: float = Field(default=30.0, ge=2)
     unhealthy_grace_seconds: float = Field(default=60.0, ge=0)
+    # Chat adapters: each section is enabled when any of its keys is given.
+    slack: SlackSettings | None = None
+    matrix: MatrixSettings | None = None
+
     reconcile_interval_seconds: float = Field(default=300.0, ge=0)  # 0 turns it off
     worker_pickup_seconds: float = Field(default=30.0, gt=0)
 

@@ -67,3 +67,47 @@ class Event:
         body = asdict(self)
         body["kind"] = self.kind.value
         return body
+
+
+class NoticeKind(StrEnum):
+    IDLE_WARNING = "idle_warning"  # nobody in the meeting; stopping soon unless kept
+    IDLE_STOP = "idle_stop"  # stopped because idle
+    REPAIR = "repair"  # the reconciler fixed drift (and what it saved per hour)
+    BUDGET = "budget"  # budget warning or stop
+    SUMMARY = "summary"  # daily summary
+    SCHEDULE = "schedule"  # a scheduled start or stop ran
+    JOB_FAILED = "job_failed"  # a job nobody was watching failed
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An unprompted message for the notice channels and, when known, the session's
+    own channel (``platform`` + ``channel`` of whoever started it)."""
+
+    kind: NoticeKind
+    at: float
+    text: str
+    platform: str | None = None  # ChatPlatform value of the origin
+    channel: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_fields(self) -> dict[str, str]:
+        body = asdict(self)
+        body["kind"] = self.kind.value
+        return {"notice": json.dumps(body, separators=(",", ":"), sort_keys=True)}
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> Notice:
+        """Inverse of ``to_fields``; raises ``ValueError`` on a malformed entry."""
+        try:
+            body = json.loads(fields["notice"])
+            return cls(
+                kind=NoticeKind(body["kind"]),
+                at=float(body["at"]),
+                text=str(body["text"]),
+                platform=body.get("platform"),
+                channel=body.get("channel"),
+                data=dict(body.get("data") or {}),
+            )
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"malformed notice entry: {exc}") from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.events import Event
+from bot.events import Event, Notice
 from bot.model import (
     Actor,
     BillableResource,
@@ -87,6 +87,12 @@ class CloudPlatform(Protocol):
 
 class EventSink(Protocol):
     def emit(self, event: Event) -> None: ...
+
+
+class NoticeSink(Protocol):
+    """Unprompted notices (idle warnings, repairs, budgets) for the chat adapters."""
+
+    def notify(self, notice: Notice) -> None: ...
 
 
 class PlatformStore(Protocol):

@@ -10,8 +10,14 @@ from collections.abc import Iterator
 
 import redis
 
-from bot.events import Event
-from infra.keys import CURSOR_TTL_SECONDS, JOB_STREAM_MAXLEN, JOB_STREAM_TTL_SECONDS, Keys
+from bot.events import Event, Notice
+from infra.keys import (
+    CURSOR_TTL_SECONDS,
+    JOB_STREAM_MAXLEN,
+    JOB_STREAM_TTL_SECONDS,
+    NOTICES_MAXLEN,
+    Keys,
+)
 
 
 class RedisEventSink:
@@ -28,6 +34,15 @@ class RedisEventSink:
             pipe.expire(key, JOB_STREAM_TTL_SECONDS)
         if pipeline is None:
             pipe.execute()
+
+
+class RedisNoticeSink:
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.r = client
+        self.keys = keys
+
+    def notify(self, notice: Notice) -> None:
+        self.r.xadd(self.keys.notices, notice.to_fields(), maxlen=NOTICES_MAXLEN, approximate=True)
 
 
 class EventFollower:

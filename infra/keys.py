@@ -14,6 +14,7 @@ JOB_STREAM_TTL_SECONDS = 7 * 24 * 3600
 # Cap each job's stream; a start emits about 40 events.
 JOB_STREAM_MAXLEN = 2000
 AUDIT_LOG_MAXLEN = 100_000
+NOTICES_MAXLEN = 10_000
 # A cursor of a renderer that no longer runs is dropped after this long.
 CURSOR_TTL_SECONDS = 7 * 24 * 3600
 
@@ -44,6 +45,11 @@ class Keys:
     def notices(self) -> str:
         """Stream: unprompted notices (reconciler, idle warnings). Capped, no expiry."""
         return f"{self.prefix}:notices"
+
+    def render_targets(self, renderer: str) -> str:
+        """Hash job_id -> JSON of the chat message a renderer keeps up to date for
+        that job (so a restarted bot edits the same message); CURSOR_TTL_SECONDS."""
+        return f"{self.prefix}:targets:{renderer}"
 
     def ledger_month(self, month: str) -> str:
         """Hash (seconds, cost, sessions) for a UTC month ``YYYY-MM``. No expiry."""

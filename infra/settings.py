@@ -10,9 +10,9 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.config import Settings
 from bot.errors import BotError
@@ -20,8 +20,6 @@ from bot.errors import BotError
 ENV_PREFIX = "JITSI_"
 CONFIG_ENV = "JITSI_CONFIG"
 DEFAULT_CONFIG = Path("..") / "jitsi-ops" / "config.json"
-# JSON-typed keys: lists and mappings arrive from the environment as JSON text.
-_JSON_KEYS = {"allowed_users"}
 
 
 class ConfigError(BotError):
@@ -53,54 +51,113 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
+def _sections() -> dict[str, type[BaseModel]]:
+    """Nested section fields of ``Settings`` (e.g. ``slack``) and their models."""
+    out: dict[str, type[BaseModel]] = {}
+    for name, field in Settings.model_fields.items():
+        for arg in (field.annotation, *get_args(field.annotation)):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                out[name] = arg
+    return out
+
+
+def _wants_json(annotation: Any) -> bool:
+    """Lists and mappings arrive from the environment as JSON text."""
+    return any(get_origin(a) in (list, dict) for a in (annotation, *get_args(annotation)))
+
+
+class _Collected:
+    """Values with where each came from; nested sections as dicts."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.origin: dict[str, str] = {}
+        self.sections = _sections()
+        self.known = set(Settings.model_fields)
+
+    def resolve(self, key: str) -> tuple[str, str | None, Any] | None:
+        """(section or key, nested field or None, annotation); None when unknown."""
+        if key in self.known and key not in self.sections:
+            return key, None, Settings.model_fields[key].annotation
+        for section, model in self.sections.items():
+            field = key.removeprefix(f"{section}_")
+            if key.startswith(f"{section}_") and field in model.model_fields:
+                return section, field, model.model_fields[field].annotation
+        return None
+
+    def put(self, key: str, value: Any, where: str, unknown: str) -> None:
+        if key in self.sections and isinstance(value, dict):  # {"slack": {...}}
+            for field, inner in value.items():
+                dotted = f"{key}.{field}"
+                self.put(
+                    f"{key}_{field}",
+                    inner,
+                    where.replace(key, dotted, 1),
+                    unknown.replace(f"'{key}'", f"'{dotted}'", 1),
+                )
+            return
+        target = self.resolve(key)
+        if target is None:
+            raise ConfigError(unknown, self.suggest(key))
+        top, nested, _ = target
+        if nested is None:
+            self.values[top], self.origin[top] = value, where
+        else:
+            self.values.setdefault(top, {})[nested] = value
+            self.origin[f"{top}.{nested}"] = where
+
+    def suggest(self, key: str, prefix: str = "") -> str:
+        names = set(self.known - set(self.sections))
+        for section, model in self.sections.items():
+            names |= {f"{section}_{f}" for f in model.model_fields}
+        return _did_you_mean(key, names, prefix)
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read env and file once; raise ``ConfigError`` naming the bad key and its source."""
     env = os.environ if env is None else env
-    known = set(Settings.model_fields)
-    values: dict[str, Any] = {}
-    origin: dict[str, str] = {}
+    got = _Collected()
 
     path, explicit = _config_path(env)
     if path is not None:
         if explicit and not path.is_file():
             raise ConfigError(f"Config file {path} (from {CONFIG_ENV}) does not exist.")
         for key, value in _read_file(path).items():
-            if key not in known:
-                raise ConfigError(f"Unknown key {key!r} in {path}.", _did_you_mean(key, known))
-            values[key], origin[key] = value, f"{key} in {path}"
+            got.put(key, value, f"{key} in {path}", f"Unknown key {key!r} in {path}.")
 
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
         key = name[len(ENV_PREFIX) :].lower()
-        if key not in known:
+        target = got.resolve(key)
+        if target is None:
             raise ConfigError(
-                f"Unknown environment variable {name}.",
-                _did_you_mean(key, known, prefix=ENV_PREFIX),
+                f"Unknown environment variable {name}.", got.suggest(key, prefix=ENV_PREFIX)
             )
         value: Any = raw
-        if key in _JSON_KEYS:
+        if _wants_json(target[2]):
             try:
                 value = json.loads(raw)
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{name} (environment) must be JSON: {exc.msg}.") from exc
-        values[key], origin[key] = value, f"{name} (environment)"
+        got.put(key, value, f"{name} (environment)", f"Unknown environment variable {name}.")
 
     for key, value in overrides.items():
         if value is not None:
-            values[key], origin[key] = value, f"--{key.replace('_', '-')} (command line)"
+            got.put(key, value, f"--{key.replace('_', '-')} (command line)", f"Unknown {key}")
 
     try:
-        return Settings(**values)
+        return Settings(**got.values)
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, origin)) from None
+        raise ConfigError(_explain(exc, got.origin)) from None
 
 
 def _explain(exc: ValidationError, origin: Mapping[str, str]) -> str:
     problems = []
     for err in exc.errors(include_url=False, include_input=False):
-        key = str(err["loc"][0]) if err["loc"] else "configuration"
-        where = origin.get(key, f"{key} (default)")
+        loc = [str(x) for x in err["loc"]]
+        key = ".".join(loc[:2]) if loc else "configuration"
+        where = origin.get(key) or origin.get(loc[0] if loc else "", f"{key} (default)")
         # Pydantic's messages can echo the input; secrets never reach them
         # because validators build their own redacted messages.
         message = str(err["msg"]).removeprefix("Value error, ")

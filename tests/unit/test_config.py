@@ -122,3 +122,45 @@ def test_settings_are_frozen() -> None:
     s = Settings()
     with pytest.raises(ValidationError):
         s.domain = "x.org"  # type: ignore[misc]
+
+
+def test_chat_sections_from_flat_keys_objects_and_env(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        {
+            "slack": {"mode": "http", "allowed_channels": ["C1"]},
+            "matrix_homeserver": "https://matrix.example.org",
+        },
+    )
+    s = load_settings(
+        {
+            "JITSI_CONFIG": str(path),
+            "JITSI_SLACK_BOT_TOKEN": "xoxb-secret",
+            "JITSI_SLACK_NOTICE_CHANNELS": '["C9"]',
+        }
+    )
+    assert s.slack is not None and s.slack.mode == "http" and s.slack.allowed_channels == ["C1"]
+    assert s.slack.notice_channels == ["C9"]
+    assert s.slack.bot_token is not None and s.slack.bot_token.get_secret_value() == "xoxb-secret"
+    assert s.matrix is not None and s.matrix.homeserver == "https://matrix.example.org"
+    assert "xoxb-secret" not in repr(s) and "xoxb-secret" not in json.dumps(s.public_view())
+    assert load_settings({}).slack is None  # a section is off unless configured
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ({"slack": {"mode": "carrier-pigeon"}}, "slack.mode in "),
+        ({"slack_mode": "carrier-pigeon"}, "slack_mode in "),
+        ({"slack": {"botoken": "x"}}, "Unknown key 'slack.botoken'"),
+        ({"slack_botoken": "x"}, "Did you mean slack_bot_token"),
+        ({"matrix": {"power_levels": {"stop": "high"}}}, "matrix.power_levels in "),
+    ],
+)
+def test_bad_chat_sections_name_the_nested_key(
+    tmp_path: Path, data: dict[str, object], needle: str
+) -> None:
+    path = write(tmp_path, data)
+    with pytest.raises(ConfigError) as err:
+        load_settings({"JITSI_CONFIG": str(path)})
+    assert needle in err.value.user_message()
