@@ -43,6 +43,7 @@ class _Job:
         self.cloud = life.cloud
         self.settings = life.settings
         self.report = Reporter(spec.job_id, life.sink, life.clock)
+        life.cloud.observe_progress(self.report.note)
         self.calls_before = sum(life.cloud.call_counts().values())
         self.began = life.clock.monotonic()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.events import Event, Notice
 from bot.model import (
@@ -30,6 +30,10 @@ class Clock(Protocol):
 
     def sleep(self, seconds: float) -> None:
         """Block for ``seconds``."""
+
+
+class ProgressNote(Protocol):
+    def __call__(self, message: str, data: dict[str, Any]) -> None: ...
 
 
 class CloudPlatform(Protocol):
@@ -83,6 +87,9 @@ class CloudPlatform(Protocol):
 
     def call_counts(self) -> dict[str, int]:
         """AWS API calls made so far by this driver, per ``service.Operation``."""
+
+    def observe_progress(self, note: ProgressNote | None) -> None:
+        """Where to report progress from inside long operations (None: nowhere)."""
 
 
 class EventSink(Protocol):

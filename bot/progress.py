@@ -34,6 +34,12 @@ class Reporter:
         self.job_id = job_id
         self.sink = sink
         self.clock = clock
+        self.current_step: str | None = None
+
+    def note(self, message: str, data: dict[str, Any]) -> None:
+        """Progress a driver reports from inside a step (e.g. Terraform, resource by
+        resource): a WAITING event under the step that is running."""
+        self.emit(EventKind.WAITING, message, self.current_step, **data)
 
     def emit(
         self, kind: EventKind, message: str = "", step: str | None = None, **data: Any
@@ -45,9 +51,11 @@ class Reporter:
         label = STEP_LABELS.get(name, name)
         self.emit(EventKind.STEP_STARTED, message or label, name, label=label)
         began = self.clock.monotonic()
+        outer, self.current_step = self.current_step, name
         try:
             yield
         except BaseException as exc:
+            self.current_step = outer
             self.emit(
                 EventKind.STEP_FINISHED,
                 str(exc) or type(exc).__name__,
@@ -57,6 +65,7 @@ class Reporter:
                 seconds=round(self.clock.monotonic() - began, 3),
             )
             raise
+        self.current_step = outer
         self.emit(
             EventKind.STEP_FINISHED,
             label,

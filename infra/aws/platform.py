@@ -24,6 +24,7 @@ from bot.model import (
     TargetHealth,
     Task,
 )
+from bot.ports import ProgressNote
 from infra.aws import dns, listeners, naming
 from infra.aws.audit import audit as run_audit
 from infra.aws.ecs_tasks import describe_service_tasks, eni_public_ips, task_eni_id, task_private_ip
@@ -438,6 +439,9 @@ class Boto3Platform:
                 return []
             raise
         return [ip for ip in resp["Parameter"]["Value"].split(",") if ip]
+
+    def observe_progress(self, note: ProgressNote | None) -> None:
+        """Each boto3 operation is short; the core reports its waits itself."""
 
     def call_counts(self) -> dict[str, int]:
         """AWS API calls made so far by this driver, per ``service.Operation``."""

@@ -7,7 +7,9 @@ are exercised by the contract and end-to-end suites.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from bot.errors import CloudError
 from bot.events import Event
@@ -219,6 +221,9 @@ class FakeCloud:
 
     def call_counts(self) -> dict[str, int]:
         return dict(self.calls)
+
+    def observe_progress(self, note: Callable[[str, dict[str, Any]], None] | None) -> None:
+        self.note = note
 
 
 class MemoryStore:
