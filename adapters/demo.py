@@ -8,15 +8,13 @@ touch a real AWS account by accident.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from rich.console import Console
@@ -25,55 +23,7 @@ from adapters.console import translate
 from adapters.console.app import ConsoleChat
 from adapters.wiring import App
 from bot.config import Settings
-from bot.errors import BotError
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BotError(f"{what} exited at start (code {proc.returncode}).")
-        with socket.socket() as sock:
-            sock.settimeout(0.2)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)  # polling a local port while the server starts
-    raise BotError(f"{what} did not start within {timeout:g} s.")
-
-
-def _start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise BotError(
-            "redis-server is not installed.",
-            "Install it (apt-get install redis-server) or run `make demo`, which does.",
-        )
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _wait_port(port, proc, "redis-server")
-    return proc, f"redis://127.0.0.1:{port}/0"
+from infra.local_redis import private_redis
 
 
 def demo_settings(redis_url: str, endpoint: str, time_scale: float) -> Settings:
@@ -100,34 +50,33 @@ def run_demo(profile: str, time_scale: float, script: str | None) -> int:
     # werkzeug logs every request at INFO unless its logger has a level.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     console = Console(soft_wrap=not sys.stdout.isatty())
-    procs: list[subprocess.Popen[bytes]] = []
-    with tempfile.TemporaryDirectory(prefix="jitsi-demo-") as tmp:
-        workdir = Path(tmp)
-        emulator = EmulatorServer(port=0, profile=profile, time_scale=time_scale)
-        try:
-            with console.status("Starting Redis, the AWS emulator and a worker…"):
-                redis_proc, redis_url = _start_redis(workdir)
-                procs.append(redis_proc)
-                emulator.start()
-                settings = demo_settings(redis_url, emulator.url, time_scale)
-                bootstrap(settings, AwsClients(settings))
-                procs.append(_start_worker(settings, workdir))
-            console.print(
-                f"[green]Ready.[/] Emulated AWS at {emulator.url} (profile {profile}, "
-                f"time scale {time_scale:g}); Redis at {redis_url}."
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jitsi-demo-")))
+        with console.status("Starting Redis, the AWS emulator and a worker…"):
+            redis_url = stack.enter_context(private_redis(workdir))
+            emulator = stack.enter_context(
+                EmulatorServer(port=0, profile=profile, time_scale=time_scale)
             )
-            chat = ConsoleChat(App(settings), translate.actor(), console)
-            lines = [part for part in script.split(";")] if script is not None else None
-            return chat.repl(lines)
-        finally:
-            for proc in reversed(procs):
-                proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            emulator.stop()
+            settings = demo_settings(redis_url, emulator.url, time_scale)
+            bootstrap(settings, AwsClients(settings))
+            worker = _start_worker(settings, workdir)
+            stack.callback(_stop, worker)
+        console.print(
+            f"[green]Ready.[/] Emulated AWS at {emulator.url} (profile {profile}, "
+            f"time scale {time_scale:g}); Redis at {redis_url}."
+        )
+        chat = ConsoleChat(App(settings), translate.actor(), console)
+        lines = script.split(";") if script is not None else None
+        return chat.repl(lines)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def _start_worker(settings: Settings, workdir: Path) -> subprocess.Popen[bytes]:

@@ -86,6 +86,9 @@ class _Collected:
         return None
 
     def put(self, key: str, value: Any, where: str, unknown: str) -> None:
+        if key in self.sections and value is None:  # "slack": null switches it off
+            self.values[key], self.origin[key] = None, where
+            return
         if key in self.sections and isinstance(value, dict):  # {"slack": {...}}
             for field, inner in value.items():
                 dotted = f"{key}.{field}"

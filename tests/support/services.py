@@ -7,7 +7,6 @@ deadline until it answers; nothing sleeps a fixed time.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,13 +17,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from infra.local_redis import free_port, private_redis
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(
@@ -65,36 +60,8 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
 @contextmanager
 def redis_server(tmp: Path) -> Iterator[str]:
     """A private redis-server on a free port; yields its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed (make test installs it)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp),
-            "--daemonize",
-            "no",
-            "--loglevel",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(lambda: _port_open(port), 10, "redis-server")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        stop_process(proc)
+    with private_redis(tmp) as url:
+        yield url
 
 
 def _emulator_ready(url: str) -> bool:

@@ -164,3 +164,9 @@ def test_bad_chat_sections_name_the_nested_key(
     with pytest.raises(ConfigError) as err:
         load_settings({"JITSI_CONFIG": str(path)})
     assert needle in err.value.user_message()
+
+
+def test_a_null_section_is_off(tmp_path: Path) -> None:
+    path = write(tmp_path, {"slack": None, "matrix": None})
+    s = load_settings({"JITSI_CONFIG": str(path)})
+    assert s.slack is None and s.matrix is None
