@@ -27,6 +27,12 @@ class SlackSettings(BaseModel):
     allowed_teams: list[str] = Field(default_factory=list)  # empty: any workspace
     allowed_channels: list[str] = Field(default_factory=list)  # empty: any channel
     notice_channels: list[str] = Field(default_factory=list)
+    # command -> Slack user group ids (S...): a listed command is further limited
+    # to members of those groups (resolved with usergroups.users.list, cached).
+    allowed_usergroups: dict[str, list[str]] = Field(default_factory=dict)
+    usergroup_cache_seconds: float = Field(default=300.0, ge=0)
+    app_home: bool = True  # publish the App Home tab on app_home_opened
+    http_path: str = "/slack/events"  # HTTP mode: the Request URL's path
 
 
 class MatrixSettings(BaseModel):
@@ -49,3 +55,11 @@ class MatrixSettings(BaseModel):
     power_levels: dict[str, int] = Field(
         default_factory=lambda: {"start": 0, "status": 0, "cost": 0, "keep": 0, "stop": 50}
     )
+    # Seconds between edits of a job's message (Synapse rate-limits bots).
+    edit_interval_seconds: float = Field(default=4.0, ge=0.0, le=60.0)
+    # Commands sent while the bot was down are still run when at most this old;
+    # older ones are answered with a note instead (never replayed days later).
+    max_command_age_seconds: float = Field(default=300.0, ge=0.0)
+    # Use encrypted rooms when matrix-nio's e2e extra is installed.
+    encryption: bool = True
+    sync_timeout_seconds: float = Field(default=30.0, gt=0.0, le=300.0)

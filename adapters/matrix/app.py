@@ -1,0 +1,326 @@
+"""The Matrix adapter: ``!jitsi`` commands in allowed rooms, one edited ``m.notice``
+per job, power-level permissions, notices, resumable after restarts.
+
+Exactly-once commands across reconnects and restarts: the sync token is kept in
+Redis and advanced only after a sync's commands were handled, and each command
+event is claimed (HSETNX) before it is handled, so a crash between the two
+neither loses a command (the token was not advanced) nor runs it twice (the
+claim is there). Claims are dropped once the token covers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from typing import Any
+
+from nio import InviteInfo, MegolmEvent, SyncResponse
+
+from adapters.chat.host import ChatHost
+from adapters.matrix import translate
+from adapters.matrix.client import (
+    Backoff,
+    MatrixAuthError,
+    MatrixClient,
+    MatrixError,
+    MatrixUnavailable,
+)
+from bot.errors import BotError
+from bot.model import ChatPlatform
+from bot.render import ProgressView
+from bot.service import ReplyKind
+from infra.keys import CURSOR_TTL_SECONDS
+
+log = logging.getLogger("jitsi.matrix")
+
+RENDERER = "matrix"
+_TOKEN_FIELD = "__sync_token__"
+_NO_E2E = (
+    "This room is end-to-end encrypted, and this bot runs without the e2e extra, so it "
+    "cannot read commands here. Use an unencrypted room, or install jitsi-chatops[e2e]."
+)
+
+
+class MatrixAdapter:
+    """``run`` serves until cancelled and reconnects on its own; ``close`` logs out nothing
+    (the access token stays valid) and closes the HTTP session."""
+
+    name = "matrix"
+
+    def __init__(self, host: ChatHost, client: MatrixClient | None = None) -> None:
+        cfg = host.settings.matrix
+        if cfg is None:
+            raise MatrixError("The matrix section of the configuration is missing.")
+        self.host = host
+        self.cfg = cfg
+        self.client = client or MatrixClient(cfg)
+        self.started_ms = int(time.time() * 1000)
+        self.ready = asyncio.Event()  # set after the first successful sync
+        self.syncs = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._following: dict[str, asyncio.Task[Any]] = {}
+        self._warned_encrypted: set[str] = set()
+
+    @property
+    def _cursor(self) -> str:
+        return self.host.keys.cursor(RENDERER)
+
+    # -- lifecycle -------------------------------------------------------------
+    async def run(self) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                await self.client.login()
+                break
+            except MatrixUnavailable as exc:
+                wait = backoff.next()
+                log.warning("Matrix login: %s; retrying in %.1f s", exc, wait)
+                await asyncio.sleep(wait)
+        for job_id, target in (await self.host.pending_targets(RENDERER)).items():
+            self._follow(job_id, target)
+        self._spawn(self._post_notices())
+        await self._sync_loop()
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.client.close()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no noise
+        return task
+
+    # -- sync ------------------------------------------------------------------
+    async def _sync_loop(self) -> None:
+        backoff = Backoff()
+        raw = await self.host.aredis.hget(self._cursor, _TOKEN_FIELD)
+        token = raw.decode() if raw else None
+        # Resuming from a saved token runs what was sent while we were away, if recent.
+        not_before = self.started_ms - int(self.cfg.max_command_age_seconds * 1000)
+        timeout_ms = int(self.cfg.sync_timeout_seconds * 1000)
+        while True:
+            try:
+                resp = await self.client.sync(token, timeout_ms, first=token is None)
+            except MatrixAuthError:
+                raise
+            except MatrixUnavailable as exc:
+                wait = exc.retry_after or backoff.next()
+                log.warning("Matrix sync: %s; retrying in %.1f s", exc, wait)
+                await asyncio.sleep(wait)
+                continue
+            backoff.reset()
+            try:
+                claimed = await self._handle_sync(resp, first=token is None, not_before=not_before)
+            except MatrixUnavailable as exc:  # the token stays: the sync is read again
+                log.warning("Matrix: %s while handling a sync; reading it again", exc)
+                await asyncio.sleep(backoff.next())
+                continue
+            token = resp.next_batch
+            async with self.host.aredis.pipeline(transaction=True) as pipe:
+                pipe.hset(self._cursor, _TOKEN_FIELD, token)
+                if claimed:
+                    pipe.hdel(self._cursor, *claimed)
+                pipe.expire(self._cursor, CURSOR_TTL_SECONDS)
+                await pipe.execute()
+            self.syncs += 1
+            self.ready.set()
+
+    async def _handle_sync(self, resp: SyncResponse, *, first: bool, not_before: int) -> list[str]:
+        for room_id, info in resp.rooms.invite.items():
+            await self._on_invite(room_id, info)
+        claimed: list[str] = []
+        if first:
+            return claimed
+        for room_id, room in resp.rooms.join.items():
+            for event in room.timeline.events:
+                if isinstance(event, MegolmEvent):
+                    await self._on_undecryptable(room_id, event)
+                    continue
+                source = getattr(event, "source", None)
+                cmd = translate.command_from_event(
+                    source, room_id, bot_user=self.client.user_id, prefix=self.cfg.command_prefix
+                )
+                if cmd is None:
+                    continue
+                field = f"event:{cmd.event_id}"
+                if not await self.host.aredis.hsetnx(self._cursor, field, "1"):
+                    continue  # handled before a crash or reconnect
+                claimed.append(field)
+                ts = source.get("origin_server_ts", 0) if isinstance(source, dict) else 0
+                try:
+                    if ts < not_before:
+                        await self._answer(
+                            cmd,
+                            f"Not run: `{self.cfg.command_prefix} "
+                            f"{cmd.text}` was sent while the bot was offline. "
+                            "Send it again if you still want it.",
+                        )
+                    else:
+                        await self._on_command(cmd)
+                except MatrixUnavailable:
+                    raise  # the token is not advanced; the claim keeps it from running twice
+                except MatrixError as exc:
+                    log.warning("answering %s in %s: %s", cmd.event_id, room_id, exc)
+        return claimed
+
+    async def _on_invite(self, room_id: str, info: InviteInfo) -> None:
+        # nio drops ``content`` from stripped state; put the membership back.
+        state = [
+            {**e.source, "content": {"membership": getattr(e, "membership", None)}}
+            for e in info.invite_state
+            if isinstance(getattr(e, "source", None), dict)
+        ]
+        inviter = translate.invite_from_state(state, self.client.user_id)
+        if inviter and self._allowed(inviter, room_id):
+            await self.client.join(room_id)
+            log.info("joined %s (invited by %s)", room_id, inviter)
+        else:
+            log.info("rejected invite to %s from %s", room_id, inviter)
+            await self.client.reject(room_id)
+
+    def _allowed(self, user_id: str, room_id: str) -> bool:
+        cfg = self.cfg
+        return translate.is_allowed(
+            user_id,
+            room_id,
+            homeservers=cfg.allowed_homeservers,
+            rooms=cfg.allowed_rooms,
+            users=cfg.allowed_users,
+        )
+
+    async def _on_undecryptable(self, room_id: str, event: MegolmEvent) -> None:
+        if event.sender == self.client.user_id or event.server_timestamp < self.started_ms:
+            return
+        if self.client.encrypted:
+            log.warning("could not decrypt %s in %s", event.event_id, room_id)
+        elif room_id not in self._warned_encrypted:
+            self._warned_encrypted.add(room_id)
+            await self.client.send(room_id, translate.notice(_NO_E2E))
+
+    # -- commands --------------------------------------------------------------
+    async def _on_command(self, cmd: translate.CommandMessage) -> None:
+        actor, room_id = cmd.actor, cmd.room_id
+        if self.cfg.allowed_rooms and room_id not in self.cfg.allowed_rooms:
+            log.info("ignoring a command in %s (not in matrix_allowed_rooms)", room_id)
+            return
+        if not self._allowed(actor.user, room_id):
+            await self._deny(cmd, "not in the Matrix allow list", "You may not use this bot.")
+            return
+        needed = translate.required_level(cmd.verb, self.cfg.power_levels)
+        if needed > 0:
+            level = translate.power_level(actor.user, await self.client.room_state(room_id))
+            if level < needed:
+                await self._deny(
+                    cmd,
+                    f"power level {level:g} < {needed}",
+                    f"`{cmd.verb}` needs power level {needed} in this room (you have {level:g}).",
+                )
+                return
+        try:
+            reply = await self.host.handle(cmd.text or "help", actor)
+        except BotError as exc:
+            await self._answer(cmd, f"Could not do that: {exc.user_message()}")
+            return
+        if reply.kind is not ReplyKind.JOB or reply.job_id is None:
+            await self._answer(cmd, reply.text)
+            return
+        target = await self.host.target(RENDERER, reply.job_id)
+        if target is not None:  # a second start while starting: one message per job
+            where = "above" if target.get("room_id") == room_id else "in the room it was asked"
+            await self._answer(cmd, f"{reply.text} Progress is in the message {where}.")
+            return
+        # Saved before sending, with a fixed transaction id: a restart resends it
+        # and the homeserver answers with the same event instead of a second one.
+        target = {"room_id": room_id, "txn": f"jitsi-{reply.job_id}-first", "text": reply.text}
+        await self.host.save_target(RENDERER, reply.job_id, target)
+        self._follow(reply.job_id, target)
+
+    async def _deny(self, cmd: translate.CommandMessage, why: str, text: str) -> None:
+        await asyncio.to_thread(
+            self.host.app.audit_log.record, cmd.actor, cmd.text[:200], f"denied: {why}"
+        )
+        await self._answer(cmd, text)
+
+    async def _answer(self, cmd: translate.CommandMessage, text: str) -> None:
+        await self.client.send(cmd.room_id, translate.notice(text, reply_to=cmd.event_id))
+
+    # -- following a job -------------------------------------------------------
+    def _follow(self, job_id: str, target: dict[str, Any]) -> None:
+        if job_id not in self._following:
+            task = self._spawn(self._render_job(job_id, target))
+            self._following[job_id] = task
+            task.add_done_callback(lambda _t: self._following.pop(job_id, None))
+
+    async def _render_job(self, job_id: str, target: dict[str, Any]) -> None:
+        room_id = str(target["room_id"])
+        try:
+            if not target.get("event_id"):  # a new job, or a crash before the first send
+                target["event_id"] = await self.client.send(
+                    room_id,
+                    translate.first_reply(str(target.get("text", "")), job_id),
+                    txn=str(target["txn"]),
+                )
+                await self.host.save_target(RENDERER, job_id, target)
+            root = str(target["event_id"])
+
+            async def update(view: ProgressView, final: bool) -> None:
+                content = translate.view_message(view)
+                digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+                if digest != target.get("drawn"):
+                    await self.client.send(room_id, translate.edit(root, content))
+                    target["drawn"] = digest
+                    if not final:
+                        await self.host.save_target(RENDERER, job_id, target)
+                details = translate.view_details(view) if final else None
+                if details:
+                    thread = translate.in_thread(root, translate.notice(details))
+                    await self.client.send(room_id, thread, txn=f"jitsi-{job_id}-details")
+
+            await self.host.follow_job(
+                RENDERER, job_id, update, min_interval=self.cfg.edit_interval_seconds
+            )
+        except TimeoutError:
+            log.warning("job %s: no progress for too long; giving up its message", job_id)
+            await self.host.drop_target(RENDERER, job_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("rendering job %s", job_id)
+
+    # -- notices -----------------------------------------------------------------
+    async def _post_notices(self) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                await self._post_notices_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away: the acknowledged cursor resumes it
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():  # redis-py turns a cancel
+                    raise asyncio.CancelledError from exc  # into TimeoutError
+                wait = backoff.next()
+                log.warning("notices: %s; retrying in %.1f s", exc, wait)
+                await asyncio.sleep(wait)
+
+    async def _post_notices_once(self) -> None:
+        async for entry_id, item in self.host.notices(RENDERER):
+            rooms = list(dict.fromkeys(self.cfg.notice_rooms))
+            if item.platform == ChatPlatform.MATRIX.value and item.channel:
+                rooms = list(dict.fromkeys([*rooms, item.channel]))
+            text = translate.notice_text(item, self.cfg.command_prefix)
+            for room_id in rooms:
+                try:
+                    await self.client.send(
+                        room_id, translate.notice(text), txn=f"jitsi-notice-{entry_id}-{room_id}"
+                    )
+                except MatrixError as exc:
+                    log.warning("notice to %s: %s", room_id, exc)
+            await self.host.ack_notice(RENDERER, entry_id)

@@ -1,0 +1,258 @@
+"""The matrix-nio boundary: login, sync, send, room state.
+
+nio answers with error objects instead of raising; here they become
+``MatrixError`` subclasses (``MatrixUnavailable`` for what a retry may fix), and
+connection failures become ``MatrixUnavailable`` too. Secrets are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    JoinResponse,
+    LoginResponse,
+    RoomGetStateResponse,
+    RoomSendResponse,
+    SyncResponse,
+    WhoamiResponse,
+)
+from nio.crypto import ENCRYPTION_ENABLED
+
+from bot.config_chat import MatrixSettings
+from bot.errors import BotError
+
+log = logging.getLogger("jitsi.matrix")
+
+_CONNECTION_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError, TimeoutError)
+# Error codes no retry can fix: the token or the room is wrong.
+_PERMANENT = {"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON"}
+
+
+class MatrixError(BotError):
+    """The homeserver refused a request."""
+
+    def __init__(self, message: str, code: str = "", hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.code = code
+
+
+class MatrixUnavailable(MatrixError):
+    """The homeserver is unreachable, overloaded or rate-limiting: try again later."""
+
+    def __init__(self, message: str, code: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after
+
+
+class MatrixAuthError(MatrixError):
+    """Login failed or the access token is invalid: nothing works until config is fixed."""
+
+
+def _convert(resp: ErrorResponse, what: str) -> MatrixError:
+    code = str(resp.status_code or "")
+    text = f"{what}: {code} {resp.message or ''}".strip()
+    if code == "M_LIMIT_EXCEEDED" or code == "429":
+        after = (resp.retry_after_ms or 1000) / 1000
+        return MatrixUnavailable(text, code, retry_after=after)
+    if code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+        return MatrixAuthError(text, code, "Check matrix_access_token (or matrix_password).")
+    if code in _PERMANENT:
+        return MatrixError(text, code)
+    return MatrixUnavailable(text, code)  # 5xx and the unknown: a retry may help
+
+
+def encryption_available() -> bool:
+    return bool(ENCRYPTION_ENABLED)
+
+
+class Backoff:
+    """Exponential backoff with jitter, reset after a success."""
+
+    def __init__(self, first: float = 0.25, cap: float = 30.0) -> None:
+        self.first, self.cap, self.current = first, cap, first
+
+    def next(self) -> float:
+        wait = self.current * random.uniform(0.8, 1.2)
+        self.current = min(self.current * 2, self.cap)
+        return wait
+
+    def reset(self) -> None:
+        self.current = self.first
+
+
+class MatrixClient:
+    """One bot account on one homeserver; counts what it sends (for the bench)."""
+
+    def __init__(self, cfg: MatrixSettings) -> None:
+        if not (cfg.homeserver and cfg.user_id):
+            raise MatrixError(
+                "Matrix needs matrix_homeserver and matrix_user_id.",
+                hint="Set JITSI_MATRIX_HOMESERVER and JITSI_MATRIX_USER_ID.",
+            )
+        if cfg.access_token is None and cfg.password is None:
+            raise MatrixError(
+                "Matrix needs matrix_access_token or matrix_password.",
+                hint="Create a bot account and set JITSI_MATRIX_ACCESS_TOKEN.",
+            )
+        self.cfg = cfg
+        self.user_id: str = cfg.user_id
+        self.encrypted = bool(cfg.encryption and ENCRYPTION_ENABLED)
+        self.store = Path(cfg.store_path)
+        config = AsyncClientConfig(
+            encryption_enabled=self.encrypted,
+            store_sync_tokens=False,  # our sync token lives in Redis, with the commands
+            max_limit_exceeded=0,  # 429s come back to us: send() waits retry_after_ms
+            max_timeouts=0,  # connection errors too: the adapter reconnects with backoff
+            request_timeout=cfg.sync_timeout_seconds + 30,
+        )
+        if self.encrypted:
+            self.store.mkdir(parents=True, exist_ok=True)
+        self.nio = AsyncClient(
+            cfg.homeserver,
+            cfg.user_id,
+            device_id=cfg.device_id or "",
+            store_path=str(self.store) if self.encrypted else "",
+            config=config,
+        )
+        self.sent = 0
+        self.rate_limited = 0
+
+    async def close(self) -> None:
+        await self.nio.close()
+
+    # -- login ---------------------------------------------------------------
+    async def login(self) -> None:
+        """Log in with the access token (device id from whoami) or the password.
+        A password login reuses the device id kept in the store, so the
+        encryption keys survive restarts."""
+        try:
+            if self.cfg.access_token is not None:
+                await self._token_login(self.cfg.access_token.get_secret_value())
+            else:
+                assert self.cfg.password is not None
+                await self._password_login(self.cfg.password.get_secret_value())
+        except _CONNECTION_ERRORS as exc:
+            raise MatrixUnavailable(f"homeserver unreachable: {type(exc).__name__}") from None
+        log.info("logged in as %s (device %s)", self.user_id, self.nio.device_id)
+
+    async def _token_login(self, token: str) -> None:
+        device = self.cfg.device_id
+        if not device:
+            self.nio.access_token = token
+            who = await self.nio.whoami()
+            if not isinstance(who, WhoamiResponse):
+                raise _convert(who, "whoami")
+            if who.user_id != self.user_id:
+                raise MatrixAuthError(
+                    f"The access token belongs to {who.user_id}, not {self.user_id}."
+                )
+            device = who.device_id or ""
+        self.nio.restore_login(self.user_id, device, token)
+
+    async def _password_login(self, password: str) -> None:
+        saved = self.store / "device_id"
+        device = self.cfg.device_id or (saved.read_text().strip() if saved.exists() else None)
+        resp = await self.nio.login(password, device_name="jitsi-chatops", device_id=device)
+        if not isinstance(resp, LoginResponse):
+            err = _convert(resp, "login")
+            raise err if isinstance(err, MatrixUnavailable) else MatrixAuthError(str(err))
+        self.store.mkdir(parents=True, exist_ok=True)
+        saved.write_text(resp.device_id)
+
+    # -- requests --------------------------------------------------------------
+    async def sync(self, since: str | None, timeout_ms: int, first: bool) -> SyncResponse:
+        sync_filter: dict[str, Any] | None = None
+        if first:  # history from before the bot existed is never read
+            sync_filter = {"room": {"timeline": {"limit": 0}}}
+        try:
+            resp = await self.nio.sync(
+                timeout=timeout_ms, since=since, full_state=first, sync_filter=sync_filter
+            )
+        except _CONNECTION_ERRORS as exc:
+            raise MatrixUnavailable(f"sync failed: {type(exc).__name__}") from None
+        if not isinstance(resp, SyncResponse):
+            raise _convert(resp, "sync")
+        if self.encrypted:
+            await self._crypto_housekeeping()
+        return resp
+
+    async def _crypto_housekeeping(self) -> None:
+        # What nio's sync_forever does after each sync; we run our own loop.
+        client = self.nio
+        try:
+            await client.send_to_device_messages()
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+        except _CONNECTION_ERRORS as exc:
+            raise MatrixUnavailable(f"key exchange failed: {type(exc).__name__}") from None
+
+    async def send(
+        self,
+        room_id: str,
+        content: dict[str, Any],
+        *,
+        txn: str | None = None,
+        deadline: float = 600.0,
+    ) -> str:
+        """Send a room message, retrying 429s (after ``retry_after_ms``) and outages
+        with the SAME transaction id, so the homeserver never stores it twice."""
+        txn = txn or uuid.uuid4().hex
+        backoff = Backoff()
+        give_up = time.monotonic() + deadline
+        while True:
+            try:
+                resp = await self.nio.room_send(
+                    room_id, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
+                )
+                if isinstance(resp, RoomSendResponse):
+                    self.sent += 1
+                    return str(resp.event_id)
+                err: MatrixError = _convert(resp, f"send to {room_id}")
+            except _CONNECTION_ERRORS as exc:
+                err = MatrixUnavailable(f"send failed: {type(exc).__name__}")
+            if not isinstance(err, MatrixUnavailable) or time.monotonic() > give_up:
+                raise err
+            if err.retry_after is not None:
+                self.rate_limited += 1
+                wait = err.retry_after
+            else:
+                wait = backoff.next()
+            log.warning("send to %s: %s; retrying in %.1f s", room_id, err, wait)
+            await asyncio.sleep(wait)
+
+    async def room_state(self, room_id: str) -> list[dict[str, Any]]:
+        try:
+            resp = await self.nio.room_get_state(room_id)
+        except _CONNECTION_ERRORS as exc:
+            raise MatrixUnavailable(f"room state failed: {type(exc).__name__}") from None
+        if not isinstance(resp, RoomGetStateResponse):
+            raise _convert(resp, f"state of {room_id}")
+        return list(resp.events)
+
+    async def join(self, room_id: str) -> None:
+        try:
+            resp = await self.nio.join(room_id)
+        except _CONNECTION_ERRORS as exc:
+            raise MatrixUnavailable(f"join failed: {type(exc).__name__}") from None
+        if not isinstance(resp, JoinResponse):
+            raise _convert(resp, f"join {room_id}")
+
+    async def reject(self, room_id: str) -> None:
+        with contextlib.suppress(*_CONNECTION_ERRORS):  # else rejected again next time
+            await self.nio.room_leave(room_id)
