@@ -41,7 +41,10 @@ class ChatHost:
     @property
     def aredis(self) -> aioredis.Redis:
         if self._aredis is None:
-            self._aredis = aioredis.Redis.from_url(self.settings.redis_dsn)
+            # Reads block up to 5 s (XREAD): the socket timeout must outlast them.
+            self._aredis = aioredis.Redis.from_url(
+                self.settings.redis_dsn, socket_connect_timeout=3, socket_timeout=30
+            )
         return self._aredis
 
     async def close(self) -> None:

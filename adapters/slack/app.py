@@ -1,0 +1,367 @@
+"""The Slack adapter's I/O: slack-bolt listeners in Socket Mode or HTTP mode, one live
+message per job, notices, App Home. All decisions about payloads and blocks live in
+``adapters.slack.translate``; this module only moves them between Slack and the host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+from redis.exceptions import RedisError
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from adapters.chat.host import ChatHost
+from adapters.slack import translate
+from adapters.slack.client import SlackWeb, SocketHandler, error_of, secret, unreadable
+from adapters.slack.translate import MalformedPayload, SlackAdapterError, SlackRequest
+from bot.config_chat import SlackSettings
+from bot.render import ProgressView
+from bot.service import Reply, ReplyKind
+
+log = logging.getLogger("jitsi.slack")
+
+RENDERER = "slack"
+# Slack drops a request not acknowledged within 3 s; answer by then even when
+# Redis or Slack's own API is slow, and follow up through response_url.
+ACK_BUDGET_SECONDS = 2.0
+
+Say = Callable[[str, bool], Awaitable[None]]
+"""Answer the requester: (text, public) -> ack, or response_url once acked."""
+
+
+class SlackConfigError(SlackAdapterError):
+    """The Slack section of the configuration cannot run the chosen mode."""
+
+
+def _check(s: SlackSettings) -> None:
+    missing = [("slack_bot_token", s.bot_token)]
+    if s.mode == "socket":
+        missing.append(("slack_app_token", s.app_token))
+    else:
+        missing.append(("slack_signing_secret", s.signing_secret))
+    for key, value in missing:
+        if not secret(value):
+            raise SlackConfigError(
+                f"Slack {s.mode} mode needs `{key}`.",
+                f"Set JITSI_{key.upper()} or `{key}` in config.json (see docs/slack.md).",
+            )
+
+
+class SlackAdapter:
+    name = "slack"
+
+    def __init__(self, host: ChatHost, *, min_interval: float = 1.0) -> None:
+        settings = host.settings.slack
+        if settings is None:
+            raise SlackConfigError("Slack is not configured.")
+        _check(settings)
+        self.host = host
+        self.s = settings
+        self.command = f"/{host.settings.command_name}"
+        self.min_interval = min_interval
+        self.web = SlackWeb(settings)
+        self.client = self.web.client
+        http = settings.mode == "http"
+        self.bolt = AsyncApp(
+            client=self.client,
+            # Never fall back to SLACK_SIGNING_SECRET: configuration is read once.
+            signing_secret=secret(settings.signing_secret),
+            request_verification_enabled=http,
+            logger=logging.getLogger("jitsi.slack.bolt"),
+        )
+        self.bolt.command(self.command)(self._on_command)
+        self.bolt.action(re.compile(".*"))(self._on_action)
+        self.bolt.event("app_home_opened")(self._on_home)
+        self.ready = asyncio.Event()
+        self.http_port: int | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._following: dict[str, str] = {}  # message ts -> job id
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+    async def run(self) -> None:
+        """Resume unfinished messages, post notices, serve Slack until cancelled."""
+        self._spawn(self._post_notices())
+        for job_id, target in (await self.host.pending_targets(RENDERER)).items():
+            log.info("resuming the message of job %s", job_id)
+            self._follow(job_id, target)
+        if self.s.mode == "socket":
+            self._socket = SocketHandler(
+                self.bolt, secret(self.s.app_token), web_client=self.client
+            )
+            await self._socket.connect_async()
+        else:
+            web_app = web.Application()
+            web_app.router.add_post(self.s.http_path, self._http)
+            self._runner = web.AppRunner(web_app, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.s.http_host, self.s.http_port)
+            await site.start()
+            server = site._server
+            sockets = getattr(server, "sockets", None) or []
+            self.http_port = sockets[0].getsockname()[1] if sockets else self.s.http_port
+            log.info(
+                "Slack HTTP endpoint on %s:%s%s", self.s.http_host, self.http_port, self.s.http_path
+            )
+        self.ready.set()
+        await asyncio.Event().wait()
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _http(self, request: web.Request) -> web.Response:
+        """bolt's aiohttp adapter, except that an unparsable body is a 400, not a 500."""
+        try:
+            bolt_req = await to_bolt_request(request)
+        except ValueError:
+            return web.Response(status=400, text="malformed request")
+        if unreadable(bolt_req.body):
+            return web.Response(status=200)  # acknowledged and dropped
+        return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_req))
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- listeners ---------------------------------------------------------------
+    async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+        try:
+            req = translate.slash_command(command)
+        except MalformedPayload as exc:
+            log.warning("malformed slash command: %s", exc)
+            await _ack(ack, "Sorry, I could not read that command.", False)
+            return
+        decided = asyncio.ensure_future(self._decide(req))
+        done, _ = await asyncio.wait({decided}, timeout=ACK_BUDGET_SECONDS)
+        if done:
+            await self._answer(req, decided.result(), lambda t, p: _ack(ack, t, p))
+            return
+        await _ack(ack, "Working on it…", False)
+        await self._answer(req, await decided, lambda t, p: self._later(req, respond, t, p))
+
+    async def _on_action(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        try:
+            req = translate.block_action(body)
+        except MalformedPayload as exc:
+            log.warning("block action refused: %s", exc)
+            text = "Sorry, that button is not something I can do."
+            if respond is not None:
+                await _respond(respond, text, False)
+            return
+        if not req.text:
+            return  # Join: a link button, Slack opened the URL
+        result = await self._decide(req)
+        done = isinstance(result, Reply) and result.kind in (ReplyKind.JOB, ReplyKind.INFO)
+        message = body.get("message")
+        # A message still being followed is redrawn by its job; others lose their buttons.
+        followed = req.message_ts in self._following
+        if done and req.message_ts and not followed and isinstance(message, Mapping):
+            await self.web.call(
+                "chat_update",
+                channel=req.channel,
+                ts=req.message_ts,
+                text=str(message.get("text") or ""),
+                blocks=translate.acted_note(message.get("blocks") or [], req.user_id, req.text),
+            )
+        await self._answer(req, result, lambda t, p: self._later(req, respond, t, p))
+
+    async def _later(self, req: SlackRequest, respond: Any, text: str, public: bool) -> None:
+        """Answer after the ack: through response_url when Slack gave one, else by API."""
+        if respond is not None and req.response_url:
+            await _respond(respond, text, public)
+        elif public:
+            await self.web.call("chat_postMessage", channel=req.channel, text=text)
+        else:
+            await self.web.ephemeral(req.channel, req.user_id, text)
+
+    async def _on_home(self, body: dict[str, Any]) -> None:
+        if not self.s.app_home:
+            return
+        try:
+            opened = translate.app_home_opened(body)
+        except MalformedPayload as exc:
+            log.warning("malformed app_home_opened: %s", exc)
+            return
+        if opened is None or translate.place_denial(opened.team, "", self.s.allowed_teams, []):
+            return
+        view = await asyncio.to_thread(self._home_view)
+        await self.web.call("views_publish", user_id=opened.user_id, view=view)
+
+    def _home_view(self) -> dict[str, Any]:
+        app = self.host.app
+        now = app.clock.now()
+        hours, cost = app.ledger.month_to_date(now)
+        status = app.store.status()
+        return translate.home_view(
+            self.host.status_text(), status.url, hours, cost, now, self.host.settings.command_name
+        )
+
+    # -- deciding and answering ---------------------------------------------------
+    async def _decide(self, req: SlackRequest) -> Reply | str:
+        """The core's reply, or the adapter's own denial text (already audited)."""
+        denial = translate.place_denial(
+            req.team, req.channel, self.s.allowed_teams, self.s.allowed_channels
+        ) or await self.web.group_denial(translate.verb_of(req.text), req.user_id)
+        if denial:
+            await asyncio.to_thread(
+                self.host.app.audit_log.record, req.actor, req.text[:200], f"denied: {denial}"
+            )
+            return denial
+        return await self.host.handle(req.text, req.actor)
+
+    async def _answer(self, req: SlackRequest, result: Reply | str, say: Say) -> None:
+        if isinstance(result, str):
+            await say(result, False)
+            return
+        reply = result
+        if reply.kind is not ReplyKind.JOB or reply.job_id is None:
+            await say(reply.text, not reply.private and reply.kind is ReplyKind.INFO)
+            return
+        if reply.joined:
+            target = await self.host.target(RENDERER, reply.job_id)
+            link = await self.web.permalink(target) if target else None
+            await say(translate.link_reply(reply.text, link), False)
+            return
+        await say(reply.text, False)
+        kind = "start" if translate.verb_of(req.text) == "start" else "stop"
+        await self._post_progress(req, reply, kind)
+
+    async def _post_progress(self, req: SlackRequest, reply: Reply, kind: str) -> None:
+        assert reply.job_id is not None
+        view = ProgressView(job_id=reply.job_id, title=reply.text)
+        try:
+            posted = await self.client.chat_postMessage(
+                channel=req.channel,
+                text=translate.fallback_text(view),
+                blocks=translate.progress_blocks(view, kind),
+            )
+            self.web.api_calls += 1
+        except SlackApiError as exc:
+            log.warning("cannot post progress in %s: %s", req.channel, error_of(exc))
+            await self.web.ephemeral(
+                req.channel,
+                req.user_id,
+                f"I cannot post in this channel ({error_of(exc)}); invite me with "
+                f"`/invite @{self.host.settings.command_name}`. The job runs anyway: "
+                f"`{self.command} status` shows it.",
+            )
+            return
+        target = {"channel": str(posted["channel"]), "ts": str(posted["ts"]), "kind": kind}
+        await self.host.save_target(RENDERER, reply.job_id, target)
+        self._follow(reply.job_id, target)
+
+    # -- following a job ------------------------------------------------------------
+    def _follow(self, job_id: str, target: Mapping[str, Any]) -> None:
+        channel, ts = str(target.get("channel", "")), str(target.get("ts", ""))
+        kind = str(target.get("kind", "start"))
+        if not channel or not ts:
+            return
+        self._following[ts] = job_id
+
+        async def update(view: ProgressView, final: bool) -> None:
+            await self._edit(channel, ts, view, kind)
+            if final:
+                await self.web.call(
+                    "chat_postMessage",
+                    channel=channel,
+                    thread_ts=ts,
+                    text=translate.details_text(view),
+                )
+
+        async def follow() -> None:
+            try:
+                await self.host.follow_job(RENDERER, job_id, update, min_interval=self.min_interval)
+            except RedisError as exc:  # the target stays saved: a restart resumes it
+                _reraise_cancel(exc)
+                log.warning("lost the event stream of job %s: %s", job_id, type(exc).__name__)
+            except TimeoutError:
+                view = ProgressView(job_id=job_id, title=f"Job {job_id}")
+                view.error = f"No progress for a long time; `{self.command} status` shows more."
+                await self._edit(channel, ts, view, kind)
+            finally:
+                self._following.pop(ts, None)
+
+        self._spawn(follow())
+
+    async def _edit(self, channel: str, ts: str, view: ProgressView, kind: str) -> None:
+        await self.web.call(
+            "chat_update",
+            channel=channel,
+            ts=ts,
+            text=translate.fallback_text(view),
+            blocks=translate.progress_blocks(view, kind),
+        )
+
+    # -- notices -----------------------------------------------------------------------
+    async def _post_notices(self) -> None:
+        """Post notices forever; a Redis hiccup costs a retry, never the loop."""
+        while True:
+            try:
+                await self._pin_notice_cursor()
+                await self._post_notices_once()
+            except RedisError as exc:
+                _reraise_cancel(exc)
+                log.warning("notice stream unavailable (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(1.0)  # back off before reconnecting
+
+    async def _pin_notice_cursor(self) -> None:
+        # Without a saved cursor the host starts at "now" each time it is asked;
+        # save one, so a reader restarted after an error misses nothing.
+        r, keys = self.host.aredis, self.host.keys
+        if not await r.hexists(keys.cursor(RENDERER), "__notices__"):
+            last = await r.xrevrange(keys.notices, count=1)
+            await self.host.ack_notice(RENDERER, last[0][0].decode() if last else "0-0")
+
+    async def _post_notices_once(self) -> None:
+        async for entry_id, notice in self.host.notices(RENDERER):
+            channels = list(self.s.notice_channels)
+            if notice.platform == RENDERER and notice.channel and notice.channel not in channels:
+                channels.append(notice.channel)
+            for channel in channels:
+                await self.web.call(
+                    "chat_postMessage",
+                    channel=channel,
+                    text=notice.text,
+                    blocks=translate.notice_blocks(notice),
+                )
+            # Acknowledged even when Slack refused: a notice must not loop forever.
+            await self.host.ack_notice(RENDERER, entry_id)
+
+
+def _reraise_cancel(exc: BaseException) -> None:
+    """redis-py turns a cancelled read into its TimeoutError: keep it a cancellation."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from exc
+
+
+async def _ack(ack: Any, text: str, public: bool) -> None:
+    await ack(text=text, response_type="in_channel" if public else "ephemeral")
+
+
+async def _respond(respond: Any, text: str, public: bool) -> None:
+    try:
+        await respond(
+            text=text, response_type="in_channel" if public else "ephemeral", replace_original=False
+        )
+    except (SlackClientError, OSError, ValueError) as exc:
+        log.warning("response_url post failed: %s", type(exc).__name__)

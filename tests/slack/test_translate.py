@@ -1,0 +1,226 @@
+"""The pure Slack translation module, on recorded payloads (tests/slack/fixtures)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.slack import translate
+from adapters.slack.translate import MalformedPayload
+from bot.events import Event, EventKind, Notice, NoticeKind
+from bot.model import ChatPlatform, JobId
+from bot.render import ProgressView
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def test_slash_command_becomes_actor_and_text() -> None:
+    req = translate.slash_command(fixture("slash_command"))
+    assert req.actor.user == "slack:U0001" and req.actor.channel == "C0001"
+    assert req.actor.platform is ChatPlatform.SLACK and req.actor.display_name == "alice"
+    assert req.text == "start standup"  # whitespace folded
+    assert (req.team, req.channel, req.user_id) == ("T0001", "C0001", "U0001")
+    assert req.response_url and req.response_url.startswith("https://hooks.slack.com/")
+
+
+def test_empty_slash_command_text_is_help() -> None:
+    payload = fixture("slash_command") | {"text": ""}
+    assert translate.slash_command(payload).text == ""
+    assert translate.verb_of("") == "help"
+
+
+@pytest.mark.parametrize("name", ["malformed_slash_no_user", "malformed_slash_text_not_string"])
+def test_malformed_slash_commands_are_refused(name: str) -> None:
+    with pytest.raises(MalformedPayload):
+        translate.slash_command(fixture(name))
+
+
+def test_stop_button_is_the_stop_command_of_the_clicker() -> None:
+    req = translate.block_action(fixture("block_actions_stop"))
+    assert req.text == "stop" and req.actor.user == "slack:U0002"
+    assert req.message_ts == "1700000000.000001" and req.team == "T0001"
+
+
+def test_keep_button_is_keep_with_minutes() -> None:
+    req = translate.block_action(fixture("block_actions_keep"))
+    assert req.text == "keep 30" and req.actor.user == "slack:U0002"
+
+
+def test_join_button_is_no_command() -> None:
+    body = fixture("block_actions_stop")
+    body["actions"][0]["action_id"] = translate.ACTION_JOIN
+    assert translate.block_action(body).text == ""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "block_actions_unknown",
+        "malformed_block_actions_no_actions",
+        "malformed_block_actions_no_user",
+    ],
+)
+def test_unknown_and_malformed_actions_are_refused(name: str) -> None:
+    with pytest.raises(MalformedPayload):
+        translate.block_action(fixture(name))
+
+
+def test_keep_with_a_non_number_is_refused() -> None:
+    body = fixture("block_actions_keep")
+    body["actions"][0]["value"] = "30; stop"
+    with pytest.raises(MalformedPayload):
+        translate.block_action(body)
+
+
+def test_app_home_opened() -> None:
+    opened = translate.app_home_opened(fixture("app_home_opened"))
+    assert opened == translate.HomeOpened("U0001", "T0001")
+    messages_tab = fixture("app_home_opened")
+    messages_tab["event"]["tab"] = "messages"
+    assert translate.app_home_opened(messages_tab) is None
+    with pytest.raises(MalformedPayload):
+        translate.app_home_opened(fixture("malformed_app_home_no_user"))
+
+
+def test_place_denials() -> None:
+    assert translate.place_denial("T1", "C1", [], []) is None
+    assert "workspace" in (translate.place_denial("T2", "C1", ["T1"], []) or "")
+    assert "<#C1>" in (translate.place_denial("T1", "C9", [], ["C1"]) or "")
+    assert translate.place_denial("T1", "D9", [], ["C1"]) is None  # a DM with the bot
+
+
+def started_view(*, url: bool, failed: bool = False) -> ProgressView:
+    job = JobId("j1")
+    view = ProgressView()
+    events = [
+        Event(EventKind.ACCEPTED, job, 0, "Starting requested by alice."),
+        Event(EventKind.STEP_STARTED, job, 1, "", "lb", {"label": "Network Load Balancer"}),
+        Event(
+            EventKind.STEP_FINISHED,
+            job,
+            2,
+            "",
+            "lb",
+            {"label": "Network Load Balancer", "seconds": 2.5},
+        ),
+        Event(EventKind.STEP_STARTED, job, 3, "", "health", {"label": "Targets healthy"}),
+    ]
+    if failed:
+        events += [
+            Event(
+                EventKind.STEP_FINISHED,
+                job,
+                4,
+                "targets unhealthy",
+                "health",
+                {"label": "Targets healthy", "ok": False, "seconds": 60.0},
+            ),
+            Event(EventKind.ERROR, job, 5, "Targets never became healthy. Check the task logs."),
+            Event(EventKind.FINISHED, job, 6, "Start failed.", data={"ok": False}),
+        ]
+    elif url:
+        events += [
+            Event(
+                EventKind.STEP_FINISHED,
+                job,
+                4,
+                "",
+                "health",
+                {"label": "Targets healthy", "seconds": 30.0},
+            ),
+            Event(
+                EventKind.URL_READY, job, 5, "", None, {"url": "https://meet.example.com/standup"}
+            ),
+            Event(EventKind.COST, job, 6, "Running costs $0.235 per hour."),
+            Event(
+                EventKind.FINISHED,
+                job,
+                7,
+                "Platform running.",
+                data={"ok": True, "aws_calls": 42, "seconds": 33.1},
+            ),
+        ]
+    for event in events:
+        view.apply(event)
+    return view
+
+
+def buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    actions = [b for b in blocks if b["type"] == "actions"]
+    return {e["action_id"]: e for a in actions for e in a["elements"]}
+
+
+def test_progress_while_starting_shows_marks_and_stop() -> None:
+    blocks = translate.progress_blocks(started_view(url=False))
+    text = json.dumps(blocks, ensure_ascii=False)
+    assert "✓ Network Load Balancer" in text and "… Targets healthy" in text
+    assert set(buttons(blocks)) == {translate.ACTION_STOP}
+
+
+def test_final_start_has_join_cost_and_dangerous_stop() -> None:
+    view = started_view(url=True)
+    blocks = translate.progress_blocks(view)
+    b = buttons(blocks)
+    assert b[translate.ACTION_JOIN]["url"] == "https://meet.example.com/standup"
+    assert b[translate.ACTION_STOP]["confirm"]["style"] == "danger"
+    assert "$0.235 per hour" in json.dumps(blocks)
+    assert translate.fallback_text(view).endswith("https://meet.example.com/standup")
+    calm = buttons(translate.progress_blocks(view, occupied=False))[translate.ACTION_STOP]
+    assert "style" not in calm["confirm"]
+    details = translate.details_text(view)
+    assert "Network Load Balancer: 2.5 s" in details and "AWS API calls: 42" in details
+    assert "33.1 s" in details
+
+
+def test_failed_start_shows_error_and_no_buttons() -> None:
+    blocks = translate.progress_blocks(started_view(url=False, failed=True))
+    text = json.dumps(blocks, ensure_ascii=False)
+    assert "✗ Targets healthy" in text and "Check the task logs" in text
+    assert buttons(blocks) == {}
+
+
+def test_stop_job_message_has_no_stop_button() -> None:
+    assert buttons(translate.progress_blocks(started_view(url=False), kind="stop")) == {}
+
+
+def test_long_texts_are_cut_to_slacks_limit() -> None:
+    view = ProgressView(job_id="j", title="x" * 5000)
+    section = translate.progress_blocks(view)[0]
+    assert len(section["text"]["text"]) <= translate.TEXT_LIMIT
+
+
+def test_acted_note_removes_the_buttons() -> None:
+    message = fixture("block_actions_stop")["message"]
+    blocks = translate.acted_note(message["blocks"], "U0002", "stop")
+    assert all(b["type"] != "actions" for b in blocks)
+    assert "Stop requested by <@U0002>" in json.dumps(blocks)
+    kept = translate.acted_note(message["blocks"], "U2", "keep 30")
+    assert "`keep 30` sent by <@U2>" in json.dumps(kept)
+
+
+def test_idle_warning_notice_has_keep_and_stop() -> None:
+    notice = Notice(NoticeKind.IDLE_WARNING, 0.0, "Nobody in the meeting; stopping in 10 min.")
+    b = buttons(translate.notice_blocks(notice))
+    assert b[translate.ACTION_KEEP]["value"] == "30" and translate.ACTION_STOP in b
+    assert buttons(translate.notice_blocks(Notice(NoticeKind.REPAIR, 0.0, "fixed"))) == {}
+
+
+def test_home_view() -> None:
+    view = translate.home_view(
+        "Platform: running (asked: running).",
+        "https://meet.example.com/x",
+        3.25,
+        0.76,
+        1_700_000_000.0,
+        "jitsi",
+    )
+    text = json.dumps(view)
+    assert view["type"] == "home" and "November 2023 so far:* 3.2 h, $0.760" in text
+    assert "https://meet.example.com/x" in text and "/jitsi start" in text
