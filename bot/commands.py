@@ -11,13 +11,55 @@ from bot.errors import CommandError
 ROOM_MAX = 64
 # Jitsi room names end up in URLs and XMPP MUC JIDs: keep to a conservative set.
 _ROOM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-VERBS = ("start", "stop", "status", "cost", "help")
+VERBS = ("start", "stop", "status", "cost", "help", "keep", "schedule", "cancel")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_DURATION = re.compile(r"^(?:(\d{1,2})h)?(?:(\d{1,4})m?)?$")
+_SCHEDULE_ID = re.compile(r"^[a-z0-9]{1,16}$")
+MAX_SCHEDULED_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True, slots=True)
 class Start:
     room: str | None = None
+    force: bool = False  # an admin starting past the monthly budget
     name = "start"
+
+
+@dataclass(frozen=True, slots=True)
+class StartAt:
+    """``start at HH:MM [for 2h] [room]``: a session at the next HH:MM (configured zone)."""
+
+    hour: int
+    minute: int
+    minutes: int | None = None  # how long; None: until stopped (or idle)
+    room: str | None = None
+    name = "start"
+
+
+@dataclass(frozen=True, slots=True)
+class StopAt:
+    hour: int
+    minute: int
+    name = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class Keep:
+    """``keep [minutes]``: postpone the idle stop; None means the configured default."""
+
+    minutes: int | None = None
+    name = "keep"
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    name = "schedule"
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    schedule_id: str
+    name = "cancel"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +83,16 @@ class Help:
     name = "help"
 
 
-Command = Start | Stop | Status | Cost | Help
+Command = Start | StartAt | Stop | StopAt | Status | Cost | Help | Keep | Schedule | Cancel
 
 USAGE = {
-    "start": "start [room]: bring the platform up (about 2-5 minutes) and post the meeting URL",
-    "stop": "stop: tear the platform down, check nothing billable is left, post the session cost",
+    "start": "start [room]: bring the platform up (about 2-5 minutes) and post the meeting URL; "
+    "start at 18:45 [for 2h] [room]: schedule it",
+    "stop": "stop: tear the platform down, check nothing billable is left, post the session cost; "
+    "stop at 20:00: schedule it",
+    "keep": "keep [minutes]: keep an idle platform running (default 30 minutes)",
+    "schedule": "schedule: list the scheduled starts and stops",
+    "cancel": "cancel <id>: cancel a scheduled start or stop (ids from `schedule`)",
     "status": "status: what is running, the meeting URL and what it costs per hour",
     "cost": "cost: running cost per hour, idle cost per month, this month's hours and cost",
     "help": "help [command]: this text",
@@ -95,13 +142,41 @@ def parse(text: str, command_name: str = "jitsi") -> Command:
     if verb in ("help", "?", "-h", "--help"):
         topic = args[0].lower() if args else None
         return Help(topic if topic in USAGE else None)
-    if verb == "start":
+    if verb in ("start!", "start"):
+        force = verb == "start!"
+        if args and args[0].lower() in ("--force", "-f"):
+            force, args = True, args[1:]
+        if args and args[0].lower() == "at":
+            if force:
+                raise CommandError(
+                    "A scheduled start cannot be forced.", f"Usage: {USAGE['start']}"
+                )
+            return _start_at(args[1:])
         if len(args) > 1:
             joined = "-".join(args)
             raise CommandError(
                 "Room names cannot contain spaces.", f"Try `start {validate_room_or_none(joined)}`."
             )
-        return Start(validate_room(args[0]) if args else None)
+        return Start(validate_room(args[0]) if args else None, force=force)
+    if verb == "stop" and args and args[0].lower() == "at":
+        if len(args) != 2:
+            raise CommandError("Usage: stop at HH:MM (24-hour clock).")
+        hour, minute = _clock(args[1])
+        return StopAt(hour, minute)
+    if verb == "keep":
+        if len(args) > 1:
+            raise CommandError(
+                "`keep` takes at most one number of minutes.", f"Usage: {USAGE['keep']}"
+            )
+        return Keep(_minutes(args[0], "keep") if args else None)
+    if verb in ("schedule", "schedules"):
+        if args:
+            raise CommandError("`schedule` takes no arguments.", f"Usage: {USAGE['schedule']}")
+        return Schedule()
+    if verb == "cancel":
+        if len(args) != 1 or not _SCHEDULE_ID.match(args[0].lower()):
+            raise CommandError("Usage: cancel <id>, with an id from `schedule`.")
+        return Cancel(args[0].lower())
     if verb in ("stop", "status", "cost"):
         if args:
             raise CommandError(f"`{verb}` takes no arguments.", f"Usage: {USAGE[verb]}")
@@ -111,6 +186,51 @@ def parse(text: str, command_name: str = "jitsi") -> Command:
     hint = f"Did you mean `{close[0]}`?" if close else ""
     shown = verb if len(verb) <= 32 else verb[:32] + "…"
     raise CommandError(f"Unknown command `{shown}`. {hint}".strip(), "\n" + help_text())
+
+
+def _clock(text: str) -> tuple[int, int]:
+    match = _CLOCK.match(text)
+    if not match:
+        shown = text if len(text) <= 16 else text[:16] + "…"
+        raise CommandError(
+            f"`{shown}` is not a time of day.", "Use HH:MM on a 24-hour clock, e.g. 18:45."
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+def _minutes(text: str, what: str) -> int:
+    """``30``, ``30m``, ``2h``, ``1h30m`` -> minutes, between 1 and 24 hours."""
+    match = _DURATION.match(text.lower())
+    if not match or not any(match.groups()):
+        shown = text if len(text) <= 16 else text[:16] + "…"
+        raise CommandError(
+            f"`{shown}` is not a duration for `{what}`.",
+            "Use minutes or hours: 30, 90m, 2h, 1h30m.",
+        )
+    minutes = int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+    if not 1 <= minutes <= MAX_SCHEDULED_MINUTES:
+        raise CommandError(
+            f"A duration must be between 1 minute and 24 hours, not {minutes} minutes."
+        )
+    return minutes
+
+
+def _start_at(args: list[str]) -> StartAt:
+    if not args:
+        raise CommandError("Usage: start at HH:MM [for 2h] [room].")
+    hour, minute = _clock(args[0])
+    rest = args[1:]
+    minutes = None
+    if rest and rest[0].lower() == "for":
+        if len(rest) < 2:
+            raise CommandError("`for` needs a duration, e.g. `for 2h`.")
+        minutes, rest = _minutes(rest[1], "for"), rest[2:]
+    if len(rest) > 1:
+        raise CommandError(
+            "Room names cannot contain spaces.",
+            f"Try `start at {args[0]} {validate_room_or_none('-'.join(rest))}`.",
+        )
+    return StartAt(hour, minute, minutes, validate_room(rest[0]) if rest else None)
 
 
 def validate_room_or_none(room: str) -> str:

@@ -77,6 +77,7 @@ class NoticeKind(StrEnum):
     SUMMARY = "summary"  # daily summary
     SCHEDULE = "schedule"  # a scheduled start or stop ran
     JOB_FAILED = "job_failed"  # a job nobody was watching failed
+    SOURCE_UNKNOWN = "source_unknown"  # the idle source does not answer: no idle stop meanwhile
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot.events import Event, Notice
@@ -19,6 +20,7 @@ from bot.model import (
     Task,
 )
 from bot.state import Claim, PlatformStatus
+from bot.watch import Reading, ScheduledItem, SessionWatch
 
 
 class Clock(Protocol):
@@ -138,3 +140,35 @@ class Ledger(Protocol):
 
 class AuditLog(Protocol):
     def record(self, actor: Actor, command: str, outcome: str) -> None: ...
+
+
+class ParticipantSource(Protocol):
+    """Who is in a meeting (Jicofo, JVB or the NLB's metrics)."""
+
+    def read(self) -> Reading:
+        """Never raises: a source that cannot answer returns ``Reading(None, ...)``."""
+
+
+class SessionStore(Protocol):
+    """The running session's ``SessionWatch`` (idle readings, warnings, keep)."""
+
+    def load(self) -> SessionWatch | None: ...
+
+    def save(self, watch: SessionWatch) -> None: ...
+
+    def update(
+        self, change: Callable[[SessionWatch | None], SessionWatch | None]
+    ) -> SessionWatch | None:
+        """Apply ``change`` atomically (retried if another writer got there first)."""
+
+    def clear(self) -> None: ...
+
+
+class Scheduler(Protocol):
+    """Scheduled starts and stops, kept where a worker restart does not lose them."""
+
+    def add(self, item: ScheduledItem) -> None: ...
+
+    def items(self) -> list[ScheduledItem]: ...
+
+    def cancel(self, item_id: str) -> ScheduledItem | None: ...

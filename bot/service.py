@@ -10,15 +10,41 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.commands import Command, Cost, Help, Start, Status, Stop, help_text, parse
+from bot import idle, schedule
+from bot.budget import check_start
+from bot.commands import (
+    Cancel,
+    Command,
+    Cost,
+    Help,
+    Keep,
+    Schedule,
+    Start,
+    StartAt,
+    Status,
+    Stop,
+    StopAt,
+    help_text,
+    parse,
+)
 from bot.config import Settings
 from bot.cost import CostModel, money
 from bot.errors import CommandError, PermissionDenied
 from bot.events import Event, EventKind
 from bot.model import Actor, JobId, JobKind, JobSpec
 from bot.policy import authorize
-from bot.ports import AuditLog, Clock, EventSink, JobQueue, Ledger, PlatformStore
+from bot.ports import (
+    AuditLog,
+    Clock,
+    EventSink,
+    JobQueue,
+    Ledger,
+    PlatformStore,
+    Scheduler,
+    SessionStore,
+)
 from bot.state import PlatformState
+from bot.watch import ScheduledItem, SessionWatch
 
 
 class ReplyKind(StrEnum):
@@ -52,7 +78,11 @@ class CommandService:
         audit: AuditLog,
         costs: CostModel,
         clock: Clock,
+        sessions: SessionStore | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
+        self.sessions = sessions
+        self.scheduler = scheduler
         self.settings = settings
         self.store = store
         self.queue = queue
@@ -85,18 +115,122 @@ class CommandService:
         match command:
             case Help(topic):
                 return Reply(ReplyKind.INFO, help_text(prefix, topic), private=True)
-            case Start(room):
-                return self._start(room, actor)
+            case Start(room, force):
+                return self._start(room, actor, force=force)
             case Stop():
                 return self._enqueue(JobKind.STOP, None, actor)
+            case StartAt(hour, minute, minutes, room):
+                return self._schedule("start", hour, minute, actor, room, minutes)
+            case StopAt(hour, minute):
+                return self._schedule("stop", hour, minute, actor)
+            case Keep(minutes):
+                return self._keep(minutes)
+            case Schedule():
+                return self._list_schedule()
+            case Cancel(item_id):
+                return self._cancel(item_id)
             case Status():
                 return Reply(ReplyKind.INFO, self.status_text())
             case Cost():
                 return Reply(ReplyKind.INFO, self.cost_text())
         raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
-    def _start(self, room: str | None, actor: Actor) -> Reply:
-        return self._enqueue(JobKind.START, room, actor)
+    def _start(self, room: str | None, actor: Actor, *, force: bool = False) -> Reply:
+        note = ""
+        if self.store.status().state is not PlatformState.RUNNING:
+            _, month = self.ledger.month_to_date(self.clock.now())
+            verdict = check_start(self.settings, self.costs, month, actor.user, force)
+            if not verdict.allowed:
+                return Reply(ReplyKind.DENIED, verdict.text)
+            note = verdict.text
+        reply = self._enqueue(JobKind.START, room, actor)
+        if note and reply.kind is ReplyKind.JOB:
+            return Reply(reply.kind, f"{reply.text} {note}", reply.job_id, reply.joined)
+        return reply
+
+    def request(self, kind: JobKind, actor: Actor, room: str | None = None) -> Reply:
+        """A start or stop asked for by the system (guards, schedules), as ``actor``.
+
+        Starts still answer to the budget (never forced)."""
+        if kind is JobKind.START:
+            return self._start(room, actor)
+        return self._enqueue(kind, room, actor)
+
+    # -- keep, schedules ---------------------------------------------------------
+    def _keep(self, minutes: int | None) -> Reply:
+        status = self.store.status()
+        if self.sessions is None or status.state is not PlatformState.RUNNING:
+            return Reply(ReplyKind.INFO, "Nothing to keep: the platform is not running.")
+        limits = self.settings.idle
+        wanted = float(minutes) if minutes is not None else limits.keep_minutes
+        granted = min(wanted, limits.keep_max_minutes)
+        now = self.clock.now()
+        started = status.session_started_at or now
+
+        def change(watch: SessionWatch | None) -> SessionWatch:
+            return idle.keep(watch or SessionWatch(started), now, granted)
+
+        self.sessions.update(change)
+        until = schedule.when(now + granted * 60, now, self.settings.schedule.timezone)
+        capped = f" (capped at the maximum of {granted:g})" if granted < wanted else ""
+        return Reply(
+            ReplyKind.INFO,
+            f"Keeping the platform up: no idle stop for {granted:g} minutes{capped}, "
+            f"until {until}.",
+        )
+
+    def _schedule(
+        self,
+        kind: str,
+        hour: int,
+        minute: int,
+        actor: Actor,
+        room: str | None = None,
+        minutes: int | None = None,
+    ) -> Reply:
+        if self.scheduler is None:
+            return Reply(ReplyKind.INFO, "Scheduling is not available in this process.")
+        now, zone = self.clock.now(), self.settings.schedule.timezone
+        at = schedule.next_at(now, hour, minute, zone)
+        item = ScheduledItem(
+            uuid.uuid4().hex[:6], kind, at, actor.as_dict(), room, minutes, created_at=now
+        )
+        self.scheduler.add(item)
+        length = f" for {_hours(minutes)}" if minutes else ""
+        where = f" (room {room})" if room else ""
+        return Reply(
+            ReplyKind.INFO,
+            f"Scheduled {kind} {schedule.when(at, now, zone)}{length}{where}: id {item.item_id}. "
+            f"`cancel {item.item_id}` cancels it.",
+        )
+
+    def _list_schedule(self) -> Reply:
+        if self.scheduler is None:
+            return Reply(ReplyKind.INFO, "Scheduling is not available in this process.")
+        items = sorted(self.scheduler.items(), key=lambda i: i.at)
+        if not items:
+            return Reply(ReplyKind.INFO, "Nothing is scheduled.")
+        now, zone = self.clock.now(), self.settings.schedule.timezone
+        lines = ["Scheduled:"]
+        for i in items:
+            length = f" for {_hours(i.minutes)}" if i.minutes else ""
+            room = f" room {i.room}" if i.room else ""
+            who = i.actor.get("display_name") or i.actor.get("user", "")
+            lines.append(
+                f"  {i.item_id}: {i.kind} {schedule.when(i.at, now, zone)}{length}{room} ({who})"
+            )
+        return Reply(ReplyKind.INFO, "\n".join(lines))
+
+    def _cancel(self, item_id: str) -> Reply:
+        if self.scheduler is None:
+            return Reply(ReplyKind.INFO, "Scheduling is not available in this process.")
+        item = self.scheduler.cancel(item_id)
+        if item is None:
+            return Reply(
+                ReplyKind.USAGE, f"No scheduled start or stop has id {item_id}; see `schedule`."
+            )
+        when = schedule.when(item.at, self.clock.now(), self.settings.schedule.timezone)
+        return Reply(ReplyKind.INFO, f"Cancelled the {item.kind} {when} ({item_id}).")
 
     def _enqueue(self, kind: JobKind, room: str | None, actor: Actor) -> Reply:
         # One atomic call writes the desired state first (a start under way sees
@@ -150,14 +284,21 @@ class CommandService:
         c = self.costs
         hours, month = self.ledger.month_to_date(self.clock.now())
         running = "\n".join(f"  {i.label}: {money(i.amount)}/h" for i in c.running_items())
-        idle = "\n".join(f"  {i.label}: {money(i.amount)}/month" for i in c.idle_items())
+        idle_items = "\n".join(f"  {i.label}: {money(i.amount)}/month" for i in c.idle_items())
+        budget = self.settings.budget.monthly
+        of_budget = f" of a {money(budget)} budget" if budget else ""
         return (
             f"Running: {money(c.running_hour)} per hour\n{running}\n"
-            f"Idle: {money(c.idle_month)} per month\n{idle}\n"
-            f"This month so far: {hours:.1f} h, {money(month)}.\n"
+            f"Idle: {money(c.idle_month)} per month\n{idle_items}\n"
+            f"This month so far: {hours:.1f} h, {money(month)}{of_budget}.\n"
             f"Break-even against always-on: {c.break_even_hours():.0f} meeting hours per month "
             f"(sessions of {self.settings.average_session_hours:g} h)."
         )
+
+
+def _hours(minutes: int) -> str:
+    h, m = divmod(minutes, 60)
+    return f"{h} h {m} min" if h and m else (f"{h} h" if h else f"{m} min")
 
 
 def _verb(kind: JobKind) -> str:

@@ -17,6 +17,8 @@ AUDIT_LOG_MAXLEN = 100_000
 NOTICES_MAXLEN = 10_000
 # A cursor of a renderer that no longer runs is dropped after this long.
 CURSOR_TTL_SECONDS = 7 * 24 * 3600
+# A daily-summary marker outlives its day, so a day is summarised once.
+SUMMARY_MARK_TTL_SECONDS = 3 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,5 +78,39 @@ class Keys:
 
     @property
     def reconcile_scheduled(self) -> str:
-        """String with TTL: set while a reconcile run is scheduled, so only one chain exists."""
+        """String with TTL (3 intervals + 60 s): the id of the next scheduled reconcile run.
+        Only that run schedules the one after, so one chain exists; if the chain breaks
+        the key expires and a worker start begins a new one."""
         return f"{self.prefix}:reconcile-scheduled"
+
+    @property
+    def session_watch(self) -> str:
+        """String (JSON ``SessionWatch``): idle readings, warnings and keep of the running
+        session. Written by the session monitor and `keep`; deleted when the session's
+        stop has been announced. No expiry (a new session replaces it)."""
+        return f"{self.prefix}:session-watch"
+
+    @property
+    def monitor_scheduled(self) -> str:
+        """String with TTL (a few check intervals): the id of the session monitor's next
+        run. Only the run holding this id schedules the next one: one chain per platform;
+        if the chain breaks, the key expires and the reconciler starts a new one."""
+        return f"{self.prefix}:monitor-scheduled"
+
+    @property
+    def schedule(self) -> str:
+        """Hash item id -> JSON ``ScheduledItem``: scheduled starts and stops, listed by
+        `schedule`. Each has an RQ job ``sched-<id>`` in RQ's scheduled registry (so a worker
+        restart keeps it); the entry is deleted when it runs or is cancelled."""
+        return f"{self.prefix}:schedule"
+
+    def summary_sent(self, day: str) -> str:
+        """String with TTL SUMMARY_MARK_TTL_SECONDS: the daily summary of ``day``
+        (YYYY-MM-DD, configured zone) was posted."""
+        return f"{self.prefix}:summary:{day}"
+
+    @property
+    def unwatched_jobs(self) -> str:
+        """Set of job ids nobody in chat follows (scheduled runs): the worker announces how
+        each ended as a notice and removes it. No expiry (members are removed when they end)."""
+        return f"{self.prefix}:unwatched-jobs"

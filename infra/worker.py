@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.events import Event, EventKind
 from bot.lifecycle import Lifecycle
 from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec, UserId
+from bot.ports import ParticipantSource
 from bot.state import DesiredState, PlatformState
 from infra.events import RedisEventSink
 from infra.keys import Keys
@@ -39,6 +40,7 @@ class JobContext:
     settings: Settings
     redis: redis.Redis
     lifecycle: Lifecycle
+    participants: ParticipantSource | None = None  # None: as configured (idle_source)
 
 
 _factory: Callable[[], JobContext] | None = None
@@ -79,9 +81,27 @@ def run_job(spec_data: dict[str, Any]) -> bool:
         _fail(sink, spec.job_id, "Another lifecycle job held the platform for too long.")
         return False
     try:
-        return _run_locked(ctx, spec, sink)
+        ok = _run_locked(ctx, spec, sink)
     finally:
         lock.release()
+    _after(ctx, spec, ok)
+    return ok
+
+
+def _after(ctx: JobContext, spec: JobSpec, ok: bool) -> None:
+    """Session bookkeeping once the lock is free: the monitor, unprompted announcements."""
+    from infra.guard import Guards, after_start, after_stop
+
+    g = Guards(ctx.settings, ctx.redis, ctx.lifecycle, ctx.participants)
+    unwatched = bool(ctx.redis.srem(g.keys.unwatched_jobs, spec.job_id))
+    unwatched = unwatched or spec.actor.platform is ChatPlatform.SYSTEM
+    try:
+        if spec.kind is JobKind.START:
+            after_start(g, spec, ok, unwatched and spec.actor.platform is not ChatPlatform.SYSTEM)
+        else:
+            after_stop(g, spec, ok, unwatched)
+    except Exception:  # bookkeeping must not turn a finished job into a failed one
+        log.exception("after job %s", spec.job_id)
 
 
 def _run_locked(ctx: JobContext, spec: JobSpec, sink: RedisEventSink) -> bool:
@@ -113,12 +133,23 @@ def reconcile() -> str:
     Resumes a job whose worker died (same job id, so its followers keep rendering),
     and schedules the next run.
     """
+    from rq import get_current_job
+
+    from infra.guard import Guards
+    from infra.reconciler import clear_stale_lock, daily_summary
+
     ctx = _context()
     keys = Keys(ctx.settings.project_name)
+    g = Guards(ctx.settings, ctx.redis, ctx.lifecycle, ctx.participants)
+    job = get_current_job()
+    began = time.monotonic()
     try:
-        return _reconcile(ctx, keys)
+        clear_stale_lock(g)
+        result = _reconcile(ctx, keys)
+        daily_summary(g)
+        return result
     finally:
-        _schedule_next(ctx, keys)
+        _schedule_next(ctx, keys, job.id if job else "", time.monotonic() - began)
 
 
 def _reconcile(ctx: JobContext, keys: Keys) -> str:
@@ -141,7 +172,7 @@ def _reconcile(ctx: JobContext, keys: Keys) -> str:
         elif job_id:  # the recorded job died after reaching its state: just close it
             kind = status.job_kind
         if kind is None:
-            return "converged"
+            return _repair(ctx, keys, sink)
         resumed = (
             JobId(job_id) if job_id and status.job_kind is kind else JobId(uuid.uuid4().hex[:16])
         )
@@ -157,10 +188,33 @@ def _reconcile(ctx: JobContext, keys: Keys) -> str:
             )
         )
         log.info("reconcile: resuming %s as job %s", kind.value, resumed)
-        _run_locked(ctx, JobSpec(resumed, kind, SYSTEM, status.session_room, time.time()), sink)
+        spec = JobSpec(resumed, kind, SYSTEM, status.session_room, time.time())
+        _after(ctx, spec, _run_locked(ctx, spec, sink))
         return f"resumed {kind.value} as job {resumed}"
     finally:
         lock.release()
+
+
+def _repair(ctx: JobContext, keys: Keys, sink: RedisEventSink) -> str:
+    """Drift between Redis and AWS, repaired under the lock this run holds."""
+    from infra.guard import Guards
+    from infra.reconciler import repair
+
+    g = Guards(ctx.settings, ctx.redis, ctx.lifecycle, ctx.participants)
+    store = g.store
+
+    def spec(kind: JobKind) -> JobSpec:
+        job_id = JobId(uuid.uuid4().hex[:16])
+        store.force_job(kind, job_id)
+        return JobSpec(job_id, kind, SYSTEM, store.status().session_room, time.time())
+
+    def run(job: JobSpec) -> bool:
+        try:
+            return _run_locked(ctx, job, sink)
+        except Exception:
+            return False
+
+    return repair(g, run, spec)
 
 
 def _job_pending(client: redis.Redis, job_id: str) -> bool:
@@ -175,16 +229,33 @@ def _job_pending(client: redis.Redis, job_id: str) -> bool:
     )
 
 
-def _schedule_next(ctx: JobContext, keys: Keys) -> None:
+# RQ's scheduler moves due jobs to the queue about once a second: schedule that
+# much early so runs are one interval apart, not one interval plus the lag.
+SCHEDULER_LAG_SECONDS = 1.0
+# Only the run whose id is recorded (or any run when none is) schedules the next.
+_HANDOVER = """
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+
+
+def _schedule_next(ctx: JobContext, keys: Keys, run_id: str, elapsed: float) -> None:
     interval = ctx.settings.reconcile_interval_seconds
     if interval <= 0:
         return
-    # One chain of scheduled runs per platform, however many workers run.
-    if ctx.redis.set(keys.reconcile_scheduled, "1", nx=True, ex=max(int(interval), 1)):
+    # One chain of scheduled runs per platform, however many workers run: the
+    # recorded id is handed from run to run. It expires if the chain breaks, and
+    # the next worker start (or any later run) takes over.
+    next_id = f"reconcile-{uuid.uuid4().hex[:12]}"
+    ttl_ms = str(int((3 * interval + 60) * 1000))
+    if ctx.redis.eval(_HANDOVER, 1, keys.reconcile_scheduled, run_id, next_id, ttl_ms):
+        delay = max(interval - elapsed - SCHEDULER_LAG_SECONDS, 0.5)
         Queue(keys.queue_name, connection=ctx.redis).enqueue_in(
-            timedelta(seconds=interval),
+            timedelta(seconds=delay),
             "infra.worker.reconcile",
-            job_id=f"reconcile-{uuid.uuid4().hex[:12]}",
+            job_id=next_id,
             result_ttl=600,
             failure_ttl=86400,
         )

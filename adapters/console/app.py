@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.live import Live
 
 from adapters.console import translate
+from adapters.console.notices import NoticePrinter
 from adapters.wiring import App
 from bot.events import EventKind
 from bot.model import Actor
@@ -131,6 +132,20 @@ class ConsoleChat:
         source = lines if lines is not None else _stdin_lines(interactive, self.console)
         if interactive:
             self.console.print("Type [bold]help[/] for commands, [bold]quit[/] to leave.")
+        # Notices (idle warnings, repairs) interleave with the prompt: only when a
+        # person is typing, never in scripted output that programs read.
+        printer = (
+            NoticePrinter(self.app.redis, self.app.keys, self.console).start()
+            if interactive
+            else None
+        )
+        try:
+            return self._loop(source, interactive)
+        finally:
+            if printer is not None:
+                printer.stop()
+
+    def _loop(self, source: Iterable[str], interactive: bool) -> int:
         status = EXIT_OK
         for raw in source:
             text = raw.strip()

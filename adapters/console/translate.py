@@ -11,7 +11,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from bot.events import Event
+from bot.events import Event, Notice
 from bot.model import Actor, ChatPlatform, UserId
 from bot.render import ProgressView
 from bot.service import Reply
@@ -85,3 +85,12 @@ def view_renderable(view: ProgressView) -> RenderableType:
             )
         )
     return Group(*parts)
+
+
+def notice_text(notice: Notice) -> str:
+    """One unprompted notice as a terminal line; an idle warning carries its `keep` hint."""
+    line = f"[{notice.kind.value}] {notice.text}"
+    keep = notice.data.get("keep_command")
+    if keep:
+        line += f" Type `{keep}` to keep it running."
+    return line

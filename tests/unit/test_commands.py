@@ -6,7 +6,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.commands import ROOM_MAX, Cost, Help, Start, Status, Stop, parse
+from bot.commands import (
+    ROOM_MAX,
+    Cancel,
+    Cost,
+    Help,
+    Keep,
+    Schedule,
+    Start,
+    StartAt,
+    Status,
+    Stop,
+    StopAt,
+    parse,
+)
 from bot.errors import CommandError
 
 
@@ -25,6 +38,17 @@ from bot.errors import CommandError
         ("help nonsense", Help()),
         ("", Help()),
         ("!jitsi", Help()),
+        ("start --force retro", Start("retro", force=True)),
+        ("start! retro", Start("retro", force=True)),
+        ("start at 18:45 for 2h standup", StartAt(18, 45, 120, "standup")),
+        ("start at 7:05 for 1h30m", StartAt(7, 5, 90)),
+        ("start at 23:59", StartAt(23, 59)),
+        ("stop at 20:00", StopAt(20, 0)),
+        ("keep", Keep()),
+        ("keep 45", Keep(45)),
+        ("keep 2h", Keep(120)),
+        ("schedule", Schedule()),
+        ("cancel AB12cd", Cancel("ab12cd")),
     ],
 )
 def test_valid_commands(text: str, expected: object) -> None:
@@ -43,6 +67,20 @@ def test_valid_commands(text: str, expected: object) -> None:
         ("start " + "a" * (ROOM_MAX + 1), "limit is 64"),
         ("stop now", "takes no arguments"),
         ("status please", "takes no arguments"),
+        ("start at", "Usage: start at HH:MM"),
+        ("start at 24:00", "not a time of day"),
+        ("start at 9:60", "not a time of day"),
+        ("start at 9:00 for", "needs a duration"),
+        ("start at 9:00 for 2x", "not a duration"),
+        ("start at 9:00 for 0m", "between 1 minute and 24 hours"),
+        ("start at 9:00 my room", "start at 9:00 my-room"),
+        ("start --force at 9:00", "cannot be forced"),
+        ("stop at", "Usage: stop at HH:MM"),
+        ("keep forever", "not a duration"),
+        ("keep 25h", "between 1 minute and 24 hours"),
+        ("schedule all", "takes no arguments"),
+        ("cancel a b", "Usage: cancel <id>"),
+        ("cancel ../x", "Usage: cancel <id>"),
     ],
 )
 def test_bad_commands_say_how_to_fix_them(text: str, needle: str) -> None:
@@ -71,9 +109,28 @@ def test_parse_never_crashes(text: str) -> None:
         assert exc.user_message()
         assert len(str(exc)) < 400  # a pasted novel is not echoed back whole
     else:
-        assert command.name in ("start", "stop", "status", "cost", "help")
+        assert command.name in (
+            "start",
+            "stop",
+            "status",
+            "cost",
+            "help",
+            "keep",
+            "schedule",
+            "cancel",
+        )
 
 
 @given(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", fullmatch=True))
 def test_every_valid_room_round_trips(room: str) -> None:
     assert parse(f"start {room}") == Start(room)
+
+
+@given(
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.one_of(st.none(), st.integers(1, 24 * 60)),
+)
+def test_every_schedule_round_trips(hour: int, minute: int, minutes: int | None) -> None:
+    length = f" for {minutes}m" if minutes else ""
+    assert parse(f"start at {hour}:{minute:02d}{length}") == StartAt(hour, minute, minutes)
