@@ -19,6 +19,8 @@ from infra.keys import Keys
 from infra.pricing import load_prices
 from infra.queue import RQJobQueue
 from infra.redis_store import RedisAuditLog, RedisLedger, RedisPlatformStore
+from infra.scheduling import RedisScheduler
+from infra.sessions import RedisSessionStore
 from infra.worker import JobContext
 
 
@@ -96,7 +98,17 @@ class App:
             self.audit_log,
             self.costs,
             self.clock,
+            sessions=self.sessions,
+            scheduler=self.scheduler,
         )
+
+    @cached_property
+    def sessions(self) -> RedisSessionStore:
+        return RedisSessionStore(self.redis, self.keys)
+
+    @cached_property
+    def scheduler(self) -> RedisScheduler:
+        return RedisScheduler(self.redis, self.keys)
 
     def follower(self, renderer: str | None = None) -> EventFollower:
         return EventFollower(self.redis, self.keys, renderer)
@@ -106,7 +118,12 @@ class App:
         from infra.aws.platform import Boto3Platform
         from infra.aws.session import AwsClients
 
-        return Boto3Platform(self.settings, AwsClients(self.settings))
+        boto3_platform = Boto3Platform(self.settings, AwsClients(self.settings))
+        if self.settings.nlb_driver == "terraform":
+            from infra.terraform.platform import terraform_platform
+
+            return terraform_platform(self.settings, boto3_platform)
+        return boto3_platform
 
     @cached_property
     def lifecycle(self) -> Lifecycle:

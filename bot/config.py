@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from bot.config_chat import MatrixSettings, SlackSettings
+from bot.config_idle import BudgetSettings, IdleSettings, ScheduleSettings
+from bot.config_terraform import TerraformSettings
 
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
@@ -86,6 +88,11 @@ class Settings(BaseModel):
     # Chat adapters: each section is enabled when any of its keys is given.
     slack: SlackSettings | None = None
     matrix: MatrixSettings | None = None
+    # Guards against an unused platform billing: idle stop, budget, schedules.
+    idle: IdleSettings = IdleSettings()
+    budget: BudgetSettings = BudgetSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    terraform: TerraformSettings | None = None  # the nlb_driver=terraform section
 
     reconcile_interval_seconds: float = Field(default=300.0, ge=0)  # 0 turns it off
     worker_pickup_seconds: float = Field(default=30.0, gt=0)

@@ -21,8 +21,10 @@ module "platform" {
   acm_lookup     = var.acm_lookup
   jwt_enabled    = var.jwt_enabled
 
-  # The bot owns the NLB; attach bot_policy_arn to the worker's role.
-  nlb_enabled       = false
+  # The bot owns the NLB (false at rest); with the bot's nlb_driver = "terraform"
+  # its worker applies this root with nlb_enabled=true/false. Attach
+  # bot_policy_arn to the worker's role.
+  nlb_enabled       = var.nlb_enabled
   create_bot_policy = true
 }
 
@@ -43,4 +45,20 @@ output "bot_settings" {
     hosted_zone_id          = var.hosted_zone_id
     acm_certificate_arn     = module.platform.certificate_arn
   }
+}
+
+# Read back by the bot's Terraform driver (docs/terraform.md).
+output "nlb_arn" {
+  description = "ARN of the NLB while nlb_enabled, or null."
+  value       = module.platform.nlb_arn
+}
+
+output "nlb_dns_name" {
+  description = "DNS name of the NLB while nlb_enabled, or null."
+  value       = module.platform.nlb_dns_name
+}
+
+output "target_group_arns" {
+  description = "Target group ARNs by key while nlb_enabled, or null."
+  value       = module.platform.target_group_arns
 }

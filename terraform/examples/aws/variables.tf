@@ -32,3 +32,9 @@ variable "jwt_enabled" {
   type        = bool
   default     = true
 }
+
+variable "nlb_enabled" {
+  description = "Create the on-demand NLB with Terraform. Leave false: the bot sets it per start and stop when its nlb_driver is terraform."
+  type        = bool
+  default     = false
+}
