@@ -25,6 +25,7 @@ from adapters.slack.translate import MalformedPayload, SlackAdapterError, SlackR
 from bot.config_chat import SlackSettings
 from bot.render import ProgressView
 from bot.service import Reply, ReplyKind
+from bot.state import DesiredState, PlatformState, PlatformStatus
 
 log = logging.getLogger("jitsi.slack")
 
@@ -58,7 +59,13 @@ def _check(s: SlackSettings) -> None:
 class SlackAdapter:
     name = "slack"
 
-    def __init__(self, host: ChatHost, *, min_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        host: ChatHost,
+        *,
+        min_interval: float = 1.0,
+        occupancy_interval: float | None = None,
+    ) -> None:
         settings = host.settings.slack
         if settings is None:
             raise SlackConfigError("Slack is not configured.")
@@ -67,6 +74,9 @@ class SlackAdapter:
         self.s = settings
         self.command = f"/{host.settings.command_name}"
         self.min_interval = min_interval
+        # How often a running meeting's message rereads the monitor's last reading
+        # (it cannot change faster than the monitor reads).
+        self.occupancy_interval = occupancy_interval or host.settings.idle.check_seconds
         self.web = SlackWeb(settings)
         self.client = self.web.client
         http = settings.mode == "http"
@@ -84,6 +94,8 @@ class SlackAdapter:
         self.http_port: int | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._following: dict[str, str] = {}  # message ts -> job id
+        # message ts -> (job id, the watcher redrawing a running meeting's Stop)
+        self._watching: dict[str, tuple[str, asyncio.Task[Any]]] = {}
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
 
@@ -98,7 +110,7 @@ class SlackAdapter:
             self._socket = SocketHandler(
                 self.bolt, secret(self.s.app_token), web_client=self.client
             )
-            await self._socket.connect_async()
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
         else:
             web_app = web.Application()
             web_app.router.add_post(self.s.http_path, self._http)
@@ -121,7 +133,7 @@ class SlackAdapter:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._socket is not None:
-            await self._socket.close_async()
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -175,6 +187,7 @@ class SlackAdapter:
         # A message still being followed is redrawn by its job; others lose their buttons.
         followed = req.message_ts in self._following
         if done and req.message_ts and not followed and isinstance(message, Mapping):
+            await self._unwatch(req.message_ts)
             await self.web.call(
                 "chat_update",
                 channel=req.channel,
@@ -212,8 +225,76 @@ class SlackAdapter:
         hours, cost = app.ledger.month_to_date(now)
         status = app.store.status()
         return translate.home_view(
-            self.host.status_text(), status.url, hours, cost, now, self.host.settings.command_name
+            self.host.status_text(),
+            status.url,
+            hours,
+            cost,
+            now,
+            self.host.settings.command_name,
+            self._participants(status, now),
         )
+
+    # -- who is in the meeting ------------------------------------------------------
+    def _participants(self, status: PlatformStatus, now: float) -> int | None:
+        """The idle monitor's last reading of the running session (``SessionWatch``)."""
+        if not _running(status):
+            return None
+        return translate.session_participants(
+            self.host.app.sessions.load(), status.session_started_at, now
+        )
+
+    def _read_occupancy(self) -> tuple[float | None, int | None]:
+        """(the running session's start, its last participant reading); (None, None)
+        when no session runs (stopped, or a stop asked for)."""
+        app = self.host.app
+        status = app.store.status()
+        if not _running(status):
+            return None, None
+        return status.session_started_at, self._participants(status, app.clock.now())
+
+    def _watch_occupancy(
+        self,
+        job_id: str,
+        channel: str,
+        ts: str,
+        view: ProgressView,
+        session: float,
+        seen: int | None,
+    ) -> None:
+        """Redraw a running meeting's message when the monitor's reading changes, so its
+        Stop confirmation is red exactly while people may be in the meeting. At most one
+        ``chat.update`` per change, and readings change at most once per monitor tick.
+        Ends with the session, or when Stop is clicked in that message; the message
+        stays a saved target meanwhile, so a restarted adapter resumes watching it."""
+
+        async def watch() -> None:
+            last = seen
+            try:
+                while True:
+                    await asyncio.sleep(self.occupancy_interval)
+                    try:
+                        started, count = await asyncio.to_thread(self._read_occupancy)
+                        if started is None or abs(started - session) > 1e-3:
+                            await self.host.drop_target(RENDERER, job_id)
+                            return
+                    except RedisError as exc:
+                        _reraise_cancel(exc)
+                        continue  # no news is no change
+                    if count != last:
+                        await self._edit(channel, ts, view, "start", count)
+                        last = count
+            finally:
+                if self._watching.get(ts, ("", None))[1] is asyncio.current_task():
+                    del self._watching[ts]
+
+        self._watching[ts] = (job_id, self._spawn(watch()))
+
+    async def _unwatch(self, ts: str) -> None:
+        job_id, task = self._watching.pop(ts, ("", None))
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await self.host.drop_target(RENDERER, job_id)
 
     # -- deciding and answering ---------------------------------------------------
     async def _decide(self, req: SlackRequest) -> Reply | str:
@@ -275,25 +356,43 @@ class SlackAdapter:
         kind = str(target.get("kind", "start"))
         if not channel or not ts:
             return
+        # A job that ended before a restart, whose running meeting was being watched:
+        # replay it to redraw the message with the current reading, nothing else.
+        resumed_watch = target.get("watching") is not None
         self._following[ts] = job_id
 
         async def update(view: ProgressView, final: bool) -> None:
-            await self._edit(channel, ts, view, kind)
-            if final:
+            session: float | None = None
+            participants: int | None = None
+            if final and kind == "start" and view.ok and view.url:
+                try:
+                    session, participants = await asyncio.to_thread(self._read_occupancy)
+                except RedisError as exc:
+                    _reraise_cancel(exc)  # unknown: the Stop confirmation stays red
+            await self._edit(channel, ts, view, kind, participants)
+            if final and not resumed_watch:
                 await self.web.call(
                     "chat_postMessage",
                     channel=channel,
                     thread_ts=ts,
                     text=translate.details_text(view),
                 )
+            if session is not None:
+                self._watch_occupancy(job_id, channel, ts, view, session, participants)
 
         async def follow() -> None:
             try:
                 await self.host.follow_job(RENDERER, job_id, update, min_interval=self.min_interval)
+                if ts in self._watching:  # the host dropped the target: keep it while watching
+                    saved = {"channel": channel, "ts": ts, "kind": kind, "watching": True}
+                    await self.host.save_target(RENDERER, job_id, saved)
             except RedisError as exc:  # the target stays saved: a restart resumes it
                 _reraise_cancel(exc)
                 log.warning("lost the event stream of job %s: %s", job_id, type(exc).__name__)
             except TimeoutError:
+                if resumed_watch:  # the job's events expired: leave the message as it is
+                    await self.host.drop_target(RENDERER, job_id)
+                    return
                 view = ProgressView(job_id=job_id, title=f"Job {job_id}")
                 view.error = f"No progress for a long time; `{self.command} status` shows more."
                 await self._edit(channel, ts, view, kind)
@@ -302,13 +401,15 @@ class SlackAdapter:
 
         self._spawn(follow())
 
-    async def _edit(self, channel: str, ts: str, view: ProgressView, kind: str) -> None:
+    async def _edit(
+        self, channel: str, ts: str, view: ProgressView, kind: str, participants: int | None = None
+    ) -> None:
         await self.web.call(
             "chat_update",
             channel=channel,
             ts=ts,
             text=translate.fallback_text(view),
-            blocks=translate.progress_blocks(view, kind),
+            blocks=translate.progress_blocks(view, kind, participants),
         )
 
     # -- notices -----------------------------------------------------------------------
@@ -329,7 +430,7 @@ class SlackAdapter:
         r, keys = self.host.aredis, self.host.keys
         if not await r.hexists(keys.cursor(RENDERER), "__notices__"):
             last = await r.xrevrange(keys.notices, count=1)
-            await self.host.ack_notice(RENDERER, last[0][0].decode() if last else "0-0")
+            await self.host.ack_notice(RENDERER, _text(last[0][0]) if last else "0-0")
 
     async def _post_notices_once(self) -> None:
         async for entry_id, notice in self.host.notices(RENDERER):
@@ -345,6 +446,19 @@ class SlackAdapter:
                 )
             # Acknowledged even when Slack refused: a notice must not loop forever.
             await self.host.ack_notice(RENDERER, entry_id)
+
+
+def _running(status: PlatformStatus) -> bool:
+    return (
+        status.state is PlatformState.RUNNING
+        and status.desired is DesiredState.RUNNING
+        and status.session_started_at is not None
+    )
+
+
+def _text(value: bytes | str | None) -> str:
+    """A Redis reply as text (the client returns bytes; its stubs also allow str)."""
+    return value.decode() if isinstance(value, bytes) else str(value or "")
 
 
 def _reraise_cancel(exc: BaseException) -> None:

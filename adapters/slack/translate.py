@@ -17,6 +17,7 @@ from bot.errors import BotError
 from bot.events import Notice, NoticeKind
 from bot.model import Actor, ChatPlatform, UserId
 from bot.render import ProgressView
+from bot.watch import SessionWatch
 
 ACTION_STOP = "jitsi_stop"
 ACTION_KEEP = "jitsi_keep"
@@ -201,30 +202,54 @@ def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:TEXT_LIMIT]}]}
 
 
-def stop_button(occupied: bool | None) -> dict[str, Any]:
-    """Stop, behind a confirmation; the dialog is red unless we know the meeting is empty."""
-    danger = occupied is not False
-    body = (
-        "People may still be in the meeting: stopping ends it for everyone."
-        if danger
-        else "Nobody is in the meeting. Tear the platform down?"
-    )
+def session_participants(
+    watch: SessionWatch | None, session_started_at: float | None, now: float
+) -> int | None:
+    """How many people the idle monitor last saw in the running session, or None when
+    nobody can vouch for a number: no record, another session's record, no reading
+    yet (grace period, source off), an unknown reading, or a `keep` (no readings are
+    taken then, so the last one may be old)."""
+    if watch is None or session_started_at is None:
+        return None
+    if abs(watch.session_started_at - session_started_at) > 1e-3:
+        return None
+    if watch.kept_until is not None and now < watch.kept_until:
+        return None
+    # The monitor records "<source>: <count>" or "<source>: unknown" (bot.idle.decide).
+    _, sep, count = watch.last_reading.rpartition(": ")
+    return int(count) if sep and count.isdigit() else None
+
+
+def _people(n: int) -> str:
+    return f"{n} {'person is' if n == 1 else 'people are'}"
+
+
+def stop_button(participants: int | None) -> dict[str, Any]:
+    """Stop, behind a confirmation: red unless the last reading says the meeting is empty."""
+    danger = participants != 0
+    if participants is None:
+        body = "People may still be in the meeting: stopping ends it for everyone."
+    elif participants:
+        body = f"{_people(participants)} in the meeting: stopping ends it for everyone."
+    else:
+        body = "Nobody was in the meeting at the last check. Stop the platform?"
     confirm: dict[str, Any] = {
         "title": {"type": "plain_text", "text": "Stop the platform?"},
         "text": {"type": "mrkdwn", "text": body},
-        "confirm": {"type": "plain_text", "text": "Stop"},
+        "confirm": {"type": "plain_text", "text": "Stop" if danger else "Yes, stop"},
         "deny": {"type": "plain_text", "text": "Cancel"},
     }
-    if danger:
-        confirm["style"] = "danger"
-    return {
+    button: dict[str, Any] = {
         "type": "button",
         "action_id": ACTION_STOP,
         "text": {"type": "plain_text", "text": "Stop"},
         "value": "stop",
-        "style": "danger",
         "confirm": confirm,
     }
+    if danger:
+        confirm["style"] = "danger"
+        button["style"] = "danger"
+    return button
 
 
 def join_button(url: str) -> dict[str, Any]:
@@ -238,9 +263,12 @@ def join_button(url: str) -> dict[str, Any]:
 
 
 def progress_blocks(
-    view: ProgressView, kind: str = "start", occupied: bool | None = None
+    view: ProgressView, kind: str = "start", participants: int | None = None
 ) -> list[dict[str, Any]]:
-    """The job's one channel message: title, steps with ✓/…/✗, error, Join, cost, Stop."""
+    """The job's one channel message: title, steps with ✓/…/✗, error, Join, cost, Stop.
+
+    ``participants``: the last reading of the running session (``session_participants``);
+    it only changes the Stop confirmation."""
     blocks: list[dict[str, Any]] = [_section(f"*{view.title or 'Job ' + view.job_id}*")]
     steps = []
     for step in view.steps.values():
@@ -265,7 +293,7 @@ def progress_blocks(
         buttons.append(join_button(view.url))
     # Stop is offered while a start runs (it wins at the next step) and once it is up.
     if kind == "start" and (not view.finished or (view.ok and view.url)):
-        buttons.append(stop_button(occupied))
+        buttons.append(stop_button(participants))
     if buttons:
         blocks.append({"type": "actions", "block_id": "jitsi_job_actions", "elements": buttons})
     return blocks
@@ -309,41 +337,50 @@ def link_reply(text: str, permalink: str | None) -> str:
 
 def notice_blocks(notice: Notice) -> list[dict[str, Any]]:
     blocks = [_section(notice.text)]
-    if notice.kind is NoticeKind.IDLE_WARNING:
+    if notice.kind is not NoticeKind.IDLE_WARNING or notice.data.get("cleared"):
+        return blocks  # "Someone joined": nothing to click
+    elements: list[dict[str, Any]] = []
+    if notice.data.get("reason") != "max-session":  # keep does not extend the max session
         minutes = str(notice.data.get("keep_minutes") or KEEP_MINUTES)
-        blocks.append(
+        elements.append(
             {
-                "type": "actions",
-                "block_id": "jitsi_notice_actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": ACTION_KEEP,
-                        "text": {"type": "plain_text", "text": f"Keep for {minutes} min"},
-                        "value": minutes,
-                        "style": "primary",
-                    },
-                    stop_button(occupied=None),
-                ],
+                "type": "button",
+                "action_id": ACTION_KEEP,
+                "text": {"type": "plain_text", "text": f"Keep for {minutes} min"},
+                "value": minutes,
+                "style": "primary",
             }
         )
+    # A notice is never redrawn: someone may join before the click, so Stop stays red.
+    elements.append(stop_button(None))
+    blocks.append({"type": "actions", "block_id": "jitsi_notice_actions", "elements": elements})
     return blocks
 
 
 def home_view(
-    status: str, url: str | None, hours: float, cost: float, now: float, command: str
+    status: str,
+    url: str | None,
+    hours: float,
+    cost: float,
+    now: float,
+    command: str,
+    participants: int | None = None,
 ) -> dict[str, Any]:
-    """The App Home tab: platform state, meeting URL, this month's hours and cost."""
+    """The App Home tab: platform state, meeting URL (with the number of people in the
+    meeting when the last reading is known), this month's hours and cost."""
     month = datetime.fromtimestamp(now, UTC).strftime("%B %Y")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Jitsi platform"}},
         _section(status),
     ]
     if url:
+        meeting = f"*Meeting:* <{url}>"
+        if participants is not None:
+            meeting += f"\n{participants} in the meeting (last check)"
         blocks.append(
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": f"*Meeting:* <{url}>"},
+                "text": {"type": "mrkdwn", "text": meeting},
                 "accessory": join_button(url),
             }
         )

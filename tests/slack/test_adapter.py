@@ -4,6 +4,7 @@ no worker: jobs stay queued, which is all these scenarios need."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from bot.config import Settings
 from bot.events import Event, EventKind, Notice, NoticeKind
 from bot.model import JobId
-from tests.slack.conftest import fixture, slack_bot
+from tests.slack.conftest import fixture, slack_bot, stop_click
 from tests.slack.fake_slack import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -276,5 +277,96 @@ def test_slow_core_is_acked_in_time_and_answered_by_response_url(
             release.set()
             [answer] = await bot.fake.wait(lambda: bot.fake.responses, 5, "the late answer")
             assert answer["response_type"] == "in_channel" and "Platform:" in answer["text"]
+
+    run(scenario())
+
+
+def test_stop_confirmation_follows_the_monitors_last_reading(base: Settings) -> None:
+    """A running session whose monitor last read 0: the final message's Stop is a plain
+    confirmation; a reading of 2 redraws it red; App Home shows the count; a restarted
+    adapter keeps watching the message; after a Stop click it is not redrawn any more."""
+    base = base.model_copy(update={"idle": base.idle.model_copy(update={"check_seconds": 0.2})})
+
+    async def scenario() -> None:
+        from adapters.chat.host import ChatHost
+        from adapters.slack.translate import actor_for
+        from adapters.wiring import App
+        from bot.state import PlatformState, PlatformStatus
+        from bot.watch import SessionWatch
+        from tests.slack.fake_slack import FakeSlack
+
+        started = time.time() - 1200
+        url = "https://m.example/standup"
+        job = JobId("occupancy1")
+        ts = "1699999999.000002"
+        pre = ChatHost(App(base))
+        app = pre.app
+        app.store.save(
+            PlatformStatus(state=PlatformState.RUNNING, url=url, session_started_at=started)
+        )
+        app.store.set_desired("running", actor_for("U0001", "C0001", "alice"))
+        # The idle monitor's record after a reading of 0 (fixture: written by decide()).
+        recorded = SessionWatch.from_json(json.dumps(fixture("session_watch_empty")))
+        app.sessions.save(recorded.with_(session_started_at=started))
+        app.sink.emit(Event(EventKind.ACCEPTED, job, 0, "Starting requested by alice."))
+        app.sink.emit(Event(EventKind.URL_READY, job, 1, "", None, {"url": url}))
+        app.sink.emit(Event(EventKind.FINISHED, job, 2, "Platform running.", data={"ok": True}))
+        await pre.save_target("slack", job, {"channel": "C0001", "ts": ts, "kind": "start"})
+
+        def reading(count: int) -> None:
+            app.sessions.update(lambda w: w and w.with_(last_reading=f"jicofo: {count}"))
+
+        def stop_in(fake: FakeSlack) -> dict[str, Any] | None:
+            for block in fake.messages[("C0001", ts)]["blocks"] or []:
+                for element in block.get("elements", []):
+                    if element.get("action_id") == "jitsi_stop":
+                        return element  # type: ignore[no-any-return]
+            return None
+
+        fake = await FakeSlack().start()
+        fake.messages[("C0001", ts)] = {"text": "old", "blocks": []}
+        async with slack_bot(base, fake=fake) as bot:
+            await fake.wait(lambda: fake.calls_to("chat.update"), 5, "the final edit")
+            stop = stop_in(fake)
+            assert stop is not None and url in str(fake.messages[("C0001", ts)]["blocks"])
+            assert "style" not in stop["confirm"] and "Nobody was" in str(stop["confirm"])
+            # Kept as a target while watched (the host drops it when the job ends).
+            targets = app.keys.render_targets("slack")
+            await fake.wait(lambda: app.redis.hget(targets, job), 5, "the watched target")
+
+            reading(2)  # the confirmation turns red, once
+            await fake.wait(lambda: len(fake.calls_to("chat.update")) >= 2, 5, "the redraw")
+            stop = stop_in(fake)
+            assert stop is not None and stop["confirm"]["style"] == "danger"
+            assert "2 people are in the meeting" in str(stop["confirm"])
+            await asyncio.sleep(0.6)  # three more ticks, no change: no more edits
+            assert len(fake.calls_to("chat.update")) == 2
+
+            assert await bot.event(fixture("app_home_opened")) == 200
+            [home] = await fake.wait(lambda: fake.calls_to("views.publish"), 5, "App Home")
+            assert "2 in the meeting" in str(home.params["view"])
+            message = fake.messages[("C0001", ts)]
+
+        reading(0)  # read while the adapter was down
+        fake = await FakeSlack().start()
+        fake.messages[("C0001", ts)] = message
+        async with slack_bot(base, fake=fake) as bot:
+            await fake.wait(lambda: fake.calls_to("chat.update"), 5, "the resumed redraw")
+            stop = stop_in(fake)
+            assert stop is not None and "style" not in stop["confirm"]
+            assert not fake.calls_to("chat.postMessage")  # no second thread of details
+
+            # Stop clicked in that message: its buttons go and stay gone.
+            await bot.click(stop_click(bot, ts))
+            await fake.wait(lambda: bot.fake.responses, 5, "the answer to Stop")
+            assert stop_in(fake) is None
+            assert "Stop requested by" in str(fake.messages[("C0001", ts)]["blocks"])
+            assert ts not in bot.adapter._watching
+            assert job not in await bot.host.pending_targets("slack")
+            edits = len(fake.calls_to("chat.update"))
+            reading(3)
+            await asyncio.sleep(0.6)
+            assert len(fake.calls_to("chat.update")) == edits and stop_in(fake) is None
+        await pre.close()
 
     run(scenario())

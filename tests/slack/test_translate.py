@@ -13,6 +13,7 @@ from adapters.slack.translate import MalformedPayload
 from bot.events import Event, EventKind, Notice, NoticeKind
 from bot.model import ChatPlatform, JobId
 from bot.render import ProgressView
+from bot.watch import SessionWatch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -172,8 +173,6 @@ def test_final_start_has_join_cost_and_dangerous_stop() -> None:
     assert b[translate.ACTION_STOP]["confirm"]["style"] == "danger"
     assert "$0.235 per hour" in json.dumps(blocks)
     assert translate.fallback_text(view).endswith("https://meet.example.com/standup")
-    calm = buttons(translate.progress_blocks(view, occupied=False))[translate.ACTION_STOP]
-    assert "style" not in calm["confirm"]
     details = translate.details_text(view)
     assert "Network Load Balancer: 2.5 s" in details and "AWS API calls: 42" in details
     assert "33.1 s" in details
@@ -209,7 +208,15 @@ def test_idle_warning_notice_has_keep_and_stop() -> None:
     notice = Notice(NoticeKind.IDLE_WARNING, 0.0, "Nobody in the meeting; stopping in 10 min.")
     b = buttons(translate.notice_blocks(notice))
     assert b[translate.ACTION_KEEP]["value"] == "30" and translate.ACTION_STOP in b
+    assert b[translate.ACTION_STOP]["confirm"]["style"] == "danger"  # never redrawn: stays red
     assert buttons(translate.notice_blocks(Notice(NoticeKind.REPAIR, 0.0, "fixed"))) == {}
+
+
+def test_cleared_and_max_session_warnings_offer_no_useless_buttons() -> None:
+    joined = Notice(NoticeKind.IDLE_WARNING, 0.0, "Someone joined.", data={"cleared": True})
+    assert buttons(translate.notice_blocks(joined)) == {}
+    limit = Notice(NoticeKind.IDLE_WARNING, 0.0, "Limit soon.", data={"reason": "max-session"})
+    assert set(buttons(translate.notice_blocks(limit))) == {translate.ACTION_STOP}
 
 
 def test_home_view() -> None:
@@ -224,3 +231,81 @@ def test_home_view() -> None:
     text = json.dumps(view)
     assert view["type"] == "home" and "November 2023 so far:* 3.2 h, $0.760" in text
     assert "https://meet.example.com/x" in text and "/jitsi start" in text
+
+
+# -- the Stop confirmation follows the idle monitor's last reading ------------------
+# Fixtures: SessionWatch records as bot.idle.decide() leaves them in Redis after a
+# reading of 0 (jicofo), 3 (cloudwatch) and unknown (jvb, HTTP 503).
+SESSION = 1_700_000_000.0
+NOW = SESSION + 1300
+
+
+def recorded_watch(name: str) -> SessionWatch:
+    return SessionWatch.from_json(json.dumps(fixture(name)))
+
+
+def final_stop(participants: int | None) -> dict[str, Any]:
+    blocks = translate.progress_blocks(started_view(url=True), "start", participants)
+    return buttons(blocks)[translate.ACTION_STOP]
+
+
+def test_recorded_readings_give_the_participant_count() -> None:
+    def count(name: str) -> int | None:
+        return translate.session_participants(recorded_watch(name), SESSION, NOW)
+
+    assert count("session_watch_empty") == 0
+    assert count("session_watch_occupied") == 3
+    assert count("session_watch_unknown") is None
+
+
+def test_empty_meeting_gets_a_plain_stop_confirmation() -> None:
+    watch = recorded_watch("session_watch_empty")
+    stop = final_stop(translate.session_participants(watch, SESSION, NOW))
+    assert "style" not in stop["confirm"] and "style" not in stop
+    assert stop["confirm"]["text"]["text"].startswith("Nobody was in the meeting")
+    assert stop["confirm"]["confirm"]["text"] == "Yes, stop"
+    assert stop["value"] == "stop"  # the same command when clicked
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("session_watch_occupied", "3 people are in the meeting"),
+        ("session_watch_unknown", "People may still be in the meeting"),
+    ],
+)
+def test_occupied_or_unknown_meeting_gets_a_dangerous_confirmation(name: str, says: str) -> None:
+    watch = recorded_watch(name)
+    stop = final_stop(translate.session_participants(watch, SESSION, NOW))
+    assert stop["style"] == "danger" and stop["confirm"]["style"] == "danger"
+    assert stop["confirm"]["text"]["text"].startswith(says)
+    assert "ends it for everyone" in stop["confirm"]["text"]["text"]
+
+
+def test_a_reading_nobody_can_vouch_for_is_unknown() -> None:
+    empty = recorded_watch("session_watch_empty")
+    assert translate.session_participants(None, SESSION, NOW) is None
+    assert translate.session_participants(empty, None, NOW) is None
+    # Another session's record (the monitor replaces it on its next tick).
+    assert translate.session_participants(empty, SESSION + 3600, NOW) is None
+    # No reading yet (grace period) and a `keep` (no readings are taken meanwhile).
+    assert translate.session_participants(empty.with_(last_reading=""), SESSION, NOW) is None
+    kept = empty.with_(kept_until=NOW + 60)
+    assert translate.session_participants(kept, SESSION, NOW) is None
+    assert translate.session_participants(kept, SESSION, NOW + 61) == 0
+    assert translate.session_participants(empty.with_(last_reading="x: -1"), SESSION, NOW) is None
+    assert final_stop(None)["confirm"]["style"] == "danger"
+    assert "1 person is in the meeting" in json.dumps(final_stop(1))
+
+
+def test_home_view_shows_how_many_are_in_the_meeting() -> None:
+    def home(participants: int | None) -> str:
+        view = translate.home_view(
+            "Platform: running.", "https://m.example/x", 1.0, 0.2, NOW, "jitsi", participants
+        )
+        return json.dumps(view)
+
+    assert "2 in the meeting" in home(2) and "0 in the meeting" in home(0)
+    assert "in the meeting" not in home(None)
+    stopped = translate.home_view("Platform: stopped.", None, 1.0, 0.2, NOW, "jitsi", 2)
+    assert "in the meeting" not in json.dumps(stopped)
