@@ -141,10 +141,11 @@ class _Job:
 
     def _bring_up(self) -> LoadBalancer:
         user, session = self.spec.actor.user, self.spec.job_id
-        with self.report.step("target-groups"):
-            groups = self.cloud.ensure_target_groups(user, session)
-        self._check_cancel()
+        # One step for the three: a driver may make them in one operation (the
+        # Terraform driver applies the jvb-nlb module), and its progress then
+        # shows under the step a user expects.
         with self.report.step("load-balancer"):
+            groups = self.cloud.ensure_target_groups(user, session)
             lb = self.cloud.ensure_load_balancer(user, session)
             self.cloud.ensure_listeners(lb, groups)
         self._check_cancel()

@@ -11,8 +11,7 @@ from bot.model import JobId
 from bot.ports import Clock, EventSink
 
 STEP_LABELS = {
-    "target-groups": "Target groups",
-    "load-balancer": "Network Load Balancer and listeners",
+    "load-balancer": "Network Load Balancer, target groups and listeners",
     "advertise-ips": "NLB public IPs for JVB",
     "dns": "DNS alias",
     "scale-up": "ECS service to 1 task",

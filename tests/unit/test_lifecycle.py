@@ -63,7 +63,6 @@ def test_start_reports_call_count_and_step_durations() -> None:
     assert final.data["aws_calls"] == sum(cloud.calls.values())
     finished = [e for e in sink.events if e.kind is EventKind.STEP_FINISHED]
     assert [e.step for e in finished] == [
-        "target-groups",
         "load-balancer",
         "advertise-ips",
         "scale-up",
