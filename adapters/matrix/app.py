@@ -39,9 +39,11 @@ log = logging.getLogger("jitsi.matrix")
 RENDERER = "matrix"
 _TOKEN_FIELD = "__sync_token__"
 _NO_E2E = (
-    "This room is end-to-end encrypted, and this bot runs without the e2e extra, so it "
-    "cannot read commands here. Use an unencrypted room, or install jitsi-chatops[e2e]."
+    "This room is end-to-end encrypted, and this bot runs without encryption support, so "
+    "it cannot read commands here. Use an unencrypted room, or ask the bot's operator to "
+    "install the e2e extra (pip install 'jitsi-chatops[e2e]') and keep matrix_encryption on."
 )
+_E2E_NOTICE_FIELD = "e2e-notice:"  # + room id, in the cursor hash: told once, across restarts
 
 
 class MatrixAdapter:
@@ -62,7 +64,6 @@ class MatrixAdapter:
         self.syncs = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._following: dict[str, asyncio.Task[Any]] = {}
-        self._warned_encrypted: set[str] = set()
 
     @property
     def _cursor(self) -> str:
@@ -179,8 +180,17 @@ class MatrixAdapter:
         ]
         inviter = translate.invite_from_state(state, self.client.user_id)
         if inviter and self._allowed(inviter, room_id):
-            await self.client.join(room_id)
-            log.info("joined %s (invited by %s)", room_id, inviter)
+            try:
+                await self.client.join(room_id)
+                log.info("joined %s (invited by %s)", room_id, inviter)
+                if not self.client.encrypted and translate.is_encrypted(
+                    await self.client.room_state(room_id)
+                ):
+                    await self._tell_no_e2e(room_id)
+            except MatrixUnavailable:
+                raise  # the sync is read again, and the invite with it
+            except MatrixError as exc:  # e.g. the invite was withdrawn meanwhile
+                log.warning("joining %s: %s", room_id, exc)
         else:
             log.info("rejected invite to %s from %s", room_id, inviter)
             await self.client.reject(room_id)
@@ -200,9 +210,17 @@ class MatrixAdapter:
             return
         if self.client.encrypted:
             log.warning("could not decrypt %s in %s", event.event_id, room_id)
-        elif room_id not in self._warned_encrypted:
-            self._warned_encrypted.add(room_id)
-            await self.client.send(room_id, translate.notice(_NO_E2E))
+        else:
+            await self._tell_no_e2e(room_id)
+
+    async def _tell_no_e2e(self, room_id: str) -> None:
+        """Once per room (remembered in Redis): the bot cannot read encrypted rooms.
+        Marked after sending: a crash in between repeats it rather than losing it."""
+        field = _E2E_NOTICE_FIELD + room_id
+        if await self.host.aredis.hexists(self._cursor, field):
+            return
+        await self.client.send(room_id, translate.notice(_NO_E2E))
+        await self.host.aredis.hset(self._cursor, field, "1")
 
     # -- commands --------------------------------------------------------------
     async def _on_command(self, cmd: translate.CommandMessage) -> None:

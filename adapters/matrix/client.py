@@ -21,7 +21,9 @@ from nio import (
     AsyncClient,
     AsyncClientConfig,
     ErrorResponse,
+    GroupEncryptionError,
     JoinResponse,
+    LocalProtocolError,
     LoginResponse,
     RoomGetStateResponse,
     RoomSendResponse,
@@ -29,6 +31,7 @@ from nio import (
     WhoamiResponse,
 )
 from nio.crypto import ENCRYPTION_ENABLED
+from nio.exceptions import MembersSyncError, SendRetryError
 
 from bot.config_chat import MatrixSettings
 from bot.errors import BotError
@@ -128,6 +131,9 @@ class MatrixClient:
         )
         self.sent = 0
         self.rate_limited = 0
+        # Set by the process's first sync, which asks for the full state of every
+        # joined room: nio encrypts only for rooms (and members) it has seen.
+        self.state_loaded = asyncio.Event()
 
     async def close(self) -> None:
         await self.nio.close()
@@ -176,9 +182,12 @@ class MatrixClient:
         sync_filter: dict[str, Any] | None = None
         if first:  # history from before the bot existed is never read
             sync_filter = {"room": {"timeline": {"limit": 0}}}
+        # A restart resumes from the saved token, but nio's room model starts empty:
+        # the first sync of a process brings every joined room's state back.
+        full_state = first or not self.state_loaded.is_set()
         try:
             resp = await self.nio.sync(
-                timeout=timeout_ms, since=since, full_state=first, sync_filter=sync_filter
+                timeout=timeout_ms, since=since, full_state=full_state, sync_filter=sync_filter
             )
         except _CONNECTION_ERRORS as exc:
             raise MatrixUnavailable(f"sync failed: {type(exc).__name__}") from None
@@ -186,6 +195,7 @@ class MatrixClient:
             raise _convert(resp, "sync")
         if self.encrypted:
             await self._crypto_housekeeping()
+        self.state_loaded.set()
         return resp
 
     async def _crypto_housekeeping(self) -> None:
@@ -215,6 +225,13 @@ class MatrixClient:
         txn = txn or uuid.uuid4().hex
         backoff = Backoff()
         give_up = time.monotonic() + deadline
+        if self.encrypted and not self.state_loaded.is_set():
+            # Jobs resumed after a restart send before the first sync: wait for it,
+            # or nio cannot tell whether (and for whom) to encrypt.
+            try:
+                await asyncio.wait_for(self.state_loaded.wait(), deadline)
+            except TimeoutError:
+                raise MatrixUnavailable("send: no sync with the homeserver yet") from None
         while True:
             try:
                 resp = await self.nio.room_send(
@@ -226,6 +243,11 @@ class MatrixClient:
                 err: MatrixError = _convert(resp, f"send to {room_id}")
             except _CONNECTION_ERRORS as exc:
                 err = MatrixUnavailable(f"send failed: {type(exc).__name__}")
+            except (MembersSyncError, SendRetryError, GroupEncryptionError) as exc:
+                # The room's members or keys could not be fetched this time.
+                err = MatrixUnavailable(f"send to {room_id}: {type(exc).__name__}: {exc}")
+            except LocalProtocolError as exc:  # a room the bot is not in
+                raise MatrixError(f"send to {room_id}: {exc}", "M_FORBIDDEN") from None
             if not isinstance(err, MatrixUnavailable) or time.monotonic() > give_up:
                 raise err
             if err.retry_after is not None:

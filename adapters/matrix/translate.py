@@ -136,6 +136,19 @@ def invite_from_state(events: Iterable[Any], bot_user: str) -> str | None:
     return None
 
 
+def is_encrypted(state: Iterable[Any]) -> bool:
+    """Whether a room's state turns encryption on (any ``m.room.encryption`` with an
+    algorithm: clients encrypt then, whatever the algorithm)."""
+    return any(
+        isinstance(ev, Mapping)
+        and ev.get("type") == "m.room.encryption"
+        and ev.get("state_key") == ""
+        and isinstance(ev.get("content"), Mapping)
+        and isinstance(ev["content"].get("algorithm"), str)
+        for ev in state
+    )
+
+
 # -- power levels --------------------------------------------------------------
 def power_level(user_id: str, state: Iterable[Any]) -> float:
     """The user's power level from the room's state events (``/rooms/{id}/state``).

@@ -225,7 +225,8 @@ class User:
         path = f"/_matrix/client/v3/rooms/{q(room_id)}/messages?dir=b&limit={limit}"
         return list(reversed(self.call("GET", path)["chunk"]))
 
-    def override_ratelimit(self, user_id: str, per_second: float, burst: int) -> None:
+    def override_ratelimit(self, user_id: str, per_second: int, burst: int) -> None:
+        """Synapse takes whole numbers only (0 = unlimited)."""
         path = f"/_synapse/admin/v1/users/{q(user_id)}/override_ratelimit"
         self.call("POST", path, {"messages_per_second": per_second, "burst_count": burst})
 

@@ -203,3 +203,21 @@ def test_idle_warning_shows_the_keep_hint() -> None:
     repair = Notice(NoticeKind.REPAIR, 0, "Removed a stray NLB.")
     assert t.notice_text(repair, "!jitsi") == "Removed a stray NLB."
     assert t.notice("x", reply_to="$e")["m.relates_to"] == {"m.in_reply_to": {"event_id": "$e"}}
+
+
+def test_is_encrypted() -> None:
+    megolm = {
+        "type": "m.room.encryption",
+        "state_key": "",
+        "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+    }
+    assert t.is_encrypted([{"type": "m.room.create", "state_key": "", "content": {}}, megolm])
+    assert not t.is_encrypted([])
+    for bad in (
+        {**megolm, "state_key": "x"},
+        {**megolm, "content": {}},
+        {**megolm, "content": 3},
+        None,
+        "x",
+    ):
+        assert not t.is_encrypted([bad])
