@@ -7,12 +7,15 @@ A worker killed with SIGKILL stops renewing, so the lease runs out within
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable
 from types import TracebackType
 
 import redis
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
+
+log = logging.getLogger("jitsi.lock")
 
 
 class LeaseLock:
@@ -45,6 +48,10 @@ class LeaseLock:
                 self._lock.reacquire()
             except LockError:
                 return  # lost it (expired while the process was stalled): nothing to renew
+            except RedisError as exc:
+                # Redis away for a moment: try again at the next tick; if it
+                # stays away past the lease, the lock expires as it should.
+                log.warning("could not renew the lifecycle lock: %s", exc)
 
     def release(self) -> None:
         self._stop.set()
