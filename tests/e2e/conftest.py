@@ -165,10 +165,6 @@ def platform(project: str, redis_url: str, emulator_url: str, tmp_path: Path) ->
     bootstrap(settings, AwsClients(settings))
     p = Platform(env, settings, emulator_url, tmp_path)
     yield p
-    for proc in p.workers:
+    for proc in p.workers:  # the project is thrown away: no need for a warm shutdown
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+            p.kill_worker(proc)

@@ -23,6 +23,7 @@ from bot.model import Actor, ChatPlatform, UserId
 from infra import worker as jobs
 from infra.guard import Guards, run_monitor
 from infra.worker import JobContext
+from tests.e2e.conftest import platform  # noqa: F401 (the e2e fixture, reused)
 from tests.support import services
 from tests.support.fakes import FakeClock, FakeCloud
 

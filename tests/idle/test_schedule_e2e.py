@@ -10,41 +10,19 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
-from bot.config import Settings
 from bot.events import Notice
-from infra.aws.bootstrap import bootstrap
-from infra.aws.session import AwsClients
 from infra.keys import Keys
 from infra.redis_store import RedisPlatformStore
-from tests.e2e.conftest import Platform, platform_env
+from tests.e2e.conftest import Platform
 from tests.support.services import wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def platform(project: str, redis_url: str, emulator_url: str, tmp_path: Path) -> Iterator[Platform]:
-    env = platform_env(project, redis_url, emulator_url)
-    settings = Settings(
-        project_name=project,
-        redis_url=redis_url,
-        aws_endpoint_url=emulator_url,
-        domain="meet.e2e.example",
-    )
-    bootstrap(settings, AwsClients(settings))
-    p = Platform(env, settings, emulator_url, tmp_path)
-    yield p
-    for proc in p.workers:
-        if proc.poll() is None:
-            p.kill_worker(proc)
 
 
 def due_now(client: redis.Redis, keys: Keys, prefix: str) -> str:
