@@ -20,16 +20,24 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from adapters.chat.host import ChatHost
 from adapters.slack import translate
-from adapters.slack.client import SlackWeb, SocketHandler, error_of, secret, unreadable
+from adapters.slack.client import (
+    RENDERER,
+    SlackWeb,
+    SocketHandler,
+    error_of,
+    reraise_cancel,
+    secret,
+    unreadable,
+)
+from adapters.slack.notices import NoticePoster
+from adapters.slack.occupancy import Occupancy
 from adapters.slack.translate import MalformedPayload, SlackAdapterError, SlackRequest
 from bot.config_chat import SlackSettings
 from bot.render import ProgressView
 from bot.service import Reply, ReplyKind
-from bot.state import DesiredState, PlatformState, PlatformStatus
 
 log = logging.getLogger("jitsi.slack")
 
-RENDERER = "slack"
 # Slack drops a request not acknowledged within 3 s; answer by then even when
 # Redis or Slack's own API is slow, and follow up through response_url.
 ACK_BUDGET_SECONDS = 2.0
@@ -74,9 +82,6 @@ class SlackAdapter:
         self.s = settings
         self.command = f"/{host.settings.command_name}"
         self.min_interval = min_interval
-        # How often a running meeting's message rereads the monitor's last reading
-        # (it cannot change faster than the monitor reads).
-        self.occupancy_interval = occupancy_interval or host.settings.idle.check_seconds
         self.web = SlackWeb(settings)
         self.client = self.web.client
         http = settings.mode == "http"
@@ -94,15 +99,20 @@ class SlackAdapter:
         self.http_port: int | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._following: dict[str, str] = {}  # message ts -> job id
-        # message ts -> (job id, the watcher redrawing a running meeting's Stop)
-        self._watching: dict[str, tuple[str, asyncio.Task[Any]]] = {}
+        self.occupancy = Occupancy(
+            host,
+            occupancy_interval or host.settings.idle.check_seconds,
+            self._edit,
+            self._spawn,
+        )
+        self.notices = NoticePoster(host, self.web, settings)
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
 
     # -- lifecycle -------------------------------------------------------------
     async def run(self) -> None:
         """Resume unfinished messages, post notices, serve Slack until cancelled."""
-        self._spawn(self._post_notices())
+        self._spawn(self.notices.run())
         for job_id, target in (await self.host.pending_targets(RENDERER)).items():
             log.info("resuming the message of job %s", job_id)
             self._follow(job_id, target)
@@ -187,7 +197,7 @@ class SlackAdapter:
         # A message still being followed is redrawn by its job; others lose their buttons.
         followed = req.message_ts in self._following
         if done and req.message_ts and not followed and isinstance(message, Mapping):
-            await self._unwatch(req.message_ts)
+            await self.occupancy.unwatch(req.message_ts)
             await self.web.call(
                 "chat_update",
                 channel=req.channel,
@@ -231,70 +241,8 @@ class SlackAdapter:
             cost,
             now,
             self.host.settings.command_name,
-            self._participants(status, now),
+            self.occupancy.participants(status, now),
         )
-
-    # -- who is in the meeting ------------------------------------------------------
-    def _participants(self, status: PlatformStatus, now: float) -> int | None:
-        """The idle monitor's last reading of the running session (``SessionWatch``)."""
-        if not _running(status):
-            return None
-        return translate.session_participants(
-            self.host.app.sessions.load(), status.session_started_at, now
-        )
-
-    def _read_occupancy(self) -> tuple[float | None, int | None]:
-        """(the running session's start, its last participant reading); (None, None)
-        when no session runs (stopped, or a stop asked for)."""
-        app = self.host.app
-        status = app.store.status()
-        if not _running(status):
-            return None, None
-        return status.session_started_at, self._participants(status, app.clock.now())
-
-    def _watch_occupancy(
-        self,
-        job_id: str,
-        channel: str,
-        ts: str,
-        view: ProgressView,
-        session: float,
-        seen: int | None,
-    ) -> None:
-        """Redraw a running meeting's message when the monitor's reading changes, so its
-        Stop confirmation is red exactly while people may be in the meeting. At most one
-        ``chat.update`` per change, and readings change at most once per monitor tick.
-        Ends with the session, or when Stop is clicked in that message; the message
-        stays a saved target meanwhile, so a restarted adapter resumes watching it."""
-
-        async def watch() -> None:
-            last = seen
-            try:
-                while True:
-                    await asyncio.sleep(self.occupancy_interval)
-                    try:
-                        started, count = await asyncio.to_thread(self._read_occupancy)
-                        if started is None or abs(started - session) > 1e-3:
-                            await self.host.drop_target(RENDERER, job_id)
-                            return
-                    except RedisError as exc:
-                        _reraise_cancel(exc)
-                        continue  # no news is no change
-                    if count != last:
-                        await self._edit(channel, ts, view, "start", count)
-                        last = count
-            finally:
-                if self._watching.get(ts, ("", None))[1] is asyncio.current_task():
-                    del self._watching[ts]
-
-        self._watching[ts] = (job_id, self._spawn(watch()))
-
-    async def _unwatch(self, ts: str) -> None:
-        job_id, task = self._watching.pop(ts, ("", None))
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            await self.host.drop_target(RENDERER, job_id)
 
     # -- deciding and answering ---------------------------------------------------
     async def _decide(self, req: SlackRequest) -> Reply | str:
@@ -366,9 +314,9 @@ class SlackAdapter:
             participants: int | None = None
             if final and kind == "start" and view.ok and view.url:
                 try:
-                    session, participants = await asyncio.to_thread(self._read_occupancy)
+                    session, participants = await asyncio.to_thread(self.occupancy.read)
                 except RedisError as exc:
-                    _reraise_cancel(exc)  # unknown: the Stop confirmation stays red
+                    reraise_cancel(exc)  # unknown: the Stop confirmation stays red
             await self._edit(channel, ts, view, kind, participants)
             if final and not resumed_watch:
                 await self.web.call(
@@ -378,16 +326,17 @@ class SlackAdapter:
                     text=translate.details_text(view),
                 )
             if session is not None:
-                self._watch_occupancy(job_id, channel, ts, view, session, participants)
+                self.occupancy.watch(job_id, channel, ts, view, session, participants)
 
         async def follow() -> None:
             try:
                 await self.host.follow_job(RENDERER, job_id, update, min_interval=self.min_interval)
-                if ts in self._watching:  # the host dropped the target: keep it while watching
+                # The host dropped the target: keep it while the message is watched.
+                if ts in self.occupancy.watching:
                     saved = {"channel": channel, "ts": ts, "kind": kind, "watching": True}
                     await self.host.save_target(RENDERER, job_id, saved)
             except RedisError as exc:  # the target stays saved: a restart resumes it
-                _reraise_cancel(exc)
+                reraise_cancel(exc)
                 log.warning("lost the event stream of job %s: %s", job_id, type(exc).__name__)
             except TimeoutError:
                 if resumed_watch:  # the job's events expired: leave the message as it is
@@ -411,61 +360,6 @@ class SlackAdapter:
             text=translate.fallback_text(view),
             blocks=translate.progress_blocks(view, kind, participants),
         )
-
-    # -- notices -----------------------------------------------------------------------
-    async def _post_notices(self) -> None:
-        """Post notices forever; a Redis hiccup costs a retry, never the loop."""
-        while True:
-            try:
-                await self._pin_notice_cursor()
-                await self._post_notices_once()
-            except RedisError as exc:
-                _reraise_cancel(exc)
-                log.warning("notice stream unavailable (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(1.0)  # back off before reconnecting
-
-    async def _pin_notice_cursor(self) -> None:
-        # Without a saved cursor the host starts at "now" each time it is asked;
-        # save one, so a reader restarted after an error misses nothing.
-        r, keys = self.host.aredis, self.host.keys
-        if not await r.hexists(keys.cursor(RENDERER), "__notices__"):
-            last = await r.xrevrange(keys.notices, count=1)
-            await self.host.ack_notice(RENDERER, _text(last[0][0]) if last else "0-0")
-
-    async def _post_notices_once(self) -> None:
-        async for entry_id, notice in self.host.notices(RENDERER):
-            channels = list(self.s.notice_channels)
-            if notice.platform == RENDERER and notice.channel and notice.channel not in channels:
-                channels.append(notice.channel)
-            for channel in channels:
-                await self.web.call(
-                    "chat_postMessage",
-                    channel=channel,
-                    text=notice.text,
-                    blocks=translate.notice_blocks(notice),
-                )
-            # Acknowledged even when Slack refused: a notice must not loop forever.
-            await self.host.ack_notice(RENDERER, entry_id)
-
-
-def _running(status: PlatformStatus) -> bool:
-    return (
-        status.state is PlatformState.RUNNING
-        and status.desired is DesiredState.RUNNING
-        and status.session_started_at is not None
-    )
-
-
-def _text(value: bytes | str | None) -> str:
-    """A Redis reply as text (the client returns bytes; its stubs also allow str)."""
-    return value.decode() if isinstance(value, bytes) else str(value or "")
-
-
-def _reraise_cancel(exc: BaseException) -> None:
-    """redis-py turns a cancelled read into its TimeoutError: keep it a cancellation."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError from exc
 
 
 async def _ack(ack: Any, text: str, public: bool) -> None:

@@ -1,9 +1,11 @@
 """Slack's side of the adapter's I/O: the Web API client (retries, rate limits,
-errors converted at the boundary, user group lookups) and the transport glue
-that keeps payloads bolt cannot read from turning into 500s."""
+errors converted at the boundary, user group lookups), the transport glue
+that keeps payloads bolt cannot read from turning into 500s, and the few helpers
+the adapter's modules share."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -24,6 +26,7 @@ from bot.config_chat import SlackSettings
 
 log = logging.getLogger("jitsi.slack")
 
+RENDERER = "slack"  # the adapter's name for its saved targets and notice cursor
 COUNTED = ("chat_postMessage", "chat_update")
 
 
@@ -103,6 +106,13 @@ def error_of(exc: SlackApiError) -> str:
     if isinstance(data, Mapping):
         return str(data.get("error", "error"))
     return f"HTTP {exc.response.status_code}" if exc.response is not None else "error"
+
+
+def reraise_cancel(exc: BaseException) -> None:
+    """redis-py turns a cancelled read into its TimeoutError: keep it a cancellation."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from exc
 
 
 def unreadable(body: Any) -> bool:

@@ -339,7 +339,10 @@ def test_stop_confirmation_follows_the_monitors_last_reading(base: Settings) -> 
             stop = stop_in(fake)
             assert stop is not None and stop["confirm"]["style"] == "danger"
             assert "2 people are in the meeting" in str(stop["confirm"])
-            await asyncio.sleep(0.6)  # three more ticks, no change: no more edits
+            occupancy = bot.adapter.occupancy
+            checks = occupancy.checks
+            # three more checks, no change: no more edits
+            await fake.wait(lambda: occupancy.checks >= checks + 3, 5, "three more checks")
             assert len(fake.calls_to("chat.update")) == 2
 
             assert await bot.event(fixture("app_home_opened")) == 200
@@ -355,18 +358,20 @@ def test_stop_confirmation_follows_the_monitors_last_reading(base: Settings) -> 
             stop = stop_in(fake)
             assert stop is not None and "style" not in stop["confirm"]
             assert not fake.calls_to("chat.postMessage")  # no second thread of details
+            occupancy = bot.adapter.occupancy
+            [(_, watcher)] = await fake.wait(
+                lambda: list(occupancy.watching.values()), 5, "the resumed watcher"
+            )
 
             # Stop clicked in that message: its buttons go and stay gone.
             await bot.click(stop_click(bot, ts))
             await fake.wait(lambda: bot.fake.responses, 5, "the answer to Stop")
             assert stop_in(fake) is None
             assert "Stop requested by" in str(fake.messages[("C0001", ts)]["blocks"])
-            assert ts not in bot.adapter._watching
+            assert ts not in occupancy.watching
             assert job not in await bot.host.pending_targets("slack")
-            edits = len(fake.calls_to("chat.update"))
-            reading(3)
-            await asyncio.sleep(0.6)
-            assert len(fake.calls_to("chat.update")) == edits and stop_in(fake) is None
+            # Its watcher has ended and none is left, so no new reading can redraw it.
+            assert watcher.done() and not occupancy.watching
         await pre.close()
 
     run(scenario())
