@@ -23,7 +23,7 @@ from adapters.console import translate
 from adapters.console.app import ConsoleChat
 from adapters.wiring import App
 from bot.config import Settings
-from infra.local_redis import private_redis
+from infra.local_redis import private_redis, stop_process
 
 
 def demo_settings(redis_url: str, endpoint: str, time_scale: float) -> Settings:
@@ -60,7 +60,7 @@ def run_demo(profile: str, time_scale: float, script: str | None) -> int:
             settings = demo_settings(redis_url, emulator.url, time_scale)
             bootstrap(settings, AwsClients(settings))
             worker = _start_worker(settings, workdir)
-            stack.callback(_stop, worker)
+            stack.callback(stop_process, worker)
         console.print(
             f"[green]Ready.[/] Emulated AWS at {emulator.url} (profile {profile}, "
             f"time scale {time_scale:g}); Redis at {redis_url}."
@@ -68,15 +68,6 @@ def run_demo(profile: str, time_scale: float, script: str | None) -> int:
         chat = ConsoleChat(App(settings), translate.actor(), console)
         lines = script.split(";") if script is not None else None
         return chat.repl(lines)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def _start_worker(settings: Settings, workdir: Path) -> subprocess.Popen[bytes]:

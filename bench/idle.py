@@ -37,6 +37,7 @@ from infra.aws.bootstrap import bootstrap  # noqa: E402
 from infra.aws.session import AwsClients  # noqa: E402
 from infra.aws.tags import TagSet  # noqa: E402
 from infra.emulator.server import EmulatorServer  # noqa: E402
+from infra.local_redis import stop_process  # noqa: E402
 
 DEFAULT_INTERVAL = 300.0
 
@@ -58,12 +59,7 @@ def worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
+    stop_process(proc, timeout=20)
 
 
 def make_orphan(settings: Settings, clients: AwsClients) -> None:

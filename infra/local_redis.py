@@ -38,6 +38,18 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: floa
     raise BotError(f"{what} did not start within {timeout:g} s.")
 
 
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGTERM, wait up to ``timeout``, then SIGKILL: a local helper process ends."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
 @contextmanager
 def private_redis(workdir: Path | None = None) -> Iterator[str]:
     """Run a redis-server for the duration of the block; yields its URL."""
@@ -69,9 +81,4 @@ def private_redis(workdir: Path | None = None) -> Iterator[str]:
             wait_port(port, proc, "redis-server")
             yield f"redis://127.0.0.1:{port}/0"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop_process(proc)

@@ -7,7 +7,6 @@ deadline until it answers; nothing sleeps a fixed time.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from infra.local_redis import free_port, private_redis
+from infra.local_redis import free_port, private_redis, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,17 +43,6 @@ def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=timeout)
 
 
 @contextmanager
