@@ -14,61 +14,46 @@ from rich.table import Table
 
 from adapters.wiring import App
 from bot.cost import money
-from bot.model import ResourceKind
 from bot.state import DesiredState
+from infra import jobs
+from infra.worker import run_worker
 
 EXIT_OK, EXIT_FAILED = 0, 1
-# Target groups and listeners cost nothing by themselves; the audit lists them
-# but only these kinds make a stopped platform "not clean".
-BILLABLE = {
-    ResourceKind.LOAD_BALANCER,
-    ResourceKind.TASK,
-    ResourceKind.ELASTIC_IP,
-    ResourceKind.NETWORK_INTERFACE,
-}
 
 
 def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
     """Run an RQ worker (with its scheduler) for this platform's queue."""
-    from rq import Queue, Worker
-
-    from infra import worker as jobs
-
-    jobs.configure(lambda: App(app.settings).job_context())
-    queue = Queue(app.keys.queue_name, connection=app.redis)
+    jobs.install(app.job_context())
     # Converge at once: a worker that died mid-job left work that this one resumes.
-    queue.enqueue(
-        "infra.worker.reconcile",
-        job_id=f"reconcile-{uuid.uuid4().hex[:12]}",
-        result_ttl=600,
-        failure_ttl=86400,
-    )
-    w = Worker(
-        [queue],
-        connection=app.redis,
+    app.reconcile_chain.run_now()
+    run_worker(
+        app.redis,
+        app.keys.queue_name,
         name=name or f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:4]}",
+        burst=burst,
     )
-    w.work(with_scheduler=True, burst=burst, logging_level="INFO")
     return EXIT_OK
 
 
 def status(app: App, as_json: bool) -> int:
     stored = app.store.status()
-    seen = app.cloud.observe()
+    seen = app.lifecycle.observe()
     running = seen.service is not None and seen.service.running_count > 0
+    ingress = seen.ingress
     data = {
         "desired": stored.desired.value,
         "state": stored.state.value,
         "actual": "running"
-        if running and seen.load_balancer
-        else ("partial" if running or seen.load_balancer else "stopped"),
+        if running and ingress
+        else ("partial" if running or ingress else "stopped"),
         "url": stored.url,
         "job_id": stored.job_id,
-        "nlb_dns_name": seen.load_balancer.dns_name if seen.load_balancer else None,
-        "nlb_state": seen.load_balancer.state if seen.load_balancer else None,
+        "ingress": ingress.kind.value if ingress else None,
+        "nlb_dns_name": ingress.dns_name if ingress else None,
+        "nlb_state": ingress.state if ingress else None,
         "service": asdict(seen.service) if seen.service else None,
         "tasks": [asdict(t) for t in seen.tasks],
-        "targets": [asdict(t) for t in seen.targets],
+        "targets": [asdict(t) for t in ingress.targets] if ingress else [],
         "advertise_ips": list(seen.advertise_ips),
         "running_cost_per_hour": round(app.costs.running_hour, 5) if running else 0.0,
         "last_error": stored.last_error,
@@ -83,11 +68,11 @@ def status(app: App, as_json: bool) -> int:
     )
     if data["url"]:
         console.print(f"Meeting URL: {data['url']}")
-    if seen.load_balancer:
-        console.print(f"NLB: {seen.load_balancer.dns_name} ({seen.load_balancer.state})")
-    if seen.targets:
+    if ingress:
+        console.print(f"{ingress.kind.value.upper()}: {ingress.dns_name} ({ingress.state})")
+    if ingress and ingress.targets:
         table = Table("target group", "target", "port", "health")
-        for t in seen.targets:
+        for t in ingress.targets:
             table.add_row(t.target_group, t.target_id, str(t.port), t.state)
         console.print(table)
     console.print(f"Running cost: {money(float(data['running_cost_per_hour']))} per hour")  # type: ignore[arg-type]
@@ -168,7 +153,7 @@ def bootstrap(app: App) -> int:
 
 
 def audit(app: App, as_json: bool) -> int:
-    found = app.cloud.audit()
+    found = app.parts.audit.billable()
     rows = [
         {
             "kind": r.kind.value,
@@ -180,7 +165,7 @@ def audit(app: App, as_json: bool) -> int:
         }
         for r in found
     ]
-    billable = [r for r in found if r.kind in BILLABLE]
+    billable = [r for r in found if r.billable]
     per_hour = sum(app.costs.resource_hour(r) for r in billable)
     desired = app.store.status().desired
     dirty = desired is DesiredState.STOPPED and bool(billable)

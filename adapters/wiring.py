@@ -1,27 +1,46 @@
-"""Building the object graph for one process from the one ``Settings``."""
+"""Building the object graph for one process from the one ``Settings``: the only place
+where objects are made and handed to each other."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import redis
 
-from bot.config import Settings
+from bot.config import NlbDriver, Settings, redact_url
 from bot.cost import CostModel
 from bot.errors import BotError
+from bot.job import Deps
 from bot.lifecycle import Lifecycle
-from bot.ports import CloudPlatform
+from bot.ports import Clock, ParticipantSource, PlatformParts
 from bot.service import CommandService
+from infra import jobs
+from infra.chain import JobChain
 from infra.clock import SystemClock
 from infra.events import EventFollower, RedisEventSink, RedisNoticeSink
+from infra.guard import Guards
+from infra.jobs import JobContext
 from infra.keys import Keys
+from infra.lock import LeaseLock
 from infra.pricing import load_prices
 from infra.queue import RQJobQueue
-from infra.redis_store import RedisAuditLog, RedisLedger, RedisPlatformStore
-from infra.scheduling import RedisScheduler
+from infra.reconciler import Reconciler
+from infra.redis_store import (
+    RedisAuditLog,
+    RedisLedger,
+    RedisPlatformStore,
+    SummaryMarks,
+    UnwatchedJobs,
+)
+from infra.runner import LifecycleRunner
+from infra.scheduling import RedisScheduler, ScheduledRuns
 from infra.sessions import RedisSessionStore
-from infra.worker import JobContext
+
+if TYPE_CHECKING:
+    from infra.aws.nlb import NlbIngress
 
 
 class RedisUnavailable(BotError):
@@ -30,8 +49,17 @@ class RedisUnavailable(BotError):
 
 @dataclass
 class App:
+    """One process's objects, each built on first use and then shared.
+
+    ``given_parts`` and ``given_source`` replace the AWS parts and the participant
+    source (tests and benches hand in fakes)."""
+
     settings: Settings
-    clock: SystemClock = field(default_factory=SystemClock)
+    clock: Clock = field(default_factory=SystemClock)
+    given_parts: PlatformParts | None = None
+    given_source: ParticipantSource | None = None
+
+    # -- Redis -------------------------------------------------------------------
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -47,8 +75,6 @@ class App:
         try:
             self.redis.ping()
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-            from bot.config import redact_url
-
             where = redact_url(self.settings.redis_dsn)
             raise RedisUnavailable(
                 f"Cannot reach Redis at {where} ({type(exc).__name__}).",
@@ -58,10 +84,6 @@ class App:
     @cached_property
     def keys(self) -> Keys:
         return Keys(self.settings.project_name)
-
-    @cached_property
-    def costs(self) -> CostModel:
-        return CostModel(self.settings, load_prices(self.settings.price_region))
 
     @cached_property
     def store(self) -> RedisPlatformStore:
@@ -84,8 +106,29 @@ class App:
         return RedisAuditLog(self.redis, self.keys)
 
     @cached_property
+    def sessions(self) -> RedisSessionStore:
+        return RedisSessionStore(self.redis, self.keys)
+
+    @cached_property
+    def unwatched(self) -> UnwatchedJobs:
+        return UnwatchedJobs(self.redis, self.keys)
+
+    def follower(self, renderer: str | None = None) -> EventFollower:
+        return EventFollower(self.redis, self.keys, renderer)
+
+    # -- commands --------------------------------------------------------------
+
+    @cached_property
+    def costs(self) -> CostModel:
+        return CostModel(self.settings, load_prices(self.settings.price_region))
+
+    @cached_property
     def queue(self) -> RQJobQueue:
-        return RQJobQueue(self.redis, self.settings, self.sink)
+        return RQJobQueue(self.redis, self.settings, self.sink, jobs.lifecycle)
+
+    @cached_property
+    def scheduler(self) -> RedisScheduler:
+        return RedisScheduler(self.redis, self.keys, jobs.scheduled)
 
     @cached_property
     def service(self) -> CommandService:
@@ -102,34 +145,113 @@ class App:
             scheduler=self.scheduler,
         )
 
-    @cached_property
-    def sessions(self) -> RedisSessionStore:
-        return RedisSessionStore(self.redis, self.keys)
+    # -- AWS -------------------------------------------------------------------
 
     @cached_property
-    def scheduler(self) -> RedisScheduler:
-        return RedisScheduler(self.redis, self.keys)
-
-    def follower(self, renderer: str | None = None) -> EventFollower:
-        return EventFollower(self.redis, self.keys, renderer)
-
-    @cached_property
-    def cloud(self) -> CloudPlatform:
-        from infra.aws.platform import Boto3Platform
+    def _aws(self) -> tuple[PlatformParts, NlbIngress]:
+        # Imported here, not at the top: boto3 and its service models weigh about
+        # 20 MiB, and the chat process (serve) never talks to AWS.
+        from infra.aws.parts import aws_parts
         from infra.aws.session import AwsClients
 
-        boto3_platform = Boto3Platform(self.settings, AwsClients(self.settings))
-        if self.settings.nlb_driver == "terraform":
-            from infra.terraform.platform import terraform_platform
+        clients = AwsClients(self.settings)
+        if self.settings.nlb_driver is NlbDriver.TERRAFORM:
+            from infra.terraform.nlb import terraform_provisioner
 
-            return terraform_platform(self.settings, boto3_platform)
-        return boto3_platform
+            return aws_parts(self.settings, clients, terraform_provisioner(self.settings, clients))
+        from infra.aws.nlb_boto3 import Boto3NlbProvisioner
+
+        return aws_parts(self.settings, clients, Boto3NlbProvisioner(self.settings, clients))
+
+    @cached_property
+    def parts(self) -> PlatformParts:
+        return self.given_parts if self.given_parts is not None else self._aws[0]
+
+    @property
+    def nlb(self) -> NlbIngress | None:
+        """The NLB ingress itself (None with given parts), for its CloudWatch metrics."""
+        return None if self.given_parts is not None else self._aws[1]
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
         return Lifecycle(
-            self.settings, self.cloud, self.store, self.sink, self.clock, self.ledger, self.costs
+            Deps(
+                self.settings,
+                self.parts,
+                self.store,
+                self.sink,
+                self.clock,
+                self.ledger,
+                self.costs,
+            )
+        )
+
+    @cached_property
+    def participants(self) -> ParticipantSource:
+        if self.given_source is not None:
+            return self.given_source
+        from infra.idle_sources import build_source  # boto3 too: see _aws
+
+        return build_source(self.settings, self.clock, self.nlb)
+
+    # -- the worker's jobs -------------------------------------------------------
+
+    def lock(self) -> LeaseLock:
+        """A new handle on the platform's lifecycle lock (one per job)."""
+        return LeaseLock(self.redis, self.keys.lock, self.settings.lock_lease_seconds)
+
+    def _chain(
+        self, key: str, func: Callable[..., object], prefix: str, result_ttl: int
+    ) -> JobChain:
+        return JobChain(self.redis, self.queue.queue, key, func, prefix, result_ttl=result_ttl)
+
+    @cached_property
+    def reconcile_chain(self) -> JobChain:
+        return self._chain(self.keys.reconcile_scheduled, jobs.reconcile, "reconcile", 600)
+
+    @cached_property
+    def guards(self) -> Guards:
+        return Guards(
+            self.settings,
+            self.store,
+            self.sessions,
+            self.notices,
+            self.participants,
+            self.service,
+            self.ledger,
+            self.costs,
+            self.clock,
+            self._chain(self.keys.monitor_scheduled, jobs.monitor, "monitor", 60),
+            self.unwatched,
+        )
+
+    @cached_property
+    def runner(self) -> LifecycleRunner:
+        return LifecycleRunner(
+            self.settings, self.lifecycle, self.store, self.sink, self.lock, self.guards.after_job
+        )
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        return Reconciler(
+            self.settings,
+            self.store,
+            self.sink,
+            self.parts,
+            self.costs,
+            self.clock,
+            self.ledger,
+            SummaryMarks(self.redis, self.keys),
+            self.guards,
+            self.runner,
+            self.queue,
+            self.lock,
+            self.reconcile_chain,
         )
 
     def job_context(self) -> JobContext:
-        return JobContext(self.settings, self.redis, self.lifecycle)
+        """Everything the worker's jobs run, built once (``infra.jobs.install``)."""
+        scheduled = ScheduledRuns(
+            self.scheduler, self.service, self.sessions, self.guards, self.unwatched, self.clock
+        )
+        return JobContext(self.runner, self.guards, self.reconciler, scheduled)

@@ -95,26 +95,28 @@ class ResourceKind(StrEnum):
     ELASTIC_IP = "elastic_ip"
     NETWORK_INTERFACE = "network_interface"
 
-
-@dataclass(frozen=True, slots=True)
-class LoadBalancer:
-    arn: str
-    name: str
-    dns_name: str
-    state: str  # provisioning | active | active_impaired | failed
-    availability_zones: int = 2
-
     @property
-    def active(self) -> bool:
-        return self.state == "active"
+    def billable(self) -> bool:
+        """Whether this kind bills by the hour on its own (groups and listeners do not)."""
+        return self in BILLABLE_KINDS
 
 
-@dataclass(frozen=True, slots=True)
-class TargetGroup:
-    arn: str
-    name: str
-    protocol: str
-    port: int
+# What makes a stopped platform "not clean": each bills by the hour while it exists.
+# Target groups and listeners are listed by the audit but cost nothing by themselves.
+BILLABLE_KINDS = frozenset(
+    {
+        ResourceKind.LOAD_BALANCER,
+        ResourceKind.TASK,
+        ResourceKind.ELASTIC_IP,
+        ResourceKind.NETWORK_INTERFACE,
+    }
+)
+
+
+class IngressKind(StrEnum):
+    """The way clients reach the meeting."""
+
+    NLB = "nlb"  # an on-demand Network Load Balancer in front of the task
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,10 @@ class BillableResource:
     public_ipv4: int = 0  # public IPv4 addresses it holds (billed per hour)
     detail: str = ""
 
+    @property
+    def billable(self) -> bool:
+        return self.kind.billable
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceState:
@@ -158,12 +164,78 @@ class ServiceState:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionTags:
+    """Who a bring-up is for: carried as tags by every resource it creates."""
+
+    session: str  # the job id that made it
+    requested_by: str  # the chat user who asked
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """Whether clients can reach the meeting through the ingress right now."""
+
+    ready: bool
+    summary: str  # what it waits for, short and stable (one WAITING event per change)
+    failing: tuple[str, ...] = ()  # health failures; fatal once they outlast the grace
+    gone: bool = False  # the ingress vanished while starting: fatal at once
+    hint: str = ""  # what to check when it fails
+    address: str = ""  # where clients connect (a DNS name or an IP), for ``status``
+
+
+@dataclass(frozen=True, slots=True)
+class AliasTarget:
+    """A Route 53 alias to an AWS name (a load balancer's DNS name in its zone)."""
+
+    zone_id: str
+    dns_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddressTarget:
+    """Plain A records with a TTL, for an ingress that is an address."""
+
+    addresses: tuple[str, ...]
+    ttl: int = 60
+
+
+DnsTarget = AliasTarget | AddressTarget
+
+
+@dataclass(frozen=True, slots=True)
+class IngressView:
+    """What the ingress looks like in AWS now, for ``status``."""
+
+    kind: IngressKind
+    name: str
+    dns_name: str
+    state: str  # e.g. provisioning | active for an NLB
+    addresses: tuple[str, ...] = ()
+    targets: tuple[TargetHealth, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCost:
+    """One ended session: how long it ran and what it cost."""
+
+    seconds: float
+    cost: float
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """How a lifecycle job ended; ``session`` is set when it closed a session."""
+
+    ok: bool
+    session: SessionCost | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PlatformObservation:
     """What AWS says exists right now, for ``status``."""
 
     service: ServiceState | None
-    load_balancer: LoadBalancer | None
+    ingress: IngressView | None
     tasks: tuple[Task, ...] = ()
-    targets: tuple[TargetHealth, ...] = ()
     advertise_ips: tuple[str, ...] = ()
     calls: dict[str, int] = field(default_factory=dict)

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.events import Event, Notice
 from bot.model import (
     Actor,
     BillableResource,
+    DnsTarget,
+    IngressKind,
+    IngressView,
     JobId,
     JobKind,
     JobSpec,
-    LoadBalancer,
-    PlatformObservation,
+    Readiness,
     ServiceState,
-    TargetGroup,
-    TargetHealth,
+    SessionTags,
     Task,
 )
-from bot.state import Claim, PlatformStatus
+from bot.state import Claim, DesiredState, PlatformStatus
 from bot.watch import Reading, ScheduledItem, SessionWatch
 
 
@@ -38,60 +40,105 @@ class ProgressNote(Protocol):
     def __call__(self, message: str, data: dict[str, Any]) -> None: ...
 
 
-class CloudPlatform(Protocol):
-    """Idempotent AWS operations of the lifecycle (find-or-create, never create blindly).
+class Ingress(Protocol):
+    """The way clients reach the meeting: an on-demand NLB today.
 
-    Failures raise ``bot.errors.CloudError``. Every resource created carries the
-    project's tags.
+    Every method is idempotent and returns without waiting; the lifecycle polls.
+    Failures raise ``bot.errors.CloudError``. A second implementation (the task's
+    own public address, no load balancer) fits the same methods.
     """
 
-    def ensure_target_groups(self, requested_by: str, session: str) -> list[TargetGroup]: ...
+    @property
+    def kind(self) -> IngressKind: ...
 
-    def ensure_load_balancer(self, requested_by: str, session: str) -> LoadBalancer: ...
+    def bring_up(self, tags: SessionTags, note: ProgressNote) -> None:
+        """Find or create the way in (for an NLB: the NLB, its target groups and listeners)."""
 
-    def ensure_listeners(self, lb: LoadBalancer, groups: list[TargetGroup]) -> int: ...
+    @property
+    def advertises(self) -> bool:
+        """Whether JVB must be told the public addresses (False: the task finds its own)."""
 
-    def describe_load_balancer(self) -> LoadBalancer | None: ...
+    def advertised_addresses(self) -> list[str]:
+        """The public addresses clients reach, once they exist (empty until then)."""
 
-    def load_balancer_public_ips(self, lb: LoadBalancer) -> list[str]:
-        """Public IPs of the NLB's interfaces (``ELB net/<name>/<id>``); empty until they exist."""
+    def attach(self, tasks: Sequence[Task]) -> None:
+        """Send clients to exactly these tasks (register them, deregister any other)."""
 
-    def publish_advertise_ips(self, ips: list[str]) -> None:
-        """Write the IPs to the SSM parameter JVB reads as ``JVB_ADVERTISE_IPS``."""
+    def readiness(self) -> Readiness:
+        """Can clients reach the attached task through it now?"""
 
-    def upsert_dns(self, lb: LoadBalancer) -> bool:
-        """Alias the meeting domain to the NLB; False when no hosted zone is configured."""
+    def dns_target(self, tasks: Sequence[Task]) -> DnsTarget | None:
+        """What the meeting domain should point at; None while it is not known yet."""
 
-    def delete_dns(self) -> bool: ...
+    def remove(self, note: ProgressNote) -> None:
+        """Ask AWS to remove everything the way in is made of; does not wait."""
 
-    def set_desired_count(self, count: int) -> None: ...
+    def remaining(self) -> list[str]:
+        """What of it still exists (and bills, or blocks a new start); empty once gone."""
 
-    def service_state(self) -> ServiceState | None: ...
+    def describe(self) -> IngressView | None:
+        """How it looks in AWS now, for ``status``; None when nothing of it exists."""
 
-    def list_tasks(self, *, include_stopped: bool = False) -> list[Task]:
+
+class Compute(Protocol):
+    """The ECS service that runs the Jitsi task."""
+
+    def scale(self, count: int) -> None:
+        """Set the service's desired count; does not wait."""
+
+    def service(self) -> ServiceState | None:
+        """None when the service does not exist (the base infrastructure is missing)."""
+
+    def tasks(self, *, include_stopped: bool = False) -> list[Task]:
         """The service's tasks meant to run; with ``include_stopped`` also those told to stop."""
 
-    def register_targets(self, ips: list[str]) -> None:
-        """Register ``ips`` in every target group and deregister any other target."""
 
-    def target_health(self) -> list[TargetHealth]: ...
+class Dns(Protocol):
+    """The meeting domain's record in the hosted zone (when one is configured)."""
 
-    def delete_listeners(self, lb: LoadBalancer) -> int: ...
+    @property
+    def enabled(self) -> bool:
+        """False when no hosted zone is configured: every call is then a no-op."""
 
-    def delete_load_balancer(self, lb: LoadBalancer) -> None: ...
+    def upsert(self, target: DnsTarget) -> None: ...
 
-    def delete_target_groups(self) -> int: ...
+    def delete(self) -> None:
+        """Remove the domain's record, whatever it points at; nothing when absent."""
 
-    def audit(self) -> list[BillableResource]:
-        """Every billable resource that belongs to the project, whatever the desired state."""
 
-    def observe(self) -> PlatformObservation: ...
+class AdvertisedAddresses(Protocol):
+    """The parameter JVB reads at start as ``JVB_ADVERTISE_IPS``."""
 
-    def call_counts(self) -> dict[str, int]:
-        """AWS API calls made so far by this driver, per ``service.Operation``."""
+    def publish(self, addresses: Sequence[str]) -> None: ...
 
-    def observe_progress(self, note: ProgressNote | None) -> None:
-        """Where to report progress from inside long operations (None: nowhere)."""
+    def current(self) -> list[str]: ...
+
+
+class Audit(Protocol):
+    """Every billable resource that belongs to the project, whatever made it."""
+
+    def billable(self) -> list[BillableResource]: ...
+
+    def sweep(self, found: Sequence[BillableResource]) -> int:
+        """Delete found load balancers that carry the project's tags under another
+        name than the ingress's own (the lifecycle only knows its own); returns how many."""
+
+
+class CallMeter(Protocol):
+    def calls(self) -> dict[str, int]:
+        """AWS API calls made so far, per ``service.Operation`` (and ``terraform.<command>``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformParts:
+    """The platform's parts as the lifecycle sees them; each can be replaced alone."""
+
+    ingress: Ingress
+    compute: Compute
+    dns: Dns
+    advertised: AdvertisedAddresses
+    audit: Audit
+    meter: CallMeter
 
 
 class EventSink(Protocol):
@@ -109,7 +156,7 @@ class PlatformStore(Protocol):
 
     def status(self) -> PlatformStatus: ...
 
-    def set_desired(self, desired: str, actor: Actor) -> None: ...
+    def set_desired(self, desired: DesiredState, actor: Actor) -> None: ...
 
     def save(self, status: PlatformStatus) -> None: ...
 

@@ -2,37 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from bot.events import Event, EventKind
-from bot.model import JobId
+from bot.model import IngressKind, JobId
 from bot.ports import Clock, EventSink
 
 STEP_LABELS = {
-    "load-balancer": "Network Load Balancer, target groups and listeners",
-    "advertise-ips": "NLB public IPs for JVB",
-    "dns": "DNS alias",
+    "ingress": "The way in",
+    "advertise-ips": "Public IPs for JVB",
     "scale-up": "ECS service to 1 task",
-    "register": "Task registered as NLB target",
-    "healthy": "Targets healthy, NLB active",
+    "register": "Task attached to the way in",
+    "dns": "DNS record",
+    "healthy": "Reachable and healthy",
     "scale-down": "ECS service to 0 tasks",
-    "delete-load-balancer": "Delete listeners and NLB",
-    "delete-target-groups": "Delete target groups",
+    "dns-delete": "Remove the DNS record",
+    "remove-ingress": "Remove the way in",
     "tasks-stopped": "Tasks stopped",
     "audit": "Orphan audit",
-    "rollback": "Undo the partial start",
 }
+# What each step is called for each kind of ingress, where that says more.
+INGRESS_STEP_LABELS: dict[IngressKind, dict[str, str]] = {
+    IngressKind.NLB: {
+        "ingress": "Network Load Balancer, target groups and listeners",
+        "advertise-ips": "NLB public IPs for JVB",
+        "register": "Task registered as NLB target",
+        "dns": "DNS alias",
+        "healthy": "Targets healthy, NLB active",
+        "dns-delete": "Remove the DNS alias",
+        "remove-ingress": "Delete listeners, NLB and target groups",
+    },
+}
+
+
+def step_labels(kind: IngressKind) -> dict[str, str]:
+    """Every step's label for a platform whose way in is ``kind``."""
+    return {**STEP_LABELS, **INGRESS_STEP_LABELS.get(kind, {})}
 
 
 class Reporter:
     """Writes one job's events to the sink, timing each step."""
 
-    def __init__(self, job_id: JobId, sink: EventSink, clock: Clock) -> None:
+    def __init__(
+        self,
+        job_id: JobId,
+        sink: EventSink,
+        clock: Clock,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
         self.job_id = job_id
         self.sink = sink
         self.clock = clock
+        self.labels = dict(labels if labels is not None else STEP_LABELS)
         self.current_step: str | None = None
 
     def note(self, message: str, data: dict[str, Any]) -> None:
@@ -47,7 +70,7 @@ class Reporter:
 
     @contextmanager
     def step(self, name: str, message: str = "") -> Iterator[None]:
-        label = STEP_LABELS.get(name, name)
+        label = self.labels.get(name, name)
         self.emit(EventKind.STEP_STARTED, message or label, name, label=label)
         began = self.clock.monotonic()
         outer, self.current_step = self.current_step, name

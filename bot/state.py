@@ -56,7 +56,7 @@ class PlatformStatus:
     desired: DesiredState = DesiredState.STOPPED
     state: PlatformState = PlatformState.STOPPED
     url: str | None = None
-    nlb_dns: str | None = None
+    ingress_address: str | None = None  # where clients connect (the NLB's DNS name)
     job_id: JobId | None = None
     job_kind: JobKind | None = None
     session_started_at: float | None = None
@@ -69,7 +69,3 @@ class PlatformStatus:
     def moved_to(self, target: PlatformState, now: float) -> PlatformStatus:
         check_transition(self.state, target)
         return replace(self, state=target, updated_at=now)
-
-    @property
-    def job_active(self) -> bool:
-        return self.job_id is not None

@@ -18,8 +18,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bot.config import Settings
 from bot.config_idle import IdleSource
 from bot.errors import BotError
-from bot.ports import Clock, CloudPlatform, ParticipantSource
+from bot.ports import Clock, ParticipantSource
 from bot.watch import Reading
+from infra.aws.errors import cloud_errors
+from infra.aws.nlb import NlbIngress
+from infra.aws.session import AwsClients
 
 # JVB's Prometheus names changed over releases; any of these is a participant gauge.
 _PROM = re.compile(r"^(?:jitsi_)?(?:jvb_)?participants(?:\{[^}]*\})?\s+([0-9.eE+-]+)\s*$")
@@ -81,21 +84,26 @@ class CloudWatchSource:
     name = "cloudwatch"
 
     def __init__(
-        self, clients: Any, cloud: CloudPlatform, clock: Clock, window_minutes: float = 5.0
+        self,
+        clients: AwsClients,
+        nlb: NlbIngress,
+        clock: Clock,
+        window_minutes: float = 5.0,
     ) -> None:
         self.clients = clients
-        self.cloud = cloud
+        self.nlb = nlb
         self.clock = clock
         self.window = window_minutes
 
     def read(self) -> Reading:
         try:
-            lb = self.cloud.describe_load_balancer()
+            with cloud_errors(self.nlb.settings, "looking up the load balancer"):
+                lb = self.nlb.load_balancer()
         except BotError as exc:
             return Reading(None, self.name, str(exc))
         if lb is None:
             return Reading(None, self.name, "the load balancer does not exist")
-        dimension = "net/" + lb.arn.split(":loadbalancer/net/", 1)[-1]
+        dimension = lb.metric_dimension
         now = datetime.fromtimestamp(self.clock.now(), UTC)
         start = now - timedelta(minutes=self.window)
         end = now + timedelta(minutes=1)  # the current, still open minute counts too
@@ -126,8 +134,11 @@ class CloudWatchSource:
         return max(values) if statistic == "Maximum" else sum(values)
 
 
-def build_source(settings: Settings, cloud: CloudPlatform, clock: Clock) -> ParticipantSource:
-    """The configured source; ``auto``: Jicofo if its URL is set, else JVB, else CloudWatch."""
+def build_source(
+    settings: Settings, clock: Clock, nlb: NlbIngress | None = None
+) -> ParticipantSource:
+    """The configured source; ``auto``: Jicofo if its URL is set, else JVB, else the NLB's
+    CloudWatch metrics (``nlb`` None: no NLB to read them from)."""
     idle = settings.idle
     kind = idle.source
     if kind is IdleSource.AUTO:
@@ -144,10 +155,9 @@ def build_source(settings: Settings, cloud: CloudPlatform, clock: Clock) -> Part
         return HttpStatsSource("jvb", idle.jvb_url, idle.source_timeout_seconds)
     if kind in (IdleSource.JICOFO, IdleSource.JVB):
         return _Unconfigured(kind.value)
-    clients = getattr(cloud, "clients", None)
-    if clients is None:
+    if nlb is None:
         return _Unconfigured("cloudwatch")
-    return CloudWatchSource(clients, cloud, clock)
+    return CloudWatchSource(nlb.clients, nlb, clock)
 
 
 class _Unconfigured:

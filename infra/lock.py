@@ -21,6 +21,8 @@ log = logging.getLogger("jitsi.lock")
 class LeaseLock:
     def __init__(self, client: redis.Redis, name: str, lease: float) -> None:
         self.lease = lease
+        self._client = client
+        self._name = name
         self._lock = client.lock(name, timeout=lease, thread_local=False)
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
@@ -53,6 +55,13 @@ class LeaseLock:
                 # stays away past the lease, the lock expires as it should.
                 log.warning("could not renew the lifecycle lock: %s", exc)
 
+    def clear_if_unleased(self) -> bool:
+        """Delete the lock when it has no lease (its owner can never release it)."""
+        if self._client.pttl(self._name) != -1:
+            return False  # absent (-2), or a lease that runs out by itself
+        self._client.delete(self._name)
+        return True
+
     def release(self) -> None:
         self._stop.set()
         if self._renewer is not None:
@@ -71,6 +80,3 @@ class LeaseLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
-
-    def held_by_anyone(self) -> bool:
-        return bool(self._lock.locked())

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import redis
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 from bot.config import Settings
 from bot.events import Event
@@ -21,9 +26,19 @@ def job_timeout(settings: Settings) -> int:
 
 
 class RQJobQueue:
-    def __init__(self, client: redis.Redis, settings: Settings, events: RedisEventSink) -> None:
+    """Lifecycle jobs on the platform's RQ queue; ``entry`` is the RQ entry point that
+    runs one (``infra.jobs.lifecycle``), handed in so this module names no job."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        settings: Settings,
+        events: RedisEventSink,
+        entry: Callable[[dict[str, Any]], bool],
+    ) -> None:
         self.settings = settings
         self.events = events
+        self.entry = entry
         self.queue = Queue(Keys(settings.project_name).queue_name, connection=client)
 
     def enqueue(self, spec: JobSpec, accepted: Event) -> None:
@@ -31,7 +46,7 @@ class RQJobQueue:
         # sees the job also finds its ACCEPTED event.
         pipe = self.queue.connection.pipeline()
         self.queue.enqueue_call(
-            "infra.worker.run_job",
+            self.entry,
             args=(spec.as_dict(),),
             pipeline=pipe,
             job_id=spec.job_id,
@@ -43,3 +58,15 @@ class RQJobQueue:
         # After RQ's writes: it opens the MULTI block itself.
         self.events.emit(accepted, pipeline=pipe)
         pipe.execute()
+
+    def pending(self, job_id: str) -> bool:
+        """Whether the job waits in the queue (or its scheduled registry) to be run."""
+        try:
+            job = Job.fetch(job_id, connection=self.queue.connection)
+        except NoSuchJobError:
+            return False
+        return job.get_status(refresh=True) in (
+            JobStatus.QUEUED,
+            JobStatus.DEFERRED,
+            JobStatus.SCHEDULED,
+        )

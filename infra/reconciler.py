@@ -1,74 +1,188 @@
-"""Drift repair: what AWS has against what Redis says should be, every few minutes.
+"""The reconciler: converge AWS toward the desired state when no job is doing so.
 
-Runs inside ``infra.worker.reconcile`` with the lifecycle lock held and no job
-under way. Each repair is announced as a REPAIR notice with the hourly cost it
-saved. Repairs go through the lifecycle (find-or-create, teardown + audit), so
-they are as safe to interrupt as any job.
+Every run (a ``JobChain``, every ``reconcile_interval_seconds``, and once at each
+worker start): clear a lock whose owner died, resume a job whose worker died (same
+job id, so its followers keep rendering), repair drift between Redis and AWS, post
+the daily summary. Repairs go through the lifecycle (find-or-create, teardown and
+audit), so they are as safe to interrupt as any job, and each is announced with
+the hourly cost it saved.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.cost import money
-from bot.events import NoticeKind
-from bot.model import BillableResource, JobKind, JobSpec, LoadBalancer, ResourceKind
+from bot.config import Settings
+from bot.cost import CostModel, money
+from bot.events import Event, EventKind, NoticeKind
+from bot.model import Actor, BillableResource, ChatPlatform, JobId, JobKind, JobSpec, UserId
+from bot.ports import Clock, PlatformParts
 from bot.state import DesiredState, PlatformState
-from infra.guard import Guards, announce, ensure_monitor
-from infra.keys import SUMMARY_MARK_TTL_SECONDS
+from infra.chain import JobChain
+from infra.events import RedisEventSink
+from infra.guard import Guards
+from infra.lock import LeaseLock
+from infra.queue import RQJobQueue
+from infra.redis_store import RedisLedger, RedisPlatformStore, SummaryMarks
+from infra.runner import LifecycleRunner
 
 log = logging.getLogger("jitsi.reconciler")
+SYSTEM = Actor(UserId("system:reconciler"), "notices", ChatPlatform.SYSTEM, "reconciler")
 
-BILLABLE = frozenset(
-    {
-        ResourceKind.LOAD_BALANCER,
-        ResourceKind.TASK,
-        ResourceKind.ELASTIC_IP,
-        ResourceKind.NETWORK_INTERFACE,
-    }
-)
+# RQ's scheduler moves due jobs to the queue about once a second: schedule that
+# much early so runs are one interval apart, not one interval plus the lag.
+SCHEDULER_LAG_SECONDS = 1.0
+
 _LABEL = {
-    ResourceKind.LOAD_BALANCER: "load balancer",
-    ResourceKind.TASK: "task",
-    ResourceKind.ELASTIC_IP: "elastic IP",
-    ResourceKind.NETWORK_INTERFACE: "network interface",
+    "load_balancer": "load balancer",
+    "task": "task",
+    "elastic_ip": "elastic IP",
+    "network_interface": "network interface",
 }
 
-RunJob = Callable[[JobSpec], bool]
 
+class Reconciler:
+    def __init__(
+        self,
+        settings: Settings,
+        store: RedisPlatformStore,
+        sink: RedisEventSink,
+        parts: PlatformParts,
+        costs: CostModel,
+        clock: Clock,
+        ledger: RedisLedger,
+        marks: SummaryMarks,
+        guards: Guards,
+        runner: LifecycleRunner,
+        queue: RQJobQueue,
+        lock: Callable[[], LeaseLock],
+        chain: JobChain,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.sink = sink
+        self.parts = parts
+        self.costs = costs
+        self.clock = clock
+        self.ledger = ledger
+        self.marks = marks
+        self.guards = guards
+        self.runner = runner
+        self.queue = queue
+        self.lock = lock
+        self.chain = chain
 
-def clear_stale_lock(g: Guards) -> bool:
-    """Delete a lifecycle lock that has no lease (its owner can never release it)."""
-    if g.redis.pttl(g.keys.lock) != -1:
-        return False  # absent (-2), or a lease that runs out by itself
-    g.redis.delete(g.keys.lock)
-    announce(
-        g,
-        NoticeKind.REPAIR,
-        "Reconciler: removed a lifecycle lock with no lease (its owner had died); "
-        "starts and stops can run again.",
-        repair="stale-lock",
-        saved_per_hour=0.0,
-    )
-    return True
+    def run(self, run_id: str) -> str:
+        """One reconcile run; says what was done, and schedules the next run."""
+        began = time.monotonic()
+        try:
+            self.clear_stale_lock()
+            result = self._reconcile()
+            self.daily_summary()
+            return result
+        finally:
+            interval = self.settings.reconcile_interval_seconds
+            if interval > 0:
+                elapsed = time.monotonic() - began
+                delay = max(interval - elapsed - SCHEDULER_LAG_SECONDS, 0.5)
+                self.chain.hand_over(run_id, interval, delay)
 
+    def clear_stale_lock(self) -> bool:
+        """Delete a lifecycle lock that has no lease (its owner can never release it)."""
+        if not self.lock().clear_if_unleased():
+            return False
+        self.guards.announce(
+            NoticeKind.REPAIR,
+            "Reconciler: removed a lifecycle lock with no lease (its owner had died); "
+            "starts and stops can run again.",
+            repair="stale-lock",
+            saved_per_hour=0.0,
+        )
+        return True
 
-def repair(g: Guards, run: RunJob, actor_spec: Callable[[JobKind], JobSpec]) -> str:
-    """Compare and repair; say what was done. ``run`` runs a lifecycle job under the lock."""
-    status = g.store.status()
-    cloud, costs = g.lifecycle.cloud, g.lifecycle.costs
-    if status.desired is DesiredState.STOPPED and status.state is PlatformState.STOPPED:
-        found = [r for r in cloud.audit() if r.kind in BILLABLE]
+    def _reconcile(self) -> str:
+        lock = self.lock()
+        # Outwait the lease of a dead owner; a live owner keeps renewing and wins.
+        if not lock.acquire(self.settings.lock_lease_seconds + 1):
+            return "busy: a lifecycle job is running"
+        try:
+            status = self.store.status()
+            job_id = status.job_id
+            if job_id and self.queue.pending(job_id):
+                return f"job {job_id} is queued; nothing to do"
+            kind: JobKind | None = None
+            if status.desired is DesiredState.RUNNING and status.state is not PlatformState.RUNNING:
+                kind = JobKind.START
+            elif (
+                status.desired is DesiredState.STOPPED and status.state is not PlatformState.STOPPED
+            ):
+                kind = JobKind.STOP
+            elif job_id:  # the recorded job died after reaching its state: just close it
+                kind = status.job_kind
+            if kind is None:
+                return self._repair()
+            resumed = (
+                JobId(job_id)
+                if job_id and status.job_kind is kind
+                else JobId(uuid.uuid4().hex[:16])
+            )
+            self.store.force_job(kind, resumed)
+            self.sink.emit(
+                Event(
+                    EventKind.NOTICE,
+                    resumed,
+                    time.time(),
+                    f"Resuming: the platform should be {status.desired.value} but is "
+                    f"{status.state.value}, and no job is running.",
+                    data={"resumed": True},
+                )
+            )
+            log.info("reconcile: resuming %s as job %s", kind.value, resumed)
+            spec = JobSpec(resumed, kind, SYSTEM, status.session_room, time.time())
+            self.guards.after_job(spec, self.runner.run_locked(spec))
+            return f"resumed {kind.value} as job {resumed}"
+        finally:
+            lock.release()
+
+    def _system_job(self, kind: JobKind) -> JobSpec:
+        job_id = JobId(uuid.uuid4().hex[:16])
+        self.store.force_job(kind, job_id)
+        return JobSpec(job_id, kind, SYSTEM, self.store.status().session_room, time.time())
+
+    def _run(self, kind: JobKind) -> bool:
+        try:
+            return self.runner.run_locked(self._system_job(kind)).ok
+        except Exception:
+            return False
+
+    def _repair(self) -> str:
+        """Drift between Redis and AWS, repaired under the lock this run holds."""
+        status = self.store.status()
+        if status.desired is DesiredState.STOPPED and status.state is PlatformState.STOPPED:
+            return self._remove_billables()
+        if status.desired is DesiredState.RUNNING and status.state is PlatformState.RUNNING:
+            return self._restore_running()
+        return "converged"
+
+    def _billable(self) -> list[BillableResource]:
+        return [r for r in self.parts.audit.billable() if r.billable]
+
+    def _remove_billables(self) -> str:
+        found = self._billable()
         if not found:
             return "converged"
-        per_hour = sum(costs.resource_hour(r) for r in found)
-        run(actor_spec(JobKind.STOP))
-        _delete_strays(g)
-        left = [r for r in cloud.audit() if r.kind in BILLABLE]
-        saved = per_hour - sum(costs.resource_hour(r) for r in left)
+        per_hour = sum(self.costs.resource_hour(r) for r in found)
+        self._run(JobKind.STOP)
+        # Project-tagged load balancers under another name: the lifecycle only
+        # knows its own.
+        self.parts.audit.sweep(self.parts.audit.billable())
+        left = self._billable()
+        saved = per_hour - sum(self.costs.resource_hour(r) for r in left)
         what = _describe(found)
         text = (
             f"Reconciler: the platform is stopped but {what} existed, costing "
@@ -76,8 +190,7 @@ def repair(g: Guards, run: RunJob, actor_spec: Callable[[JobKind], JobSpec]) -> 
         )
         if left:
             text += f" Still there: {_describe(left)}; remove by hand (`jitsi-bot infra audit`)."
-        announce(
-            g,
+        self.guards.announce(
             NoticeKind.REPAIR,
             text,
             repair="stopped-with-billables",
@@ -85,21 +198,21 @@ def repair(g: Guards, run: RunJob, actor_spec: Callable[[JobKind], JobSpec]) -> 
             saved_per_hour=round(saved, 5),
         )
         return f"removed {what}"
-    if status.desired is DesiredState.RUNNING and status.state is PlatformState.RUNNING:
-        lb = cloud.describe_load_balancer()
-        tasks = [t for t in cloud.list_tasks() if t.desired_status == "RUNNING"]
-        if lb is not None and tasks:
-            ensure_monitor(g)
+
+    def _restore_running(self) -> str:
+        ingress = self.parts.ingress.describe() is not None
+        tasks = [t for t in self.parts.compute.tasks() if t.desired_status == "RUNNING"]
+        if ingress and tasks:
+            self.guards.ensure_monitor()
             return "converged"
-        if lb is not None:
-            drift, useless = "an NLB with no running task", costs.nlb_hour
+        if ingress:
+            drift, useless = "an NLB with no running task", self.costs.nlb_hour
         elif tasks:
-            drift, useless = "a task with no NLB", costs.task_hour
+            drift, useless = "a task with no NLB", self.costs.task_hour
         else:
             drift, useless = "neither NLB nor task", 0.0
-        ok = run(actor_spec(JobKind.START))
-        announce(
-            g,
+        ok = self._run(JobKind.START)
+        self.guards.announce(
             NoticeKind.REPAIR,
             f"Reconciler: the platform should run but AWS had {drift} "
             f"({money(useless)} per hour billed for nothing). "
@@ -108,61 +221,44 @@ def repair(g: Guards, run: RunJob, actor_spec: Callable[[JobKind], JobSpec]) -> 
             drift=drift,
             saved_per_hour=round(useless, 5),
         )
-        ensure_monitor(g)
+        self.guards.ensure_monitor()
         return f"repaired {drift}"
-    return "converged"
 
-
-def _delete_strays(g: Guards) -> None:
-    """Project-tagged NLBs under another name: the lifecycle only knows its own name."""
-    cloud = g.lifecycle.cloud
-    for r in cloud.audit():
-        if r.kind is ResourceKind.LOAD_BALANCER:
-            lb = LoadBalancer(r.resource_id, r.name, "", "active")
-            cloud.delete_listeners(lb)
-            cloud.delete_load_balancer(lb)
+    def daily_summary(self) -> bool:
+        """Post yesterday's hours and cost once a day at ``schedule_summary_hour`` (local)."""
+        hour = self.settings.schedule.summary_hour
+        if hour is None:
+            return False
+        zone = ZoneInfo(self.settings.schedule.timezone)
+        now = datetime.fromtimestamp(self.clock.now(), zone)
+        if now.hour < hour:
+            return False
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        yesterday = datetime.fromordinal(day_start.toordinal() - 1).replace(tzinfo=zone)
+        label = yesterday.strftime("%Y-%m-%d")
+        if not self.marks.claim(label):
+            return False
+        rows = self.ledger.sessions_between(yesterday.timestamp(), day_start.timestamp())
+        seconds = sum(ended - started for started, ended, _ in rows)
+        cost = sum(c for *_, c in rows)
+        hours, month = self.ledger.month_to_date(self.clock.now())
+        self.guards.announce(
+            NoticeKind.SUMMARY,
+            f"{label}: {len(rows)} session(s), {seconds / 3600:.1f} h, {money(cost)}. "
+            f"This month: {hours:.1f} h, {money(month)}; idle cost "
+            f"{money(self.costs.idle_month)} per month.",
+            day=label,
+            sessions=len(rows),
+            hours=round(seconds / 3600, 3),
+            cost=round(cost, 4),
+        )
+        return True
 
 
 def _describe(found: list[BillableResource]) -> str:
     parts = []
     for kind in sorted({r.kind for r in found}, key=lambda k: k.value):
         n = sum(1 for r in found if r.kind is kind)
-        label = _LABEL.get(kind, kind.value)
+        label = _LABEL.get(kind.value, kind.value)
         parts.append(f"{n} {label}" + ("s" if n > 1 else ""))
     return ", ".join(parts)
-
-
-def daily_summary(g: Guards) -> bool:
-    """Post yesterday's hours and cost once a day at ``schedule_summary_hour`` (local)."""
-    hour = g.settings.schedule.summary_hour
-    if hour is None:
-        return False
-    zone = ZoneInfo(g.settings.schedule.timezone)
-    now = datetime.fromtimestamp(g.lifecycle.clock.now(), zone)
-    if now.hour < hour:
-        return False
-    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    yesterday = datetime.fromordinal(day_start.toordinal() - 1).replace(tzinfo=zone)
-    label = yesterday.strftime("%Y-%m-%d")
-    if not g.redis.set(g.keys.summary_sent(label), "1", nx=True, ex=SUMMARY_MARK_TTL_SECONDS):
-        return False
-    lo, hi = int(yesterday.timestamp() * 1000), int(day_start.timestamp() * 1000) - 1
-    seconds = cost = 0.0
-    sessions = 0
-    for _, row in g.redis.xrange(g.keys.ledger_sessions, min=lo, max=hi):
-        seconds += float(row[b"ended_at"]) - float(row[b"started_at"])
-        cost += float(row[b"cost"])
-        sessions += 1
-    hours, month = g.lifecycle.ledger.month_to_date(g.lifecycle.clock.now())
-    announce(
-        g,
-        NoticeKind.SUMMARY,
-        f"{label}: {sessions} session(s), {seconds / 3600:.1f} h, {money(cost)}. "
-        f"This month: {hours:.1f} h, {money(month)}; idle cost "
-        f"{money(g.lifecycle.costs.idle_month)} per month.",
-        day=label,
-        sessions=sessions,
-        hours=round(seconds / 3600, 3),
-        cost=round(cost, 4),
-    )
-    return True

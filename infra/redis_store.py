@@ -10,7 +10,7 @@ import redis
 
 from bot.model import Actor, JobId, JobKind
 from bot.state import Claim, DesiredState, PlatformState, PlatformStatus
-from infra.keys import AUDIT_LOG_MAXLEN, Keys
+from infra.keys import AUDIT_LOG_MAXLEN, SUMMARY_MARK_TTL_SECONDS, Keys
 
 # One round trip per command: the start fast path, the desired state and the
 # current-job slot, atomically, so simultaneous starts make exactly one job.
@@ -41,6 +41,7 @@ end
 return 0
 """
 _JOB_FIELDS = {"job_id", "job_kind"}  # owned by claim/finish, never by save()
+_LEGACY_FIELDS = ("nlb_dns",)  # read once for an upgrade, dropped by the next save
 
 
 def month_of(ts: float) -> str:
@@ -58,11 +59,14 @@ class RedisPlatformStore:
         raw = {k.decode(): v.decode() for k, v in self.r.hgetall(self.keys.platform).items()}
         return _decode(raw)
 
-    def set_desired(self, desired: str, actor: Actor) -> None:
-        DesiredState(desired)  # validate before writing
+    def set_desired(self, desired: DesiredState, actor: Actor) -> None:
         self.r.hset(
             self.keys.platform,
-            mapping={"desired": desired, "desired_by": actor.user, "desired_at": repr(time.time())},
+            mapping={
+                "desired": desired.value,
+                "desired_by": actor.user,
+                "desired_at": repr(time.time()),
+            },
         )
 
     def save(self, status: PlatformStatus) -> None:
@@ -76,6 +80,7 @@ class RedisPlatformStore:
                 absent.append(f.name)
             else:
                 present[f.name] = value.value if hasattr(value, "value") else str(value)
+        absent.extend(_LEGACY_FIELDS)
         pipe = self.r.pipeline(transaction=True)
         pipe.hset(self.keys.platform, mapping=present)
         if absent:
@@ -107,7 +112,8 @@ def _decode(raw: dict[str, str]) -> PlatformStatus:
         desired=DesiredState(raw.get("desired", DesiredState.STOPPED.value)),
         state=PlatformState(raw.get("state", PlatformState.STOPPED.value)),
         url=raw.get("url") or None,
-        nlb_dns=raw.get("nlb_dns") or None,
+        # "nlb_dns" is the field's name before the ingress became a port.
+        ingress_address=raw.get("ingress_address") or raw.get("nlb_dns") or None,
         job_id=JobId(raw["job_id"]) if raw.get("job_id") else None,
         job_kind=JobKind(raw["job_kind"]) if raw.get("job_kind") else None,
         session_started_at=opt_float("session_started_at"),
@@ -139,6 +145,16 @@ class RedisLedger:
             approximate=True,
         )
         pipe.execute()
+
+    def sessions_between(self, start: float, end: float) -> list[tuple[float, float, float]]:
+        """(started_at, ended_at, cost) of the sessions recorded in [start, end) (when
+        they ended, on the wall clock of whoever recorded them)."""
+        lo, hi = int(start * 1000), int(end * 1000) - 1
+        rows = self.r.xrange(self.keys.ledger_sessions, min=lo, max=hi)
+        return [
+            (float(row[b"started_at"]), float(row[b"ended_at"]), float(row[b"cost"]))
+            for _, row in rows
+        ]
 
     def month_to_date(self, now: float) -> tuple[float, float]:
         raw = self.r.hmget(self.keys.ledger_month(month_of(now)), ["seconds", "cost"])
@@ -172,3 +188,32 @@ class RedisAuditLog:
     def entries(self, count: int = 100) -> list[dict[str, str]]:
         rows = self.r.xrevrange(self.keys.audit_log, count=count)
         return [{k.decode(): v.decode() for k, v in fields_.items()} for _, fields_ in rows]
+
+
+class UnwatchedJobs:
+    """Jobs nobody in chat follows (scheduled runs): the worker announces how each ended."""
+
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.r = client
+        self.key = keys.unwatched_jobs
+
+    def add(self, job_id: str) -> None:
+        self.r.sadd(self.key, job_id)
+
+    def take(self, job_id: str) -> bool:
+        """True once for a job that was added (its ending is then announced)."""
+        return bool(self.r.srem(self.key, job_id))
+
+
+class SummaryMarks:
+    """Which days' summaries were posted, so each day is summarised once."""
+
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.r = client
+        self.keys = keys
+
+    def claim(self, day: str) -> bool:
+        """True for the first caller for ``day`` (YYYY-MM-DD)."""
+        return bool(
+            self.r.set(self.keys.summary_sent(day), "1", nx=True, ex=SUMMARY_MARK_TTL_SECONDS)
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import redis
@@ -19,10 +20,14 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
 from bot.events import NoticeKind
+from bot.idle import StopReason
 from bot.model import Actor, ChatPlatform, JobKind, UserId
-from bot.service import ReplyKind
+from bot.ports import Clock, SessionStore
+from bot.service import CommandService, ReplyKind
 from bot.watch import ScheduledItem
+from infra.guard import Guards
 from infra.keys import Keys
+from infra.redis_store import UnwatchedJobs
 
 SCHEDULER = Actor(UserId("system:schedule"), "notices", ChatPlatform.SYSTEM, "schedule")
 
@@ -32,16 +37,20 @@ def job_id(item_id: str) -> str:
 
 
 class RedisScheduler:
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+    """Scheduled items in a hash, each with an RQ job in RQ's scheduled registry (so a
+    worker restart keeps it) that runs ``entry`` (``infra.jobs.scheduled``) at its time."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, entry: Callable[[str], str]) -> None:
         self.r = client
         self.keys = keys
+        self.entry = entry
         self.queue = Queue(keys.queue_name, connection=client)
 
     def add(self, item: ScheduledItem) -> None:
         self.r.hset(self.keys.schedule, item.item_id, item.to_json())
         self.queue.enqueue_at(
             datetime.fromtimestamp(item.at, UTC),
-            "infra.scheduling.run_scheduled",
+            self.entry,
             item.item_id,
             job_id=job_id(item.item_id),
             result_ttl=3600,
@@ -73,51 +82,57 @@ class RedisScheduler:
         return item
 
 
-def run_scheduled(item_id: str) -> str:
-    """RQ entry point: run a scheduled start or stop as the person who scheduled it."""
-    # Imported here: infra.worker imports this module's scheduler for its context.
-    from infra.guard import Guards, announce
-    from infra.worker import _context
+class ScheduledRuns:
+    """Runs a scheduled start or stop as the person who scheduled it."""
 
-    ctx = _context()
-    g = Guards(ctx.settings, ctx.redis, ctx.lifecycle, ctx.participants)
-    scheduler = RedisScheduler(ctx.redis, g.keys)
-    item = scheduler.take(item_id)
-    if item is None:
-        return "cancelled"
-    actor = Actor.from_dict(item.actor)
-    kind = JobKind(item.kind)
-    who = actor.display_name or actor.user
-    if kind is JobKind.STOP:
-        watch = g.sessions.load()
-        if watch is not None and watch.stop_reason is None:
-            g.sessions.save(watch.with_(stop_reason="schedule"))
-    # A start runs as its requester (the session's notices go to their channel);
-    # a stop as the system, so its ending is announced with the session's cost.
-    reply = g.service.request(kind, actor if kind is JobKind.START else SCHEDULER, item.room)
-    if reply.job_id and not reply.joined:
-        g.redis.sadd(g.keys.unwatched_jobs, reply.job_id)
-    if kind is JobKind.START and item.minutes and reply.kind is not ReplyKind.DENIED:
-        now = g.lifecycle.clock.now()
-        stop = ScheduledItem(
-            uuid.uuid4().hex[:6],
-            "stop",
-            now + item.minutes * 60,
-            item.actor,
-            created_at=now,
+    def __init__(
+        self,
+        scheduler: RedisScheduler,
+        service: CommandService,
+        sessions: SessionStore,
+        guards: Guards,
+        unwatched: UnwatchedJobs,
+        clock: Clock,
+    ) -> None:
+        self.scheduler = scheduler
+        self.service = service
+        self.sessions = sessions
+        self.guards = guards
+        self.unwatched = unwatched
+        self.clock = clock
+
+    def run(self, item_id: str) -> str:
+        item = self.scheduler.take(item_id)
+        if item is None:
+            return "cancelled"
+        actor = Actor.from_dict(item.actor)
+        kind = JobKind(item.kind)
+        who = actor.display_name or actor.user
+        if kind is JobKind.STOP:
+            watch = self.sessions.load()
+            if watch is not None and watch.stop_reason is None:
+                self.sessions.save(watch.with_(stop_reason=StopReason.SCHEDULE.value))
+        # A start runs as its requester (the session's notices go to their channel);
+        # a stop as the system, so its ending is announced with the session's cost.
+        reply = self.service.request(kind, actor if kind is JobKind.START else SCHEDULER, item.room)
+        if reply.job_id and not reply.joined:
+            self.unwatched.add(reply.job_id)
+        if kind is JobKind.START and item.minutes and reply.kind is not ReplyKind.DENIED:
+            now = self.clock.now()
+            stop = ScheduledItem(
+                uuid.uuid4().hex[:6], "stop", now + item.minutes * 60, item.actor, created_at=now
+            )
+            self.scheduler.add(stop)
+            reply_text = f"{reply.text} It stops in {item.minutes} min (id {stop.item_id})."
+        else:
+            reply_text = reply.text
+        self.guards.announce(
+            NoticeKind.SCHEDULE,
+            f"Scheduled {item.kind} by {who}: {reply_text}",
+            platform=actor.platform.value,
+            channel=actor.channel,
+            item_id=item_id,
+            job_id=reply.job_id,
+            refused=reply.kind is ReplyKind.DENIED,
         )
-        scheduler.add(stop)
-        reply_text = f"{reply.text} It stops in {item.minutes} min (id {stop.item_id})."
-    else:
-        reply_text = reply.text
-    announce(
-        g,
-        NoticeKind.SCHEDULE,
-        f"Scheduled {item.kind} by {who}: {reply_text}",
-        platform=actor.platform.value,
-        channel=actor.channel,
-        item_id=item_id,
-        job_id=reply.job_id,
-        refused=reply.kind is ReplyKind.DENIED,
-    )
-    return f"{item.kind}: {reply.kind.value}"
+        return f"{item.kind}: {reply.kind.value}"

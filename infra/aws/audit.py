@@ -7,17 +7,47 @@ stop it must return nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from bot.config import Settings
 from bot.model import BillableResource, ResourceKind
-from infra.aws import naming
+from infra.aws import listeners, naming
 from infra.aws.ecs_tasks import describe_service_tasks, eni_public_ips, task_eni_id
+from infra.aws.elb import LoadBalancer
 from infra.aws.errors import cloud_errors, error_code
 from infra.aws.session import AwsClients
 from infra.aws.tags import belongs_to, project_filter
+
+
+class AwsAudit:
+    """The platform's ``Audit`` on boto3."""
+
+    def __init__(self, settings: Settings, clients: AwsClients) -> None:
+        self.settings = settings
+        self.clients = clients
+
+    def billable(self) -> list[BillableResource]:
+        return audit(self.settings, self.clients)
+
+    def sweep(self, found: Sequence[BillableResource]) -> int:
+        """Delete the load balancers among ``found`` (with their listeners); returns how many."""
+        deleted = 0
+        with cloud_errors(self.settings, "removing a stray load balancer"):
+            for r in found:
+                if r.kind is not ResourceKind.LOAD_BALANCER:
+                    continue
+                lb = LoadBalancer(r.resource_id, r.name, "", "active")
+                listeners.delete_all(self.clients.elbv2, lb)
+                try:
+                    self.clients.elbv2.delete_load_balancer(LoadBalancerArn=r.resource_id)
+                    deleted += 1
+                except ClientError as exc:
+                    if error_code(exc) != "LoadBalancerNotFound":
+                        raise
+        return deleted
 
 
 def audit(settings: Settings, clients: AwsClients) -> list[BillableResource]:

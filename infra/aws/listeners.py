@@ -7,8 +7,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bot.config import Settings
-from bot.model import LoadBalancer, TargetGroup
 from infra.aws import naming
+from infra.aws.elb import LoadBalancer, TargetGroup
 from infra.aws.errors import error_code
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"

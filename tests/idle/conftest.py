@@ -18,11 +18,9 @@ from rq.scheduler import RQScheduler
 from adapters.wiring import App
 from bot.config import Settings
 from bot.events import Notice
-from bot.lifecycle import Lifecycle
 from bot.model import Actor, ChatPlatform, UserId
-from infra import worker as jobs
-from infra.guard import Guards, run_monitor
-from infra.worker import JobContext
+from infra import jobs
+from infra.guard import Guards
 from tests.e2e.conftest import platform  # noqa: F401 (the e2e fixture, reused)
 from tests.support import services
 from tests.support.fakes import FakeClock, FakeCloud
@@ -96,11 +94,10 @@ class Rig:
     app: App
     clock: FakeClock
     cloud: FakeCloud
-    life: Lifecycle
 
     @property
     def guards(self) -> Guards:
-        return Guards(self.app.settings, self.app.redis, self.life)
+        return self.app.guards
 
     def say(self, text: str, who: str = "alice") -> Any:
         return self.app.service.handle(text, actor(who))
@@ -113,7 +110,7 @@ class Rig:
         """Move the clock and run the monitor as the scheduled chain would."""
         self.clock.m += minutes * 60
         current = self.app.redis.get(self.app.keys.monitor_scheduled)
-        return run_monitor(self.guards, current.decode() if current else None)
+        return self.guards.run_monitor(current.decode() if current else "")
 
     def notices(self) -> list[Notice]:
         rows = self.app.redis.xrange(self.app.keys.notices)
@@ -159,16 +156,14 @@ def rig_factory(redis_url: str, project: str) -> Iterator[Any]:
 
     def build(**extra: Any) -> Rig:
         settings = make_settings(project, redis_url, **extra)
-        app = App(settings)
         clock = FakeClock(start=1_780_000_000.0)
-        app.clock = clock  # type: ignore[assignment]  # the service reads time from it
         cloud = FakeCloud(clock)
-        life = Lifecycle(settings, cloud, app.store, app.sink, clock, app.ledger, app.costs)
-        app.__dict__["cloud"] = cloud
-        jobs.configure(lambda: JobContext(settings, app.redis, life))
+        app = App(settings, clock=clock, given_parts=cloud.parts())
+        jobs.install(app.job_context())
         made.append(app)
-        return Rig(app, clock, cloud, life)
+        return Rig(app, clock, cloud)
 
     yield build
+    jobs.install(None)
     for app in made:
         app.redis.close()

@@ -13,13 +13,12 @@ import pytest
 from adapters.wiring import App
 from bot.config import Settings
 from bot.events import Notice, NoticeKind
-from infra import worker as jobs
+from infra import jobs
 from infra.aws import naming
 from infra.aws.bootstrap import bootstrap
 from infra.aws.session import AwsClients
 from infra.aws.tags import TagSet
 from infra.idle_sources import CloudWatchSource
-from infra.worker import JobContext
 
 
 @pytest.fixture
@@ -35,8 +34,9 @@ def app(emulator_url: str, redis_url: str, project: str) -> Iterator[App]:
     )
     bootstrap(settings, AwsClients(settings))
     app = App(settings)
-    jobs.configure(lambda: JobContext(settings, app.redis, app.lifecycle))
+    jobs.install(app.job_context())
     yield app
+    jobs.install(None)
     app.redis.close()
 
 
@@ -68,12 +68,12 @@ def test_reconciler_removes_orphan_nlbs_of_a_stopped_platform_and_says_what_it_s
 ) -> None:
     orphan_nlb(app)
     orphan_nlb(app, f"{app.settings.project_name}-copy")  # same tags, another name
-    assert len([r for r in app.cloud.audit() if r.kind.value == "load_balancer"]) == 2
+    assert len([r for r in app.parts.audit.billable() if r.kind.value == "load_balancer"]) == 2
     began = time.monotonic()
     result = jobs.reconcile()
     took = time.monotonic() - began
     assert result == "removed 2 load balancers", result
-    assert not [r for r in app.cloud.audit() if r.kind.value == "load_balancer"]
+    assert not [r for r in app.parts.audit.billable() if r.kind.value == "load_balancer"]
     (repair,) = [n for n in notices(app) if n.kind is NoticeKind.REPAIR]
     assert "the platform is stopped but 2 load balancers existed" in repair.text
     assert "saves $0.065 per hour" in repair.text  # 2 x (NLB $0.0225 + 2 IPv4 x $0.005)
@@ -94,7 +94,8 @@ def test_reconciler_removes_a_lock_without_a_lease(app: App) -> None:
 def test_cloudwatch_source_reads_udp_flows_of_the_nlb(app: App) -> None:
     arn = orphan_nlb(app)
     clients = AwsClients(app.settings)
-    source = CloudWatchSource(clients, app.cloud, app.clock)
+    assert app.nlb is not None
+    source = CloudWatchSource(clients, app.nlb, app.clock)
     assert source.read().participants == 0  # no datapoints: nobody is sending media
     dimension = "net/" + arn.split(":loadbalancer/net/", 1)[1]
     now = datetime.now(UTC)
@@ -120,5 +121,6 @@ def test_cloudwatch_source_reads_udp_flows_of_the_nlb(app: App) -> None:
 
 
 def test_cloudwatch_source_without_an_nlb_is_unknown(app: App) -> None:
-    reading = CloudWatchSource(AwsClients(app.settings), app.cloud, app.clock).read()
+    assert app.nlb is not None
+    reading = CloudWatchSource(AwsClients(app.settings), app.nlb, app.clock).read()
     assert reading.unknown and "does not exist" in reading.detail

@@ -127,8 +127,6 @@ def test_max_session_length_warns_then_stops(rig_factory: Any, stats: StatsServe
 
 def test_one_monitor_chain_per_platform(rig_factory: Any, stats: StatsServer) -> None:
     rig = started(rig_factory, stats)
-    from infra.guard import ensure_monitor, run_monitor
-
-    assert not ensure_monitor(rig.guards)  # the start's chain exists
-    assert run_monitor(rig.guards, "monitor-impostor") == "ended"  # not the recorded run
+    assert not rig.guards.ensure_monitor()  # the start's chain exists
+    assert rig.guards.run_monitor("monitor-impostor") == "ended"  # not the recorded run
     assert rig.tick() == "watching"

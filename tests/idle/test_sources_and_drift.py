@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.events import NoticeKind
 from bot.state import PlatformState
-from infra import worker as jobs
+from infra import jobs
 from infra.idle_sources import HttpStatsSource
 from tests.idle.conftest import StatsServer
 

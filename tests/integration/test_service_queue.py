@@ -11,13 +11,11 @@ from rq import Queue, SimpleWorker
 from adapters.wiring import App
 from bot.config import Settings
 from bot.events import EventKind
-from bot.lifecycle import Lifecycle
 from bot.model import Actor, ChatPlatform, UserId
 from bot.render import ProgressView
 from bot.service import ReplyKind
 from bot.state import PlatformState
-from infra import worker as jobs
-from infra.worker import JobContext
+from infra import jobs
 from tests.support.fakes import FakeClock, FakeCloud
 
 
@@ -35,13 +33,13 @@ def app(redis_url: str, project: str) -> Iterator[App]:
         reconcile_interval_seconds=0,
         allowed_users={"stop": ["console:alice"]},
     )
-    app = App(settings)
     clock = FakeClock()
     cloud = FakeCloud(clock)
-    life = Lifecycle(settings, cloud, app.store, app.sink, clock, app.ledger, app.costs)
-    app.__dict__["cloud"] = cloud  # the App's cached property, filled with the fake
-    jobs.configure(lambda: JobContext(settings, app.redis, life))
+    app = App(settings, clock=clock, given_parts=cloud.parts())
+    app.__dict__["fake_cloud"] = cloud
+    jobs.install(app.job_context())
     yield app
+    jobs.install(None)
     app.redis.close()
 
 
@@ -137,9 +135,9 @@ def test_reconcile_resumes_a_job_whose_worker_died(app: App, redis_client: redis
 
 
 def test_a_crashing_job_still_ends_its_stream(app: App) -> None:
-    cloud = app.cloud
+    cloud = app.__dict__["fake_cloud"]
     assert isinstance(cloud, FakeCloud)
-    cloud.fail_on["ensure_target_groups"] = ZeroDivisionError("bug")  # type: ignore[assignment]
+    cloud.fail_on["ingress.bring_up"] = ZeroDivisionError("bug")  # type: ignore[assignment]
     reply = app.service.handle("start", actor())
     drain(app)
     view = view_of(app, reply.job_id)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ are exercised by the contract and end-to-end suites.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,18 +15,22 @@ from bot.errors import CloudError
 from bot.events import Event
 from bot.model import (
     Actor,
+    AliasTarget,
     BillableResource,
+    DnsTarget,
+    IngressKind,
+    IngressView,
     JobId,
     JobKind,
     JobSpec,
-    LoadBalancer,
-    PlatformObservation,
+    Readiness,
     ResourceKind,
     ServiceState,
-    TargetGroup,
+    SessionTags,
     TargetHealth,
     Task,
 )
+from bot.ports import PlatformParts, ProgressNote
 from bot.state import Claim, DesiredState, PlatformStatus
 
 
@@ -51,7 +55,8 @@ class FakeClock:
 
 @dataclass
 class FakeCloud:
-    """An AWS account in memory; delays count in fake-clock seconds."""
+    """An AWS account in memory; ``parts()`` is the lifecycle's view of it. Delays count
+    in fake-clock seconds; ``calls`` counts ``part.method`` calls; ``fail_on`` raises."""
 
     clock: FakeClock
     nlb_active_after: float = 120.0
@@ -62,168 +67,211 @@ class FakeCloud:
     fail_on: dict[str, CloudError] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     lb_created_at: float | None = None
-    lb_deleted: bool = True
-    groups: list[TargetGroup] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
     listeners: int = 0
     desired: int = 0
     task_started_at: float | None = None
     registered: dict[str, float] = field(default_factory=dict)
     advertise: list[str] = field(default_factory=list)
+    dns: AliasTarget | None = None
     leftovers: list[BillableResource] = field(default_factory=list)
+    notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
-    def _call(self, name: str) -> None:
+    def call(self, name: str) -> None:
         self.calls[name] += 1
         if name in self.fail_on:
             raise self.fail_on[name]
 
-    def _lb(self) -> LoadBalancer | None:
-        if self.lb_created_at is None:
-            return None
-        active = self.clock.monotonic() - self.lb_created_at >= self.nlb_active_after
-        return LoadBalancer(
-            "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/p-nlb/abc",
-            "p-nlb",
-            "p-nlb.elb.example",
-            "active" if active else "provisioning",
+    def parts(self) -> PlatformParts:
+        return PlatformParts(
+            ingress=FakeIngress(self),
+            compute=FakeCompute(self),
+            dns=FakeDns(self),
+            advertised=FakeAdvertised(self),
+            audit=FakeAudit(self),
+            meter=FakeMeter(self),
         )
 
-    def ensure_target_groups(self, requested_by: str, session: str) -> list[TargetGroup]:
-        self._call("ensure_target_groups")
-        if not self.groups:
-            self.groups = [
-                TargetGroup("arn:tg/udp", "p-udp10000", "UDP", 10000),
-                TargetGroup("arn:tg/web", "p-web443", "TCP", 443),
-            ]
-        return list(self.groups)
-
-    def ensure_load_balancer(self, requested_by: str, session: str) -> LoadBalancer:
-        self._call("ensure_load_balancer")
+    @property
+    def lb_state(self) -> str | None:
         if self.lb_created_at is None:
-            self.lb_created_at = self.clock.monotonic()
-        lb = self._lb()
-        assert lb is not None
-        return lb
+            return None
+        up = self.clock.monotonic() - self.lb_created_at >= self.nlb_active_after
+        return "active" if up else "provisioning"
 
-    def ensure_listeners(self, lb: LoadBalancer, groups: list[TargetGroup]) -> int:
-        self._call("ensure_listeners")
-        self.listeners = len(groups)
-        return self.listeners
-
-    def describe_load_balancer(self) -> LoadBalancer | None:
-        self._call("describe_load_balancer")
-        return self._lb()
-
-    def load_balancer_public_ips(self, lb: LoadBalancer) -> list[str]:
-        self._call("load_balancer_public_ips")
-        if (
-            self.lb_created_at is None
-            or self.clock.monotonic() - self.lb_created_at < self.eni_after
-        ):
-            return []
-        return ["203.0.113.10", "203.0.113.11"]
-
-    def publish_advertise_ips(self, ips: list[str]) -> None:
-        self._call("publish_advertise_ips")
-        self.advertise = list(ips)
-
-    def upsert_dns(self, lb: LoadBalancer) -> bool:
-        self._call("upsert_dns")
-        return True
-
-    def delete_dns(self) -> bool:
-        self._call("delete_dns")
-        return True
-
-    def set_desired_count(self, count: int) -> None:
-        self._call("set_desired_count")
-        self.desired = count
-        if count and self.task_started_at is None:
-            self.task_started_at = self.clock.monotonic()
-        if not count:
-            self.task_started_at = None
-
-    def service_state(self) -> ServiceState | None:
-        running = 1 if self.list_tasks() else 0
-        return ServiceState(self.desired, running)
-
-    def list_tasks(self, *, include_stopped: bool = False) -> list[Task]:
-        self._call("list_tasks")
+    def running_tasks(self) -> list[Task]:
         if self.task_started_at is None:
             return []
         up = self.clock.monotonic() - self.task_started_at >= self.task_running_after
         return [Task("arn:task/1", "RUNNING" if up else "PENDING", "10.0.1.5")]
 
-    def register_targets(self, ips: list[str]) -> None:
-        self._call("register_targets")
-        self.registered = {ip: self.clock.monotonic() for ip in ips}
-
     def target_health(self) -> list[TargetHealth]:
-        self._call("target_health")
-        lb = self._lb()
         out = []
+        active = self.lb_state == "active"
         for ip, at in self.registered.items():
-            for g in self.groups:
+            for name in self.groups:
                 state = "initial"
-                if self.health_mode == "unhealthy" and lb and lb.active:
+                if self.health_mode == "unhealthy" and active:
                     state = "unhealthy"
                 elif (
                     self.health_mode == "auto"
-                    and lb
-                    and lb.active
+                    and active
                     and self.clock.monotonic()
-                    - max(at, self.lb_created_at or 0.0 + self.nlb_active_after)
+                    - max(at, (self.lb_created_at or 0.0) + self.nlb_active_after)
                     >= self.healthy_after
                 ):
                     state = "healthy"
-                out.append(
-                    TargetHealth(
-                        g.name,
-                        ip,
-                        g.port,
-                        state,
-                        "Target.FailedHealthChecks" if state == "unhealthy" else "",
-                    )
-                )
+                reason = "Target.FailedHealthChecks" if state == "unhealthy" else ""
+                out.append(TargetHealth(name, ip, 443, state, reason))
         return out
 
-    def delete_listeners(self, lb: LoadBalancer) -> int:
-        self._call("delete_listeners")
-        n, self.listeners = self.listeners, 0
-        return n
 
-    def delete_load_balancer(self, lb: LoadBalancer) -> None:
-        self._call("delete_load_balancer")
-        self.lb_created_at = None
-        self.registered = {}
+class FakeIngress:
+    kind = IngressKind.NLB
+    advertises = True
 
-    def delete_target_groups(self) -> int:
-        self._call("delete_target_groups")
-        n, self.groups = len(self.groups), []
-        return n
+    def __init__(self, world: FakeCloud) -> None:
+        self.w = world
 
-    def audit(self) -> list[BillableResource]:
-        self._call("audit")
-        found = list(self.leftovers)
-        if self.lb_created_at is not None:
+    def bring_up(self, tags: SessionTags, note: ProgressNote) -> None:
+        self.w.call("ingress.bring_up")
+        if not self.w.groups:
+            self.w.groups = ["p-udp10000", "p-web443"]
+        if self.w.lb_created_at is None:
+            self.w.lb_created_at = self.w.clock.monotonic()
+        self.w.listeners = len(self.w.groups)
+        note("fake: load balancer ready to provision", {"fake": True})
+
+    def advertised_addresses(self) -> list[str]:
+        self.w.call("ingress.advertised_addresses")
+        made = self.w.lb_created_at
+        if made is None or self.w.clock.monotonic() - made < self.w.eni_after:
+            return []
+        return ["203.0.113.10", "203.0.113.11"]
+
+    def attach(self, tasks: Sequence[Task]) -> None:
+        self.w.call("ingress.attach")
+        now = self.w.clock.monotonic()
+        self.w.registered = {t.private_ip: now for t in tasks if t.private_ip}
+
+    def readiness(self) -> Readiness:
+        self.w.call("ingress.readiness")
+        state = self.w.lb_state
+        if state is None:
+            return Readiness(False, "NLB missing", gone=True)
+        targets = self.w.target_health() if state == "active" else []
+        failing = tuple(f"{t.target_group}: {t.reason}" for t in targets if t.state == "unhealthy")
+        states = "/".join(sorted({t.state for t in targets})) or "checked once it is active"
+        return Readiness(
+            ready=bool(targets) and all(t.healthy for t in targets),
+            summary=f"NLB {state}, targets {states}",
+            failing=failing,
+            hint="Check the task's logs (/ecs/p).",
+            address="p-nlb.elb.example",
+        )
+
+    def dns_target(self, tasks: Sequence[Task]) -> DnsTarget | None:
+        self.w.call("ingress.dns_target")
+        made = self.w.lb_created_at is not None
+        return AliasTarget("Z-ELB", "p-nlb.elb.example") if made else None
+
+    def remove(self, note: ProgressNote) -> None:
+        self.w.call("ingress.remove")
+        self.w.lb_created_at = None
+        self.w.registered = {}
+        self.w.listeners = 0
+        self.w.groups = []
+
+    def remaining(self) -> list[str]:
+        self.w.call("ingress.remaining")
+        left = ["load balancer"] if self.w.lb_created_at is not None else []
+        return left + [f"target group {g}" for g in self.w.groups]
+
+    def describe(self) -> IngressView | None:
+        self.w.call("ingress.describe")
+        state = self.w.lb_state
+        if state is None:
+            return None
+        return IngressView(
+            self.kind, "p-nlb", "p-nlb.elb.example", state, (), tuple(self.w.target_health())
+        )
+
+
+class FakeCompute:
+    def __init__(self, world: FakeCloud) -> None:
+        self.w = world
+
+    def scale(self, count: int) -> None:
+        self.w.call("compute.scale")
+        self.w.desired = count
+        if count and self.w.task_started_at is None:
+            self.w.task_started_at = self.w.clock.monotonic()
+        if not count:
+            self.w.task_started_at = None
+
+    def service(self) -> ServiceState | None:
+        self.w.call("compute.service")
+        return ServiceState(self.w.desired, len(self.w.running_tasks()))
+
+    def tasks(self, *, include_stopped: bool = False) -> list[Task]:
+        self.w.call("compute.tasks")
+        return self.w.running_tasks()
+
+
+class FakeDns:
+    enabled = True
+
+    def __init__(self, world: FakeCloud) -> None:
+        self.w = world
+
+    def upsert(self, target: DnsTarget) -> None:
+        self.w.call("dns.upsert")
+        assert isinstance(target, AliasTarget)
+        self.w.dns = target
+
+    def delete(self) -> None:
+        self.w.call("dns.delete")
+        self.w.dns = None
+
+
+class FakeAdvertised:
+    def __init__(self, world: FakeCloud) -> None:
+        self.w = world
+
+    def publish(self, addresses: Sequence[str]) -> None:
+        self.w.call("advertised.publish")
+        self.w.advertise = list(addresses)
+
+    def current(self) -> list[str]:
+        return list(self.w.advertise)
+
+
+class FakeAudit:
+    def __init__(self, world: FakeCloud) -> None:
+        self.w = world
+
+    def billable(self) -> list[BillableResource]:
+        self.w.call("audit.billable")
+        found = list(self.w.leftovers)
+        if self.w.lb_created_at is not None:
             found.append(BillableResource(ResourceKind.LOAD_BALANCER, "p-nlb", "p-nlb", 2))
-        if self.task_started_at is not None:
+        if self.w.task_started_at is not None:
             found.append(BillableResource(ResourceKind.TASK, "arn:task/1", "", 1))
         return found
 
-    def observe(self) -> PlatformObservation:
-        return PlatformObservation(
-            self.service_state(),
-            self._lb(),
-            tuple(self.list_tasks()),
-            tuple(self.target_health()),
-            tuple(self.advertise),
-        )
+    def sweep(self, found: Sequence[BillableResource]) -> int:
+        self.w.call("audit.sweep")
+        strays = [r for r in found if r.kind is ResourceKind.LOAD_BALANCER]
+        self.w.leftovers = [r for r in self.w.leftovers if r not in strays]
+        return len(strays)
 
-    def call_counts(self) -> dict[str, int]:
-        return dict(self.calls)
 
-    def observe_progress(self, note: Callable[[str, dict[str, Any]], None] | None) -> None:
-        self.note = note
+class FakeMeter:
+    def __init__(self, world: FakeCloud) -> None:
+        self.w = world
+
+    def calls(self) -> dict[str, int]:
+        return dict(self.w.calls)
 
 
 class MemoryStore:
@@ -233,8 +281,8 @@ class MemoryStore:
     def status(self) -> PlatformStatus:
         return self.current
 
-    def set_desired(self, desired: str, actor: Actor) -> None:
-        self.current = replace(self.current, desired=DesiredState(desired))
+    def set_desired(self, desired: DesiredState, actor: Actor) -> None:
+        self.current = replace(self.current, desired=desired)
 
     def save(self, status: PlatformStatus) -> None:
         self.current = replace(
@@ -254,7 +302,7 @@ class MemoryStore:
             and not c.job_id
         ):
             return Claim(None, running_url=c.url)
-        wanted = "running" if kind is JobKind.START else "stopped"
+        wanted = DesiredState.RUNNING if kind is JobKind.START else DesiredState.STOPPED
         self.set_desired(wanted, actor)
         if self.current.job_id and self.current.job_kind is kind:
             return Claim(self.current.job_id, joined=True)

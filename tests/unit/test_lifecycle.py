@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.cost import CostModel, PriceTable
 from bot.errors import CloudError
 from bot.events import EventKind
+from bot.job import Deps
 from bot.lifecycle import Lifecycle
 from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec, UserId
 from bot.state import DesiredState, PlatformState
@@ -19,6 +20,7 @@ from tests.support.fakes import FakeClock, FakeCloud, MemoryLedger, MemoryStore,
 PRICES = PriceTable.from_mapping(
     json.loads((Path(__file__).parents[2] / "infra/prices/us-east-1.json").read_text())
 )
+RUNNING = DesiredState.RUNNING
 ALICE = Actor(UserId("console:alice"), "general", ChatPlatform.CONSOLE, "alice")
 
 
@@ -29,9 +31,9 @@ def make(settings: Settings | None = None, **cloud_kw: object):  # type: ignore[
     clock = FakeClock()
     cloud = FakeCloud(clock, **cloud_kw)  # type: ignore[arg-type]
     store, sink, ledger = MemoryStore(), RecordingSink(), MemoryLedger()
-    store.set_desired("running", ALICE)  # as the command service does before enqueueing
-    life = Lifecycle(settings, cloud, store, sink, clock, ledger, CostModel(settings, PRICES))
-    return life, cloud, store, sink, clock, ledger
+    store.set_desired(RUNNING, ALICE)  # as the command service does before enqueueing
+    deps = Deps(settings, cloud.parts(), store, sink, clock, ledger, CostModel(settings, PRICES))
+    return Lifecycle(deps), cloud, store, sink, clock, ledger
 
 
 def spec(kind: JobKind, room: str | None = None) -> JobSpec:
@@ -40,8 +42,8 @@ def spec(kind: JobKind, room: str | None = None) -> JobSpec:
 
 def test_start_posts_url_and_cost_and_overlaps_waits() -> None:
     life, cloud, store, sink, clock, _ = make()
-    store.set_desired("running", ALICE)
-    assert life.run(spec(JobKind.START, "standup"))
+    store.set_desired(RUNNING, ALICE)
+    assert life.run(spec(JobKind.START, "standup")).ok
     kinds = sink.kinds()
     assert kinds[-1] == "finished" and sink.events[-1].data["ok"] is True
     url_event = next(e for e in sink.events if e.kind is EventKind.URL_READY)
@@ -63,10 +65,11 @@ def test_start_reports_call_count_and_step_durations() -> None:
     assert final.data["aws_calls"] == sum(cloud.calls.values())
     finished = [e for e in sink.events if e.kind is EventKind.STEP_FINISHED]
     assert [e.step for e in finished] == [
-        "load-balancer",
+        "ingress",
         "advertise-ips",
         "scale-up",
         "register",
+        "dns",
         "healthy",
     ]
     assert all(e.data["ok"] and e.data["seconds"] >= 0 for e in finished)
@@ -82,15 +85,14 @@ def test_waiting_events_are_coalesced() -> None:
 
 def test_stop_wins_at_the_next_step_boundary_and_removes_what_was_made() -> None:
     life, cloud, store, sink, _, ledger = make()
-    store.set_desired("running", ALICE)
+    store.set_desired(RUNNING, ALICE)
 
     def stop_when_scaled(event):  # type: ignore[no-untyped-def]
         if event.kind is EventKind.STEP_FINISHED and event.step == "scale-up":
-            store.set_desired("stopped", ALICE)
+            store.set_desired(DesiredState.STOPPED, ALICE)
 
     sink.on_emit = stop_when_scaled
-    ok = life.run(spec(JobKind.START))
-    assert ok  # the cancelled start cleaned up after itself
+    assert life.run(spec(JobKind.START)).ok  # the cancelled start cleaned up after itself
     assert any(e.data.get("cancelled") for e in sink.events)
     assert cloud.lb_created_at is None and cloud.desired == 0 and not cloud.groups
     audit = next(e for e in sink.events if e.kind is EventKind.AUDIT)
@@ -103,10 +105,14 @@ def test_stop_wins_at_the_next_step_boundary_and_removes_what_was_made() -> None
 def test_stop_tears_down_audits_and_accounts_the_session() -> None:
     life, cloud, store, sink, clock, ledger = make()
     life.run(spec(JobKind.START))
+    assert cloud.dns is not None  # the domain points at the NLB
     clock.m += 3 * 3600  # three hours of meeting
-    store.set_desired("stopped", ALICE)
-    assert life.run(spec(JobKind.STOP))
+    store.set_desired(DesiredState.STOPPED, ALICE)
+    result = life.run(spec(JobKind.STOP))
+    assert result.ok and result.session is not None
+    assert result.session.seconds >= 3 * 3600
     assert cloud.lb_created_at is None and cloud.desired == 0 and not cloud.groups
+    assert cloud.dns is None  # the record went before the NLB
     costs = [e for e in sink.events if e.kind is EventKind.COST and "session_cost" in e.data]
     assert costs and costs[-1].data["session_seconds"] >= 3 * 3600
     assert ledger.sessions and ledger.sessions[0][2] == pytest.approx(
@@ -117,15 +123,16 @@ def test_stop_tears_down_audits_and_accounts_the_session() -> None:
 
 def test_stop_when_already_stopped_is_a_clean_no_op() -> None:
     life, cloud, _, sink, _, ledger = make()
-    assert life.run(spec(JobKind.STOP))
-    assert cloud.calls["delete_load_balancer"] == 0
+    result = life.run(spec(JobKind.STOP))
+    assert result.ok and result.session is None
+    assert cloud.calls["ingress.remove"] == 0
     assert next(e for e in sink.events if e.kind is EventKind.AUDIT).data["clean"]
     assert not ledger.sessions
 
 
 def test_unhealthy_targets_fail_the_start_and_roll_back() -> None:
     life, cloud, store, sink, _, _ = make(health_mode="unhealthy")
-    assert not life.run(spec(JobKind.START))
+    assert not life.run(spec(JobKind.START)).ok
     error = next(e for e in sink.events if e.kind is EventKind.ERROR)
     assert "unhealthy" in error.message and "Target.FailedHealthChecks" in error.message
     assert "/ecs/" in error.message  # says where to look
@@ -138,7 +145,7 @@ def test_unhealthy_targets_fail_the_start_and_roll_back() -> None:
 def test_timeout_fails_with_a_clear_message() -> None:
     settings = Settings(start_timeout_seconds=60, poll_min_seconds=1, poll_max_seconds=5)
     life, cloud, _, sink, _, _ = make(settings, health_mode="initial")
-    assert not life.run(spec(JobKind.START))
+    assert not life.run(spec(JobKind.START)).ok
     error = next(e for e in sink.events if e.kind is EventKind.ERROR)
     assert "Gave up waiting" in error.message
     assert cloud.lb_created_at is None  # rolled back
@@ -149,8 +156,8 @@ def test_permanent_cloud_error_stops_the_job_with_its_hint() -> None:
         "AWS denied elasticloadbalancing:CreateLoadBalancer.",
         "Grant the worker's role that action.",
     )
-    life, _, _, sink, _, _ = make(fail_on={"ensure_load_balancer": denied})
-    assert not life.run(spec(JobKind.START))
+    life, _, _, sink, _, _ = make(fail_on={"ingress.bring_up": denied})
+    assert not life.run(spec(JobKind.START)).ok
     error = next(e for e in sink.events if e.kind is EventKind.ERROR)
     assert "Grant the worker's role" in error.message
     assert sink.events[-1].kind is EventKind.FINISHED and sink.events[-1].data["ok"] is False
@@ -161,7 +168,7 @@ def test_leftovers_make_the_audit_loud_with_hourly_cost() -> None:
 
     eip = BillableResource(ResourceKind.ELASTIC_IP, "eipalloc-1", "", 1)
     life, _, _, sink, _, _ = make(leftovers=[eip])
-    assert not life.run(spec(JobKind.STOP))
+    assert not life.run(spec(JobKind.STOP)).ok
     audit = next(e for e in sink.events if e.kind is EventKind.AUDIT)
     assert audit.data["clean"] is False and audit.data["per_hour"] == pytest.approx(0.005)
     assert "still exist" in audit.message
@@ -172,5 +179,5 @@ def test_start_is_idempotent_after_a_crash() -> None:
     life.run(spec(JobKind.START))
     # Run again as the reconciler would after a crash: nothing new is created.
     store.save(store.status().moved_to(PlatformState.STARTING, 0))
-    assert life.run(spec(JobKind.START))
-    assert cloud.calls["ensure_load_balancer"] == 2 and cloud.listeners == 2 and cloud.desired == 1
+    assert life.run(spec(JobKind.START)).ok
+    assert cloud.calls["ingress.bring_up"] == 2 and cloud.listeners == 2 and cloud.desired == 1

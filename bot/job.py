@@ -1,0 +1,124 @@
+"""One running lifecycle job: its reporter, its state writes and its waits.
+
+``bot.start`` and ``bot.stop`` are written against this; ``bot.lifecycle`` builds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from bot.config import Settings
+from bot.cost import CostModel
+from bot.errors import Cancelled
+from bot.events import EventKind
+from bot.model import JobSpec, SessionTags
+from bot.polling import poll
+from bot.ports import Clock, EventSink, Ledger, PlatformParts, PlatformStore
+from bot.progress import Reporter, step_labels
+from bot.state import DesiredState, PlatformState, PlatformStatus
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """What every lifecycle job works with, handed in by the wiring."""
+
+    settings: Settings
+    parts: PlatformParts
+    store: PlatformStore
+    sink: EventSink
+    clock: Clock
+    ledger: Ledger
+    costs: CostModel
+
+
+class JobRun:
+    """The state of one job while it runs (its reporter, its start time, its calls)."""
+
+    def __init__(self, deps: Deps, spec: JobSpec) -> None:
+        self.deps = deps
+        self.spec = spec
+        self.parts = deps.parts
+        self.settings = deps.settings
+        self.report = Reporter(
+            spec.job_id, deps.sink, deps.clock, step_labels(deps.parts.ingress.kind)
+        )
+        self.calls_before = sum(deps.parts.meter.calls().values())
+        self.began = deps.clock.monotonic()
+
+    @property
+    def tags(self) -> SessionTags:
+        return SessionTags(session=self.spec.job_id, requested_by=self.spec.actor.user)
+
+    def save(self, state: PlatformState, **changes: object) -> PlatformStatus:
+        """Move the recorded state (checked against the transition table) and set fields."""
+        status = self.deps.store.status()
+        moved = status.moved_to(state, self.deps.clock.now())
+        moved = replace(moved, **changes)  # type: ignore[arg-type]
+        self.deps.store.save(moved)
+        return moved
+
+    def check_cancel(self) -> None:
+        """Raise ``Cancelled`` when someone asked for a stop since this start began."""
+        if self.deps.store.status().desired is DesiredState.STOPPED:
+            raise Cancelled("A stop was requested while starting.")
+
+    def wait(
+        self,
+        step: str,
+        what: str,
+        probe: Callable[[], T],
+        done: Callable[[T], bool],
+        describe: Callable[[T], str],
+        *,
+        cancellable: bool = True,
+    ) -> T:
+        """Poll ``probe`` until ``done``; one WAITING event each time ``describe`` changes.
+
+        A start's waits see a stop at every poll (``cancellable``); teardown waits don't."""
+        s = self.settings
+        last_note = [""]
+
+        def on_wait(result: T, waited: float) -> None:
+            if cancellable:
+                self.check_cancel()
+            note = describe(result)
+            if note != last_note[0]:
+                last_note[0] = note
+                self.report.waiting(step, f"Waiting for {what}: {note}", waited)
+
+        return poll(
+            probe,
+            done,
+            clock=self.deps.clock,
+            timeout=s.start_timeout_seconds if cancellable else s.stop_timeout_seconds,
+            what=what,
+            min_interval=s.poll_min_seconds,
+            max_interval=s.poll_max_seconds,
+            on_wait=on_wait,
+        )
+
+    def finish(self, ok: bool, message: str) -> None:
+        """The job's last event, with its AWS calls and duration."""
+        calls = sum(self.parts.meter.calls().values()) - self.calls_before
+        self.report.emit(
+            EventKind.FINISHED,
+            message,
+            ok=ok,
+            aws_calls=calls,
+            seconds=round(self.deps.clock.monotonic() - self.began, 3),
+            job_kind=self.spec.kind.value,
+        )
+
+
+def count(found: Sequence[object]) -> str:
+    """A waiting note for a list probe."""
+    return f"{len(found)} found" if found else "none yet"
+
+
+def remaining(left: list[str]) -> str:
+    """A waiting note for what is still there."""
+    return ", ".join(left) if left else "gone"

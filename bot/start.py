@@ -1,0 +1,155 @@
+"""A start, as a person would tell it: bring up the way in and the task side by side,
+attach the task, point the domain at it, wait until a meeting is reachable, announce.
+
+Every step finds what exists before creating anything, so a start killed anywhere
+is simply run again. The desired state is checked at each step boundary and while
+waiting: a stop asked for meanwhile wins, and what was made is removed.
+"""
+
+from __future__ import annotations
+
+from bot.cost import money
+from bot.errors import BotError, Cancelled, CloudError
+from bot.events import EventKind
+from bot.job import JobRun, count
+from bot.model import DnsTarget, JobResult, Readiness, Task
+from bot.state import DesiredState, PlatformState
+from bot.stop import tear_down
+
+
+def run_start(run: JobRun) -> JobResult:
+    """Bring the platform up and announce the URL; on any failure, roll back."""
+    store = run.deps.store
+    status = store.status()
+    session_started = status.session_started_at or run.deps.clock.now()
+    room = run.spec.room or status.session_room
+    run.save(
+        PlatformState.STARTING,
+        session_started_at=session_started,
+        session_room=room,
+        started_by=run.spec.actor.user,
+        last_error=None,
+    )
+    run.report.emit(EventKind.NOTICE, "A worker picked up the start.", picked_up=True)
+    try:
+        address = _bring_up(run)
+    except Cancelled as exc:
+        run.report.emit(EventKind.NOTICE, f"{exc} Undoing what was made.", cancelled=True)
+        clean, session = tear_down(run, rollback=True)
+        run.finish(clean, "Start cancelled by a stop; platform torn down.")
+        return JobResult(clean, session)
+    except BotError as exc:
+        run.report.emit(EventKind.ERROR, exc.user_message(), error=type(exc).__name__)
+        store.set_desired(DesiredState.STOPPED, run.spec.actor)
+        clean, session = tear_down(run, rollback=True, error=exc.user_message())
+        note = (
+            "Rolled back: nothing is left running."
+            if clean
+            else "Rollback left resources: see the audit."
+        )
+        run.finish(False, f"Start failed. {note}")
+        return JobResult(False, session)
+    url = _meeting_url(run, room)
+    run.save(PlatformState.RUNNING, url=url, ingress_address=address)
+    run.report.emit(EventKind.URL_READY, f"Meeting ready: {url}", url=url, ingress_address=address)
+    costs = run.deps.costs
+    items = [{"label": i.label, "per_hour": round(i.amount, 5)} for i in costs.running_items()]
+    run.report.emit(
+        EventKind.COST,
+        f"Running costs {money(costs.running_hour)} per hour "
+        f"(idle: {money(costs.idle_month)} per month).",
+        running_hour=round(costs.running_hour, 5),
+        items=items,
+        idle_month=round(costs.idle_month, 4),
+    )
+    run.finish(True, f"Platform running: {url}")
+    return JobResult(True)
+
+
+def _bring_up(run: JobRun) -> str | None:
+    """The steps of a start; returns the ingress's address (for ``status``)."""
+    ingress, compute = run.parts.ingress, run.parts.compute
+    step = run.report.step
+    with step("ingress"):
+        ingress.bring_up(run.tags, run.report.note)
+    run.check_cancel()
+    # The way in and the task come up side by side: the task starts as soon as
+    # JVB can be told the addresses clients reach, long before an NLB is active,
+    # so the NLB's provisioning and the task's start overlap. JVB reads them once,
+    # at start, so they must be published before the service scales up.
+    if ingress.advertises:
+        with step("advertise-ips"):
+            addresses = run.wait(
+                "advertise-ips",
+                "the public addresses",
+                ingress.advertised_addresses,
+                bool,
+                count,
+            )
+            run.parts.advertised.publish(sorted(addresses))
+        run.check_cancel()
+    with step("scale-up"):
+        compute.scale(1)
+    with step("register"):
+        tasks = run.wait("register", "the task's private IP", lambda: _running(run), bool, count)
+        ingress.attach(tasks)
+    run.check_cancel()
+    if run.parts.dns.enabled:
+        with step("dns"):
+            run.parts.dns.upsert(_dns_target(run, tasks))
+    with step("healthy"):
+        ready = _wait_ready(run)
+    return ready.address or None
+
+
+def _running(run: JobRun) -> list[Task]:
+    return [t for t in run.parts.compute.tasks() if t.private_ip and t.desired_status == "RUNNING"]
+
+
+def _dns_target(run: JobRun, tasks: list[Task]) -> DnsTarget:
+    target = run.wait(
+        "dns",
+        "the address the domain points at",
+        lambda: run.parts.ingress.dns_target(tasks),
+        lambda t: t is not None,
+        lambda t: "known" if t is not None else "not yet known",
+    )
+    assert target is not None
+    return target
+
+
+def _wait_ready(run: JobRun) -> Readiness:
+    """Until clients can reach the task; health failures are fatal once they outlast
+    ``unhealthy_grace_seconds`` (a target may flap while the task warms up)."""
+    grace = run.settings.unhealthy_grace_seconds
+    clock = run.deps.clock
+    failing_since: list[float] = []
+
+    def done(seen: Readiness) -> bool:
+        if seen.gone:
+            raise CloudError(
+                "The way in disappeared while starting.", "Someone deleted it; run start again."
+            )
+        if seen.failing:
+            failing_since[:1] = failing_since[:1] or [clock.monotonic()]
+            if clock.monotonic() - failing_since[0] >= grace:
+                reasons = ", ".join(sorted(set(seen.failing)))
+                raise CloudError(
+                    f"Targets stayed unhealthy for {grace:.0f} s ({reasons}).", seen.hint
+                )
+        else:
+            failing_since.clear()
+        return seen.ready
+
+    return run.wait(
+        "healthy",
+        "a reachable, healthy meeting",
+        run.parts.ingress.readiness,
+        done,
+        lambda seen: seen.summary,
+    )
+
+
+def _meeting_url(run: JobRun, room: str | None) -> str:
+    base = run.settings.meeting_base_url
+    return f"{base}/{room}" if room else base

@@ -1,0 +1,42 @@
+"""The platform's parts on AWS, for the lifecycle: one ``PlatformParts`` per process."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.ports import PlatformParts
+from infra.aws.advertise import SsmAdvertisedAddresses
+from infra.aws.audit import AwsAudit
+from infra.aws.compute import EcsCompute
+from infra.aws.dns import Route53Dns
+from infra.aws.nlb import NlbIngress, NlbProvisioner
+from infra.aws.session import AwsClients
+
+
+class Meter:
+    """boto3's API calls plus the provisioner's runs of other tools."""
+
+    def __init__(self, clients: AwsClients, provisioner: NlbProvisioner) -> None:
+        self.clients = clients
+        self.provisioner = provisioner
+
+    def calls(self) -> dict[str, int]:
+        counts = self.clients.counter.snapshot()
+        counts.update(self.provisioner.calls())
+        return counts
+
+
+def aws_parts(
+    settings: Settings, clients: AwsClients, provisioner: NlbProvisioner
+) -> tuple[PlatformParts, NlbIngress]:
+    """The parts over ``clients``; the NLB ingress is also returned as itself (the
+    CloudWatch participant source reads its metrics)."""
+    ingress = NlbIngress(settings, clients, provisioner)
+    parts = PlatformParts(
+        ingress=ingress,
+        compute=EcsCompute(settings, clients),
+        dns=Route53Dns(settings, clients),
+        advertised=SsmAdvertisedAddresses(settings, clients),
+        audit=AwsAudit(settings, clients),
+        meter=Meter(clients, provisioner),
+    )
+    return parts, ingress
