@@ -7,10 +7,12 @@ from dataclasses import fields
 from datetime import UTC, datetime
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from bot.model import Actor, JobId, JobKind
 from bot.state import Claim, DesiredState, PlatformState, PlatformStatus
 from infra.keys import AUDIT_LOG_MAXLEN, SUMMARY_MARK_TTL_SECONDS, Keys
+from infra.replies import entries, text, text_map
 
 # One round trip per command: the start fast path, the desired state and the
 # current-job slot, atomically, so simultaneous starts make exactly one job.
@@ -56,8 +58,7 @@ class RedisPlatformStore:
         self._finish = client.register_script(_FINISH)
 
     def status(self) -> PlatformStatus:
-        raw = {k.decode(): v.decode() for k, v in self.r.hgetall(self.keys.platform).items()}
-        return _decode(raw)
+        return _decode(text_map(self.r.hgetall(self.keys.platform)))
 
     def set_desired(self, desired: DesiredState, actor: Actor) -> None:
         self.r.hset(
@@ -70,7 +71,7 @@ class RedisPlatformStore:
         )
 
     def save(self, status: PlatformStatus) -> None:
-        present: dict[str, str] = {}
+        present: dict[FieldT, EncodableT] = {}
         absent: list[str] = []
         for f in fields(PlatformStatus):
             if f.name in _JOB_FIELDS or f.name in ("extra", "desired"):
@@ -91,10 +92,9 @@ class RedisPlatformStore:
         outcome, value = self._request(
             keys=[self.keys.platform], args=[kind.value, job_id, actor.user, repr(time.time())]
         )
-        text = value.decode() if isinstance(value, bytes) else str(value)
         if outcome == b"running":
-            return Claim(None, running_url=text)
-        return Claim(JobId(text), joined=outcome == b"joined")
+            return Claim(None, running_url=text(value))
+        return Claim(JobId(text(value)), joined=outcome == b"joined")
 
     def finish_job(self, job_id: JobId) -> None:
         self._finish(keys=[self.keys.platform], args=[job_id])
@@ -150,9 +150,9 @@ class RedisLedger:
         """(started_at, ended_at, cost) of the sessions recorded in [start, end) (when
         they ended, on the wall clock of whoever recorded them)."""
         lo, hi = int(start * 1000), int(end * 1000) - 1
-        rows = self.r.xrange(self.keys.ledger_sessions, min=lo, max=hi)
+        rows = entries(self.r.xrange(self.keys.ledger_sessions, min=lo, max=hi))
         return [
-            (float(row[b"started_at"]), float(row[b"ended_at"]), float(row[b"cost"]))
+            (float(row["started_at"]), float(row["ended_at"]), float(row["cost"]))
             for _, row in rows
         ]
 
@@ -186,8 +186,7 @@ class RedisAuditLog:
         )
 
     def entries(self, count: int = 100) -> list[dict[str, str]]:
-        rows = self.r.xrevrange(self.keys.audit_log, count=count)
-        return [{k.decode(): v.decode() for k, v in fields_.items()} for _, fields_ in rows]
+        return [row for _, row in entries(self.r.xrevrange(self.keys.audit_log, count=count))]
 
 
 class UnwatchedJobs:

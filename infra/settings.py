@@ -125,8 +125,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     if path is not None:
         if explicit and not path.is_file():
             raise ConfigError(f"Config file {path} (from {CONFIG_ENV}) does not exist.")
-        for key, value in _read_file(path).items():
-            got.put(key, value, f"{key} in {path}", f"Unknown key {key!r} in {path}.")
+        for key, from_file in _read_file(path).items():
+            got.put(key, from_file, f"{key} in {path}", f"Unknown key {key!r} in {path}.")
 
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:

@@ -53,7 +53,7 @@ def test_restarted_serve_resumes_rendering(platform: Platform, redis_url: str) -
     started = [x for x in lines if not x.split("] ", 1)[1].startswith(("done", "FAILED"))]
     steps = [x.split("]")[0] for x in started]
     assert steps == [
-        "[load-balancer",
+        "[ingress",
         "[advertise-ips",
         "[scale-up",
         "[register",

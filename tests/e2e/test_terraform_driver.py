@@ -158,7 +158,7 @@ def test_start_through_terraform_posts_the_url(run: Run) -> None:
     [lb] = run.after_start["aws"]["lbs"]
     assert lb["State"]["Code"] == "active"
     assert run.after_start["outputs"]["nlb_arn"] == lb["LoadBalancerArn"]
-    assert ready["data"]["nlb_dns"] == lb["DNSName"]
+    assert ready["data"]["ingress_address"] == lb["DNSName"]
     assert run.after_start["aws"]["groups"] == [f"{PROJECT}-udp10000", f"{PROJECT}-web443"]
     assert f"{NLB}.aws_lb.this" in run.after_start["state"]
     assert run.after_start["aws"]["service"]["desiredCount"] == 1
@@ -172,7 +172,7 @@ def test_chat_users_see_terraform_resource_by_resource(run: Run) -> None:
     lb_done = [e for e in done if e["data"]["address"] == f"{NLB}.aws_lb.this"]
     assert lb_done, texts
     assert lb_done[0]["data"]["seconds"] >= 0 and lb_done[0]["data"]["action"] == "create"
-    assert lb_done[0]["step"] == "load-balancer"  # the step the apply runs in
+    assert lb_done[0]["step"] == "ingress"  # the step the apply runs in
     assert {e["data"]["resource_type"] for e in done} == {
         "aws_lb",
         "aws_lb_target_group",
