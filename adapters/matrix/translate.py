@@ -12,7 +12,7 @@ import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from bot.events import Notice, NoticeKind
 from bot.model import Actor, ChatPlatform, UserId
@@ -92,7 +92,7 @@ def _strip_reply_fallback(body: str) -> str:
     return "\n".join(lines)
 
 
-def _is_user_id(value: object) -> bool:
+def _is_user_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and value.startswith("@") and ":" in value
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -10,13 +12,14 @@ from rq import Queue, SimpleWorker
 
 from adapters.wiring import App
 from bot.config import Settings
-from bot.events import EventKind
+from bot.events import Event, EventKind
 from bot.lifecycle import Lifecycle
 from bot.model import Actor, ChatPlatform, UserId
 from bot.render import ProgressView
 from bot.service import ReplyKind
 from bot.state import PlatformState
 from infra import worker as jobs
+from infra.follow import BEGINNING
 from infra.worker import JobContext
 from tests.support.fakes import FakeClock, FakeCloud
 
@@ -50,9 +53,29 @@ def drain(app: App) -> None:
     SimpleWorker([queue], connection=app.redis).work(burst=True)
 
 
+def events_of(app: App, job_id: str, timeout: float = 2) -> list[Event]:
+    """The job's events up to its terminal one, waiting up to ``timeout`` s for it."""
+
+    async def read() -> list[Event]:
+        events: list[Event] = []
+        after = BEGINNING
+        deadline = time.monotonic() + timeout
+        try:
+            while not events or not events[-1].terminal:
+                assert time.monotonic() < deadline, f"job {job_id} did not end"
+                batch = await app.follower.job_events(job_id, after, block_ms=100)
+                events += [e for _, e in batch.items]
+                after = batch.last
+        finally:
+            await app.follower.aclose()
+        return events
+
+    return asyncio.run(read())
+
+
 def view_of(app: App, job_id: str) -> ProgressView:
     view = ProgressView()
-    for _, event in app.follower().follow(job_id, idle_timeout=2):
+    for event in events_of(app, job_id):
         view.apply(event)
     return view
 
@@ -144,6 +167,4 @@ def test_a_crashing_job_still_ends_its_stream(app: App) -> None:
     drain(app)
     view = view_of(app, reply.job_id)  # type: ignore[arg-type]
     assert view.finished and view.ok is False and "crashed" in (view.error or "")
-    assert any(
-        e.kind is EventKind.FINISHED for _, e in app.follower().follow(reply.job_id, idle_timeout=1)
-    )  # type: ignore[arg-type]
+    assert any(e.kind is EventKind.FINISHED for e in events_of(app, reply.job_id, 1))  # type: ignore[arg-type]

@@ -141,7 +141,7 @@ def test_app_home_shows_state_and_month_to_date(base: Settings) -> None:
     async def scenario() -> None:
         async with slack_bot(base) as bot:
             now = time.time()
-            bot.host.app.ledger.record_session(now - 7200, now, 0.47)
+            bot.app.ledger.record_session(now - 7200, now, 0.47)
             assert await bot.event(fixture("app_home_opened")) == 200
             [call] = await bot.fake.wait(
                 lambda: bot.fake.calls_to("views.publish"), 5, "views.publish"
@@ -167,11 +167,11 @@ def test_notices_go_to_notice_and_session_channels_after_a_429(base: Settings) -
             )
             # The adapter pinned "now" before this notice? Wait until it reads the stream.
             await bot.fake.wait(
-                lambda: any(c.get("cmd") == "xread" for c in bot.host.app.redis.client_list()),
+                lambda: any(c.get("cmd") == "xread" for c in bot.app.redis.client_list()),
                 5,
                 "the notice reader",
             )
-            bot.host.app.notices.notify(notice)
+            bot.app.notices.notify(notice)
             posts = await bot.fake.wait(
                 lambda: len(bot.fake.channel_posts()) >= 3 and bot.fake.channel_posts(),
                 10,
@@ -188,18 +188,18 @@ def test_notices_go_to_notice_and_session_channels_after_a_429(base: Settings) -
 
 def test_resume_keeps_editing_the_saved_message(base: Settings) -> None:
     async def scenario() -> None:
-        from adapters.chat.host import ChatHost
         from adapters.wiring import App
 
         job = JobId("resumed1")
-        pre = ChatHost(App(base))
-        sink = pre.app.sink
+        pre = App(base)
+        sink = pre.sink
         sink.emit(Event(EventKind.ACCEPTED, job, 0, "Starting requested by alice."))
         sink.emit(Event(EventKind.URL_READY, job, 1, "", None, {"url": "https://m.example/x"}))
         sink.emit(Event(EventKind.FINISHED, job, 2, "Platform running.", data={"ok": True}))
         ts = "1699999999.000001"
-        await pre.save_target("slack", job, {"channel": "C0001", "ts": ts, "kind": "start"})
-        await pre.close()
+        target = {"channel": "C0001", "ts": ts, "kind": "start"}
+        await pre.follower.save_target("slack", job, target)
+        await pre.follower.aclose()
         from tests.slack.fake_slack import FakeSlack
 
         fake = await FakeSlack().start()
@@ -211,7 +211,7 @@ def test_resume_keeps_editing_the_saved_message(base: Settings) -> None:
             )
             assert "https://m.example/x" in str(fake.messages[("C0001", ts)]["blocks"])
             assert fake.calls_to("chat.postMessage")[0].params["thread_ts"] == ts
-            assert await bot.host.pending_targets("slack") == {}
+            assert await bot.host.follower.pending_targets("slack") == {}
 
     run(scenario())
 
@@ -244,14 +244,13 @@ def test_socket_mode_acks_envelopes_and_never_logs_secrets(
 
 
 def test_http_mode_needs_a_signing_secret(base: Settings) -> None:
-    from adapters.chat.host import ChatHost
     from adapters.slack.app import SlackAdapter, SlackConfigError
     from adapters.wiring import App
     from bot.config_chat import SlackSettings
 
     section = SlackSettings(bot_token=BOT_TOKEN, mode="http")
     with pytest.raises(SlackConfigError, match="slack_signing_secret"):
-        SlackAdapter(ChatHost(App(base.model_copy(update={"slack": section}))))
+        SlackAdapter(App(base.model_copy(update={"slack": section})).chat_host())
 
 
 def test_slow_core_is_acked_in_time_and_answered_by_response_url(
@@ -288,7 +287,6 @@ def test_stop_confirmation_follows_the_monitors_last_reading(base: Settings) -> 
     base = base.model_copy(update={"idle": base.idle.model_copy(update={"check_seconds": 0.2})})
 
     async def scenario() -> None:
-        from adapters.chat.host import ChatHost
         from adapters.slack.translate import actor_for
         from adapters.wiring import App
         from bot.state import PlatformState, PlatformStatus
@@ -299,8 +297,7 @@ def test_stop_confirmation_follows_the_monitors_last_reading(base: Settings) -> 
         url = "https://m.example/standup"
         job = JobId("occupancy1")
         ts = "1699999999.000002"
-        pre = ChatHost(App(base))
-        app = pre.app
+        app = App(base)
         app.store.save(
             PlatformStatus(state=PlatformState.RUNNING, url=url, session_started_at=started)
         )
@@ -311,7 +308,9 @@ def test_stop_confirmation_follows_the_monitors_last_reading(base: Settings) -> 
         app.sink.emit(Event(EventKind.ACCEPTED, job, 0, "Starting requested by alice."))
         app.sink.emit(Event(EventKind.URL_READY, job, 1, "", None, {"url": url}))
         app.sink.emit(Event(EventKind.FINISHED, job, 2, "Platform running.", data={"ok": True}))
-        await pre.save_target("slack", job, {"channel": "C0001", "ts": ts, "kind": "start"})
+        await app.follower.save_target(
+            "slack", job, {"channel": "C0001", "ts": ts, "kind": "start"}
+        )
 
         def reading(count: int) -> None:
             app.sessions.update(lambda w: w and w.with_(last_reading=f"jicofo: {count}"))
@@ -369,9 +368,9 @@ def test_stop_confirmation_follows_the_monitors_last_reading(base: Settings) -> 
             assert stop_in(fake) is None
             assert "Stop requested by" in str(fake.messages[("C0001", ts)]["blocks"])
             assert ts not in occupancy.watching
-            assert job not in await bot.host.pending_targets("slack")
+            assert job not in await bot.host.follower.pending_targets("slack")
             # Its watcher has ended and none is left, so no new reading can redraw it.
             assert watcher.done() and not occupancy.watching
-        await pre.close()
+        await app.follower.aclose()
 
     run(scenario())
