@@ -31,7 +31,9 @@ from adapters.slack.client import (
 from adapters.slack.notices import NoticePoster
 from adapters.slack.occupancy import Occupancy
 from adapters.slack.translate import MalformedPayload, SlackAdapterError, SlackRequest
+from bot.commands import command_of
 from bot.config_chat import SlackSettings
+from bot.model import JobKind
 from bot.render import ProgressView
 from bot.service import Reply, ReplyKind
 from infra.follow import StateUnavailable
@@ -247,7 +249,12 @@ class SlackAdapter:
         """The core's reply, or the adapter's own denial text (already audited)."""
         denial = translate.place_denial(
             req.team, req.channel, self.s.allowed_teams, self.s.allowed_channels
-        ) or await self.web.group_denial(translate.verb_of(req.text), req.user_id)
+        )
+        # The core's parser names the command; what does not parse is the core's to
+        # answer (with its usage help), not an allow list's.
+        verb = command_of(req.text, self.host.settings.command_name)
+        if not denial and verb is not None:
+            denial = await self.web.group_denial(verb, req.user_id)
         if denial:
             await self.host.audit(req.actor, req.text, f"denied: {denial}")
             return denial
@@ -267,7 +274,7 @@ class SlackAdapter:
             await say(translate.link_reply(reply.text, link), False)
             return
         await say(reply.text, False)
-        kind = "start" if translate.verb_of(req.text) == "start" else "stop"
+        kind = "start" if reply.job_kind is JobKind.START else "stop"
         await self._post_progress(req, reply, kind)
 
     async def _post_progress(self, req: SlackRequest, reply: Reply, kind: str) -> None:

@@ -182,11 +182,6 @@ def place_denial(
     return None
 
 
-def verb_of(text: str) -> str:
-    words = text.split()
-    return words[0].lower() if words else "help"
-
-
 # -- rendering ----------------------------------------------------------------
 
 _MARK = {"running": "…", "done": "✓", "failed": "✗"}

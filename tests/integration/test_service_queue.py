@@ -14,7 +14,7 @@ from adapters.wiring import App
 from bot.config import Settings
 from bot.events import Event, EventKind
 from bot.lifecycle import Lifecycle
-from bot.model import Actor, ChatPlatform, UserId
+from bot.model import Actor, ChatPlatform, JobKind, UserId
 from bot.render import ProgressView
 from bot.service import ReplyKind
 from bot.state import PlatformState
@@ -83,6 +83,7 @@ def view_of(app: App, job_id: str) -> ProgressView:
 def test_start_runs_through_the_queue_and_posts_the_url(app: App) -> None:
     reply = app.service.handle("start standup", actor())
     assert reply.kind is ReplyKind.JOB and reply.job_id and not reply.joined
+    assert reply.job_kind is JobKind.START  # typed: no adapter parses the text again
     assert app.store.status().desired.value == "running"  # written before any work
     drain(app)
     view = view_of(app, reply.job_id)
@@ -94,6 +95,7 @@ def test_second_start_while_starting_joins_the_same_job(app: App) -> None:
     first = app.service.handle("start", actor("alice"))
     second = app.service.handle("start", actor("bob"))
     assert second.joined and second.job_id == first.job_id
+    assert second.job_kind is JobKind.START
     assert len(Queue(app.keys.queue_name, connection=app.redis)) == 1
 
 
@@ -109,7 +111,7 @@ def test_start_while_running_answers_at_once_with_the_url(app: App) -> None:
 def test_stop_queued_behind_a_start_wins(app: App) -> None:
     start = app.service.handle("start", actor())
     stop = app.service.handle("stop", actor())
-    assert stop.job_id != start.job_id
+    assert stop.job_id != start.job_id and stop.job_kind is JobKind.STOP
     drain(app)
     start_view, stop_view = view_of(app, start.job_id), view_of(app, stop.job_id)  # type: ignore[arg-type]
     assert start_view.finished and start_view.url is None  # cancelled at its first boundary
