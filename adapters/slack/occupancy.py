@@ -30,6 +30,9 @@ class Occupancy:
         # How often a running meeting's message rereads the monitor's last reading
         # (it cannot change faster than the monitor reads).
         self.interval = interval
+        # A reading the monitor has not renewed for a few of its checks may be wrong
+        # (the monitor stopped, or its chain broke): nobody vouches for it any more.
+        self.max_age = translate.STALE_AFTER_CHECKS * host.settings.idle.check_seconds
         self._edit = edit
         self._spawn = spawn
         # message ts -> (job id, the watcher redrawing a running meeting's Stop)
@@ -40,7 +43,9 @@ class Occupancy:
         """The idle monitor's last reading of the running session (``SessionWatch``)."""
         if glance.running_since is None:
             return None
-        return translate.session_participants(glance.watch, glance.running_since, glance.now)
+        return translate.session_participants(
+            glance.watch, glance.running_since, glance.now, self.max_age
+        )
 
     async def read(self) -> tuple[float | None, int | None]:
         """(the running session's start, its last participant reading); (None, None)
