@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from adapters.console import translate
-from adapters.console.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleChat
+from adapters.console.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from adapters.wiring import App
 from bot.errors import BotError
 from infra.settings import load_settings
@@ -141,7 +141,7 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         return commands.cost(app, args.hours, args.json)
     app.check_redis()
     if args.command == "say":
-        chat = ConsoleChat(app, translate.actor(args.user, args.channel))
+        chat = app.console_chat(translate.actor(args.user, args.channel))
         return chat.say(" ".join(args.text), as_json=args.json)
     if args.command == "serve":
         from adapters.serve import has_chat_adapters, serve_chat
@@ -149,7 +149,7 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         if has_chat_adapters(app):
             asyncio.run(serve_chat(app))
             return EXIT_OK
-        chat = ConsoleChat(app, translate.actor(), renderer="console:serve")
+        chat = app.console_chat(translate.actor(), renderer="console:serve")
         return chat.repl()
     if args.command == "worker":
         return commands.worker(app, burst=args.burst, name=args.name)

@@ -20,7 +20,6 @@ from pathlib import Path
 from rich.console import Console
 
 from adapters.console import translate
-from adapters.console.app import ConsoleChat
 from adapters.wiring import App
 from bot.config import Settings
 from infra.local_redis import private_redis, stop_process
@@ -65,7 +64,7 @@ def run_demo(profile: str, time_scale: float, script: str | None) -> int:
             f"[green]Ready.[/] Emulated AWS at {emulator.url} (profile {profile}, "
             f"time scale {time_scale:g}); Redis at {redis_url}."
         )
-        chat = ConsoleChat(App(settings), translate.actor(), console)
+        chat = App(settings).console_chat(translate.actor(), console)
         lines = script.split(";") if script is not None else None
         return chat.repl(lines)
 

@@ -40,7 +40,7 @@ def enabled_adapters(host: ChatHost) -> list[ChatAdapter]:
 
 
 async def serve_chat(app: App) -> None:
-    host = ChatHost(app)
+    host = app.chat_host()
     adapters = enabled_adapters(host)
     log.info("serving %s", ", ".join(a.name for a in adapters))
     try:

@@ -9,18 +9,24 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import redis
+from rich.console import Console
 
+from adapters.chat.host import ChatHost
+from adapters.console.app import ConsoleChat
 from bot.config import NlbDriver, Settings, redact_url
 from bot.cost import CostModel
 from bot.errors import BotError
 from bot.job import Deps
 from bot.lifecycle import Lifecycle
+from bot.model import Actor
 from bot.ports import Clock, ParticipantSource, PlatformParts
 from bot.service import CommandService
 from infra import jobs
 from infra.chain import JobChain
 from infra.clock import SystemClock
-from infra.events import EventFollower, RedisEventSink, RedisNoticeSink
+from infra.events import RedisEventSink, RedisNoticeSink
+from infra.follow import Follower
+from infra.glance import PlatformGlance
 from infra.guard import Guards
 from infra.jobs import JobContext
 from infra.keys import Keys
@@ -113,8 +119,20 @@ class App:
     def unwatched(self) -> UnwatchedJobs:
         return UnwatchedJobs(self.redis, self.keys)
 
-    def follower(self, renderer: str | None = None) -> EventFollower:
-        return EventFollower(self.redis, self.keys, renderer)
+    @cached_property
+    def follower(self) -> Follower:
+        return Follower(self.settings.redis_dsn, self.keys)
+
+    def chat_host(self) -> ChatHost:
+        """What the chat adapters of ``serve`` get, and nothing more."""
+        glance = PlatformGlance(self.store, self.sessions, self.ledger, self.clock)
+        return ChatHost(self.settings, self.service, self.follower, self.audit_log.record, glance)
+
+    def console_chat(
+        self, actor: Actor, console: Console | None = None, renderer: str | None = None
+    ) -> ConsoleChat:
+        """The terminal chat of ``say``, ``serve`` without chat adapters, and the demo."""
+        return ConsoleChat(self.service, self.follower, self.settings, actor, console, renderer)
 
     # -- commands --------------------------------------------------------------
 

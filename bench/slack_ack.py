@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 
-from adapters.chat.host import ChatHost
 from adapters.slack.app import SlackAdapter
 from adapters.wiring import App
 from bench._support import percentile, redis_server
@@ -72,7 +71,7 @@ async def ack_latency(redis_url: str, concurrency: int, rounds: int) -> dict[str
     for r in range(rounds):
         text = "start" if r % 2 == 0 else "status"
         settings = Settings(project_name=f"b{uuid.uuid4().hex[:8]}", redis_url=redis_url)
-        host = ChatHost(App(settings.model_copy(update={"slack": section(fake)})))
+        host = App(settings.model_copy(update={"slack": section(fake)})).chat_host()
         adapter = SlackAdapter(host)
         runner = asyncio.create_task(adapter.run())
         await adapter.ready.wait()
@@ -123,7 +122,8 @@ async def calls_per_start(redis_url: str, emulator_url: str, tmp: Path) -> dict[
         start_new_session=True,
     )
     fake = await FakeSlack().start()
-    host = ChatHost(App(settings.model_copy(update={"slack": section(fake)})))
+    app = App(settings.model_copy(update={"slack": section(fake)}))
+    host = app.chat_host()
     adapter = SlackAdapter(host)
     runner = asyncio.create_task(adapter.run())
     await adapter.ready.wait()
@@ -136,8 +136,8 @@ async def calls_per_start(redis_url: str, emulator_url: str, tmp: Path) -> dict[
         seconds = time.monotonic() - started
         posts = len(fake.channel_posts())
         updates = len(fake.calls_to("chat.update"))
-        job = next(iter(host.app.redis.keys(f"{host.keys.prefix}:job:*:events")), None)
-        events = host.app.redis.xlen(job) if job else 0
+        job = next(iter(app.redis.keys(f"{app.keys.prefix}:job:*:events")), None)
+        events = app.redis.xlen(job) if job else 0
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)

@@ -188,6 +188,15 @@ def parse(text: str, command_name: str = "jitsi") -> Command:
     raise CommandError(f"Unknown command `{shown}`. {hint}".strip(), "\n" + help_text())
 
 
+def command_of(text: str, command_name: str = "jitsi") -> str | None:
+    """The name of the command ``text`` asks for (``start`` for ``start at 18:45``), as
+    allow lists and power levels name it; None when ``text`` does not parse."""
+    try:
+        return parse(text, command_name).name
+    except CommandError:
+        return None
+
+
 def _clock(text: str) -> tuple[int, int]:
     match = _CLOCK.match(text)
     if not match:

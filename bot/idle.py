@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from bot.config import Settings
 from bot.cost import CostModel, money
@@ -18,14 +17,7 @@ from bot.model import Actor, ChatPlatform, JobId, UserId
 from bot.ports import Clock, Ledger, NoticeSink, ParticipantSource, PlatformStore, SessionStore
 from bot.state import DesiredState, PlatformState, PlatformStatus
 from bot.watch import Reading, SessionWatch
-
-
-class StopReason(StrEnum):
-    IDLE = "idle"
-    MAX_SESSION = "max-session"
-    BUDGET = "budget"
-    SCHEDULE = "schedule"
-
+from bot.watch import StopReason as StopReason  # re-exported: it lived here before
 
 # The actor of stops the guards ask for; the worker announces how those ended.
 GUARD = Actor(UserId("system:guard"), "notices", ChatPlatform.SYSTEM, "idle guard")
@@ -83,7 +75,7 @@ def decide(
             text = f"The session reached its limit of {idle.max_session_hours:g} h. Stopping now."
             out.append(notice(watch, NoticeKind.IDLE_STOP, now, text, reason="max-session"))
             return Verdict(
-                watch.with_(stop_reason=StopReason.MAX_SESSION.value), out, StopReason.MAX_SESSION
+                watch.with_(stop_reason=StopReason.MAX_SESSION), out, StopReason.MAX_SESSION
             )
         if not watch.max_warned and elapsed >= limit - idle.warn_minutes * 60:
             text = (
@@ -111,7 +103,7 @@ def decide(
                     budget=budget.monthly,
                 )
             )
-            return Verdict(watch.with_(stop_reason=StopReason.BUDGET.value), out, StopReason.BUDGET)
+            return Verdict(watch.with_(stop_reason=StopReason.BUDGET), out, StopReason.BUDGET)
         if not watch.budget_warned and spent >= budget.monthly * budget.warn_percent / 100:
             text = (
                 f"This month's cost is {money(spent)}, {spent / budget.monthly:.0%} of the "
@@ -131,6 +123,9 @@ def decide(
 
     if reading is None:
         return Verdict(watch, out)
+    watch = watch.with_(
+        last_source=reading.source, last_read_at=now, last_participants=reading.participants
+    )
     if reading.unknown:
         # Not idle: nobody is stopped on a guess. Said once per outage.
         if not watch.unknown_reported:
@@ -142,10 +137,8 @@ def decide(
         watch = watch.with_(
             unknown_reported=True, idle_readings=0, idle_since=None, warned_at=None, stop_at=None
         )
-        return Verdict(watch.with_(last_reading=f"{reading.source}: unknown"), out)
-    watch = watch.with_(
-        unknown_reported=False, last_reading=f"{reading.source}: {reading.participants}"
-    )
+        return Verdict(watch, out)
+    watch = watch.with_(unknown_reported=False)
     if reading.participants:
         if watch.warned_at is not None:
             out.append(
@@ -187,7 +180,7 @@ def decide(
         )
         watch = watch.with_(warned_at=now, stop_at=stop_at)
     if watch.stop_at is not None and now >= watch.stop_at:
-        return Verdict(watch.with_(stop_reason=StopReason.IDLE.value), out, StopReason.IDLE)
+        return Verdict(watch.with_(stop_reason=StopReason.IDLE), out, StopReason.IDLE)
     return Verdict(watch, out)
 
 

@@ -7,7 +7,7 @@ the long work to the worker. Replies are plain data; adapters render them.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bot import idle, schedule
@@ -31,7 +31,7 @@ from bot.config import Settings
 from bot.cost import CostModel, money
 from bot.errors import CommandError, PermissionDenied
 from bot.events import Event, EventKind
-from bot.model import Actor, JobId, JobKind, JobSpec
+from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec
 from bot.policy import authorize
 from bot.ports import (
     AuditLog,
@@ -61,6 +61,7 @@ class Reply:
     job_id: JobId | None = None
     joined: bool = False
     private: bool = False  # only the requester needs to see it (Slack ephemeral)
+    job_kind: JobKind | None = None  # what the job does (set with ``job_id``)
 
     @property
     def exit_code(self) -> int:
@@ -111,7 +112,7 @@ class CommandService:
         return reply
 
     def _dispatch(self, command: Command, actor: Actor) -> Reply:
-        prefix = f"/{self.settings.command_name} " if actor.platform.value == "slack" else ""
+        prefix = f"/{self.settings.command_name} " if actor.platform is ChatPlatform.SLACK else ""
         match command:
             case Help(topic):
                 return Reply(ReplyKind.INFO, help_text(prefix, topic), private=True)
@@ -145,7 +146,7 @@ class CommandService:
             note = verdict.text
         reply = self._enqueue(JobKind.START, room, actor)
         if note and reply.kind is ReplyKind.JOB:
-            return Reply(reply.kind, f"{reply.text} {note}", reply.job_id, reply.joined)
+            return replace(reply, text=f"{reply.text} {note}")
         return reply
 
     def request(self, kind: JobKind, actor: Actor, room: str | None = None) -> Reply:
@@ -253,6 +254,7 @@ class CommandService:
                 f"Already {_verb(kind)}: following the same job.",
                 job_id=job_id,
                 joined=True,
+                job_kind=kind,
             )
         spec = JobSpec(job_id, kind, actor, room, self.clock.now())
         accepted = Event(
@@ -263,7 +265,9 @@ class CommandService:
             data={"kind": kind.value, "room": room, "user": actor.user},
         )
         self.queue.enqueue(spec, accepted)
-        return Reply(ReplyKind.JOB, f"{_verb(kind).capitalize()} the platform…", job_id=job_id)
+        return Reply(
+            ReplyKind.JOB, f"{_verb(kind).capitalize()} the platform…", job_id=job_id, job_kind=kind
+        )
 
     def status_text(self) -> str:
         s = self.store.status()

@@ -7,7 +7,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields, replace
+from enum import StrEnum
 from typing import Any
+
+from bot.model import ChatPlatform
+
+
+class StopReason(StrEnum):
+    """Why the guards (or a schedule) asked for the running session's stop."""
+
+    IDLE = "idle"
+    MAX_SESSION = "max-session"
+    BUDGET = "budget"
+    SCHEDULE = "schedule"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +39,8 @@ class Reading:
 class SessionWatch:
     session_started_at: float
     ready_at: float | None = None  # when the URL was ready: the grace period starts here
-    origin_platform: str | None = None  # where the session was started: notices go there too
+    # Where the session was started: notices go there too. None for the system's starts.
+    origin_platform: ChatPlatform | None = None
     origin_channel: str | None = None
     started_by: str | None = None
     idle_readings: int = 0  # consecutive idle readings
@@ -38,8 +51,19 @@ class SessionWatch:
     unknown_reported: bool = False
     budget_warned: bool = False
     max_warned: bool = False
-    stop_reason: str | None = None  # idle | max-session | budget | schedule, once asked
-    last_reading: str = ""
+    stop_reason: StopReason | None = None  # set once a stop is asked for
+    # The monitor's last reading: its source, when it was taken, and the count (None:
+    # the source could not tell). Chat shows the count; an old reading tells nothing.
+    last_source: str | None = None
+    last_read_at: float | None = None
+    last_participants: int | None = None
+
+    def __post_init__(self) -> None:
+        # Accept the enums' values too (JSON records, callers passing ``.value``).
+        if self.origin_platform is not None:
+            object.__setattr__(self, "origin_platform", ChatPlatform(self.origin_platform))
+        if self.stop_reason is not None:
+            object.__setattr__(self, "stop_reason", StopReason(self.stop_reason))
 
     def with_(self, **changes: Any) -> SessionWatch:
         return replace(self, **changes)
@@ -49,7 +73,9 @@ class SessionWatch:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SessionWatch:
-        """Inverse of ``to_json``; unknown fields are ignored, so old records still load."""
+        """Inverse of ``to_json``; unknown fields are ignored and missing ones take their
+        defaults, so older records still load (their ``last_reading`` text is dropped:
+        the next reading fills the typed fields)."""
         body = json.loads(text)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in body.items() if k in known})

@@ -17,23 +17,23 @@ from bot.idle import SessionGuard, notice
 from bot.model import ChatPlatform, JobKind, JobResult, JobSpec
 from bot.ports import Clock, Ledger, NoticeSink, ParticipantSource, PlatformStore, SessionStore
 from bot.service import CommandService
-from bot.watch import SessionWatch
+from bot.watch import SessionWatch, StopReason
 from infra.chain import JobChain
 from infra.redis_store import UnwatchedJobs
 
 log = logging.getLogger("jitsi.guard")
 
 _KIND_BY_REASON = {
-    "idle": NoticeKind.IDLE_STOP,
-    "max-session": NoticeKind.IDLE_STOP,
-    "budget": NoticeKind.BUDGET,
-    "schedule": NoticeKind.SCHEDULE,
+    StopReason.IDLE: NoticeKind.IDLE_STOP,
+    StopReason.MAX_SESSION: NoticeKind.IDLE_STOP,
+    StopReason.BUDGET: NoticeKind.BUDGET,
+    StopReason.SCHEDULE: NoticeKind.SCHEDULE,
 }
 _WHY = {
-    "idle": "nobody was in a meeting",
-    "max-session": "the session reached its maximum length",
-    "budget": "the monthly budget was reached",
-    "schedule": "it was scheduled",
+    StopReason.IDLE: "nobody was in a meeting",
+    StopReason.MAX_SESSION: "the session reached its maximum length",
+    StopReason.BUDGET: "the monthly budget was reached",
+    StopReason.SCHEDULE: "it was scheduled",
 }
 
 
@@ -131,7 +131,7 @@ class Guards:
                 SessionWatch(
                     status.session_started_at,
                     ready_at=self.clock.now(),
-                    origin_platform=None if system else origin.platform.value,
+                    origin_platform=None if system else origin.platform,
                     origin_channel=None if system else origin.channel,
                     started_by=origin.user,
                 )
@@ -184,7 +184,7 @@ class Guards:
         reason = watch.stop_reason if watch else None
         if reason is None:
             return
-        text = f"Stopped because {_WHY.get(reason, reason)}."
+        text = f"Stopped because {_WHY[reason]}."
         session = result.session
         if session is not None:
             text += (
@@ -194,10 +194,10 @@ class Guards:
         self.notices.notify(
             notice(
                 watch,
-                _KIND_BY_REASON.get(reason, NoticeKind.IDLE_STOP),
+                _KIND_BY_REASON[reason],
                 self.clock.now(),
                 text,
-                reason=reason,
+                reason=reason.value,
                 job_id=spec.job_id,
                 session_cost=round(session.cost, 4) if session else None,
                 session_seconds=round(session.seconds, 1) if session else None,

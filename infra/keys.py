@@ -21,6 +21,37 @@ CURSOR_TTL_SECONDS = 7 * 24 * 3600
 SUMMARY_MARK_TTL_SECONDS = 3 * 24 * 3600
 
 
+# -- fields of a renderer's cursor hash (``Keys.cursor``) ---------------------------
+# Any other field is a job id (no ``:``, no leading ``__``) whose value is the last entry
+# id of that job's event stream the terminal chat has shown; it is deleted when the
+# job's terminal event is shown, so the fields left name jobs to resume after a restart.
+
+CURSOR_NOTICES = "__notices__"
+"""The last notices entry id this renderer acknowledged (posted). Written once with the
+stream's end when the renderer first follows notices, so a restart misses nothing."""
+
+CURSOR_SYNC_TOKEN = "__sync_token__"
+"""Matrix: the ``next_batch`` of the last sync whose commands were all handled."""
+
+
+def cursor_event_claim(event_id: str) -> str:
+    """Matrix, ``event:<event id>``: the command in that event is being or was handled
+    (HSETNX, so it runs once). Deleted with the sync token's advance past its sync, in one
+    MULTI: a crash in between re-reads the sync and finds the claim."""
+    return f"event:{event_id}"
+
+
+def cursor_room_notice(room_id: str) -> str:
+    """Matrix, ``e2e-notice:<room id>``: the room was told once that the bot cannot read
+    encrypted rooms. Kept for the hash's lifetime."""
+    return f"e2e-notice:{room_id}"
+
+
+def is_cursor_job(field: str) -> bool:
+    """True when a cursor hash ``field`` is a job id (not one of the fields above)."""
+    return not field.startswith("__") and ":" not in field
+
+
 @dataclass(frozen=True, slots=True)
 class Keys:
     project: str
@@ -68,7 +99,10 @@ class Keys:
         return f"{self.prefix}:audit"
 
     def cursor(self, renderer: str) -> str:
-        """Hash job_id -> last rendered stream id for one renderer; CURSOR_TTL_SECONDS."""
+        """Hash: what one renderer (``slack``, ``matrix``, ``console:serve``) has done, so a
+        restarted renderer neither repeats nor loses anything. Its fields are below
+        (``CURSOR_*`` and ``cursor_*``); every write renews CURSOR_TTL_SECONDS, so the hash
+        of a renderer that no longer runs expires."""
         return f"{self.prefix}:cursor:{renderer}"
 
     @property

@@ -20,11 +20,10 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
 from bot.events import NoticeKind
-from bot.idle import StopReason
 from bot.model import Actor, ChatPlatform, JobKind, UserId
 from bot.ports import Clock, SessionStore
 from bot.service import CommandService, ReplyKind
-from bot.watch import ScheduledItem
+from bot.watch import ScheduledItem, StopReason
 from infra.guard import Guards
 from infra.keys import Keys
 from infra.redis_store import UnwatchedJobs
@@ -111,7 +110,7 @@ class ScheduledRuns:
         if kind is JobKind.STOP:
             watch = self.sessions.load()
             if watch is not None and watch.stop_reason is None:
-                self.sessions.save(watch.with_(stop_reason=StopReason.SCHEDULE.value))
+                self.sessions.save(watch.with_(stop_reason=StopReason.SCHEDULE))
         # A start runs as its requester (the session's notices go to their channel);
         # a stop as the system, so its ending is announced with the session's cost.
         reply = self.service.request(kind, actor if kind is JobKind.START else SCHEDULER, item.room)

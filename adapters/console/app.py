@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.live import Live
 
+from adapters.chat.host import Commands
 from adapters.console import translate
 from adapters.console.notices import NoticePrinter
-from adapters.wiring import App
-from bot.events import EventKind
+from bot.config import Settings
+from bot.events import Event, EventKind
 from bot.model import Actor
 from bot.render import ProgressView, event_line
 from bot.service import Reply, ReplyKind
+from infra.follow import BEGINNING, Follower
+
+T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -26,10 +32,21 @@ class NoWorker(Exception):
 
 
 class ConsoleChat:
+    """One terminal user's chat. ``renderer`` names the cursor that lets a restarted
+    chat finish showing its jobs; None: nothing is remembered (``jitsi-bot say``)."""
+
     def __init__(
-        self, app: App, actor: Actor, console: Console | None = None, renderer: str | None = None
+        self,
+        commands: Commands,
+        follower: Follower,
+        settings: Settings,
+        actor: Actor,
+        console: Console | None = None,
+        renderer: str | None = None,
     ) -> None:
-        self.app = app
+        self.commands = commands
+        self.follower = follower
+        self.settings = settings
         self.actor = actor
         # Piped output is read by programs and tests: never wrap it.
         self.console = console or Console(soft_wrap=not sys.stdout.isatty())
@@ -37,7 +54,7 @@ class ConsoleChat:
 
     # -- one command ---------------------------------------------------------
     def say(self, text: str, *, as_json: bool = False, live: bool = False) -> int:
-        reply = self.app.service.handle(text, self.actor)
+        reply = self.commands.handle(text, self.actor)
         if as_json:
             print(translate.reply_json(reply), flush=True)
         elif reply.kind is not ReplyKind.JOB or reply.joined:
@@ -57,18 +74,22 @@ class ConsoleChat:
                     refresh_per_second=8,
                     transient=False,
                 ) as screen:
-                    self._consume(
-                        reply.job_id, view, lambda e: screen.update(translate.view_renderable(view))
+                    self._run(
+                        self._follow(
+                            reply.job_id,
+                            view,
+                            lambda e: screen.update(translate.view_renderable(view)),
+                        )
                     )
             else:
 
-                def show(event):  # type: ignore[no-untyped-def]
+                def show(event: Event) -> None:
                     if as_json:
                         print(translate.event_json(event), flush=True)
                     else:
                         self.console.print(event_line(event), markup=False, highlight=False)
 
-                self._consume(reply.job_id, view, show)
+                self._run(self._follow(reply.job_id, view, show))
         except NoWorker as exc:
             self._problem(str(exc), as_json)
             return EXIT_FAILED
@@ -87,18 +108,20 @@ class ConsoleChat:
         else:
             self.console.print(text, markup=False, style="bold red", highlight=False)
 
-    def _consume(self, job_id: str, view: ProgressView, on_event: Callable) -> None:  # type: ignore[type-arg]
-        follower = self.app.follower(self.renderer)
-        settings = self.app.settings
+    async def _follow(
+        self, job_id: str, view: ProgressView, on_event: Callable[[Event], None]
+    ) -> None:
+        follower, renderer, settings = self.follower, self.renderer, self.settings
         picked_up = False
         deadline = time.monotonic() + settings.worker_pickup_seconds
-        after = follower.cursor(job_id)
+        after = await follower.job_cursor(renderer, job_id) if renderer else BEGINNING
         idle_limit = settings.start_timeout_seconds + settings.stop_timeout_seconds
         last_seen = time.monotonic()
         while True:
-            batch = follower.read(job_id, after, block_ms=250)
+            batch = await follower.job_events(job_id, after, block_ms=250)
+            after = batch.last
             now = time.monotonic()
-            if not batch:
+            if not batch.items:
                 if not picked_up and now > deadline:
                     raise NoWorker(
                         f"No worker picked up job {job_id} within "
@@ -110,8 +133,7 @@ class ConsoleChat:
                     raise TimeoutError(job_id)
                 continue
             last_seen = now
-            for entry_id, event in batch:
-                after = entry_id
+            for entry_id, event in batch.items:
                 picked_up = picked_up or event.kind is not EventKind.ACCEPTED
                 view.apply(event)
                 on_event(event)
@@ -119,10 +141,24 @@ class ConsoleChat:
                 # move the cursor, so a killed bot neither loses nor repeats.
                 self.console.file.flush()
                 sys.stdout.flush()
-                follower.ack(job_id, entry_id)
+                if renderer:
+                    await follower.ack_job(renderer, job_id, entry_id)
                 if event.terminal:
-                    follower.forget(job_id)
+                    if renderer:
+                        await follower.forget_job(renderer, job_id)
                     return
+
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` on a loop of its own: the terminal is synchronous, the follower
+        async; its connections are released with the loop."""
+
+        async def run() -> T:
+            try:
+                return await work
+            finally:
+                await self.follower.aclose()
+
+        return asyncio.run(run())
 
     # -- interactive ------------------------------------------------------------
     def repl(self, lines: Iterable[str] | None = None) -> int:
@@ -134,11 +170,7 @@ class ConsoleChat:
             self.console.print("Type [bold]help[/] for commands, [bold]quit[/] to leave.")
         # Notices (idle warnings, repairs) interleave with the prompt: only when a
         # person is typing, never in scripted output that programs read.
-        printer = (
-            NoticePrinter(self.app.redis, self.app.keys, self.console).start()
-            if interactive
-            else None
-        )
+        printer = NoticePrinter(self.follower, self.console).start() if interactive else None
         try:
             return self._loop(source, interactive)
         finally:
@@ -160,8 +192,9 @@ class ConsoleChat:
 
     def resume(self) -> None:
         """Finish rendering jobs a previous run of this renderer left half-shown."""
-        follower = self.app.follower(self.renderer)
-        for job_id in follower.pending_jobs():
+        if self.renderer is None:
+            return
+        for job_id in self._run(self.follower.pending_jobs(self.renderer)):
             self.console.print(f"Resuming job {job_id}…", style="dim")
             self.follow(Reply(ReplyKind.JOB, "", job_id=job_id), live=self.console.is_terminal)
 

@@ -32,18 +32,16 @@ from bot.errors import BotError
 from bot.model import ChatPlatform
 from bot.render import ProgressView
 from bot.service import ReplyKind
-from infra.keys import CURSOR_TTL_SECONDS
+from infra.follow import StateUnavailable
 
 log = logging.getLogger("jitsi.matrix")
 
 RENDERER = "matrix"
-_TOKEN_FIELD = "__sync_token__"
 _NO_E2E = (
     "This room is end-to-end encrypted, and this bot runs without encryption support, so "
     "it cannot read commands here. Use an unencrypted room, or ask the bot's operator to "
     "install the e2e extra (pip install 'jitsi-chatops[e2e]') and keep matrix_encryption on."
 )
-_E2E_NOTICE_FIELD = "e2e-notice:"  # + room id, in the cursor hash: told once, across restarts
 
 
 class MatrixAdapter:
@@ -57,6 +55,7 @@ class MatrixAdapter:
         if cfg is None:
             raise MatrixError("The matrix section of the configuration is missing.")
         self.host = host
+        self.state = host.follower
         self.cfg = cfg
         self.client = client or MatrixClient(cfg)
         self.started_ms = int(time.time() * 1000)
@@ -64,10 +63,6 @@ class MatrixAdapter:
         self.syncs = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._following: dict[str, asyncio.Task[Any]] = {}
-
-    @property
-    def _cursor(self) -> str:
-        return self.host.keys.cursor(RENDERER)
 
     # -- lifecycle -------------------------------------------------------------
     async def run(self) -> None:
@@ -80,7 +75,7 @@ class MatrixAdapter:
                 wait = backoff.next()
                 log.warning("Matrix login: %s; retrying in %.1f s", exc, wait)
                 await asyncio.sleep(wait)
-        for job_id, target in (await self.host.pending_targets(RENDERER)).items():
+        for job_id, target in (await self.state.pending_targets(RENDERER)).items():
             self._follow(job_id, target)
         self._spawn(self._post_notices())
         await self._sync_loop()
@@ -101,8 +96,7 @@ class MatrixAdapter:
     # -- sync ------------------------------------------------------------------
     async def _sync_loop(self) -> None:
         backoff = Backoff()
-        raw = await self.host.aredis.hget(self._cursor, _TOKEN_FIELD)
-        token = raw.decode() if raw else None
+        token = await self.state.sync_token(RENDERER)
         # Resuming from a saved token runs what was sent while we were away, if recent.
         not_before = self.started_ms - int(self.cfg.max_command_age_seconds * 1000)
         timeout_ms = int(self.cfg.sync_timeout_seconds * 1000)
@@ -117,19 +111,16 @@ class MatrixAdapter:
                 await asyncio.sleep(wait)
                 continue
             backoff.reset()
+            # On a failure the token stays: the sync is read again, and the claims keep
+            # each of its commands to one run.
             try:
                 claimed = await self._handle_sync(resp, first=token is None, not_before=not_before)
-            except MatrixUnavailable as exc:  # the token stays: the sync is read again
+                await self.state.commit_sync(RENDERER, resp.next_batch, claimed)
+            except (MatrixUnavailable, StateUnavailable) as exc:
                 log.warning("Matrix: %s while handling a sync; reading it again", exc)
                 await asyncio.sleep(backoff.next())
                 continue
             token = resp.next_batch
-            async with self.host.aredis.pipeline(transaction=True) as pipe:
-                pipe.hset(self._cursor, _TOKEN_FIELD, token)
-                if claimed:
-                    pipe.hdel(self._cursor, *claimed)
-                pipe.expire(self._cursor, CURSOR_TTL_SECONDS)
-                await pipe.execute()
             self.syncs += 1
             self.ready.set()
 
@@ -150,10 +141,9 @@ class MatrixAdapter:
                 )
                 if cmd is None:
                     continue
-                field = f"event:{cmd.event_id}"
-                if not await self.host.aredis.hsetnx(self._cursor, field, "1"):
+                if not await self.state.claim_event(RENDERER, cmd.event_id):
                     continue  # handled before a crash or reconnect
-                claimed.append(field)
+                claimed.append(cmd.event_id)
                 ts = source.get("origin_server_ts", 0) if isinstance(source, dict) else 0
                 try:
                     if ts < not_before:
@@ -216,11 +206,10 @@ class MatrixAdapter:
     async def _tell_no_e2e(self, room_id: str) -> None:
         """Once per room (remembered in Redis): the bot cannot read encrypted rooms.
         Marked after sending: a crash in between repeats it rather than losing it."""
-        field = _E2E_NOTICE_FIELD + room_id
-        if await self.host.aredis.hexists(self._cursor, field):
+        if await self.state.room_told(RENDERER, room_id):
             return
         await self.client.send(room_id, translate.notice(_NO_E2E))
-        await self.host.aredis.hset(self._cursor, field, "1")
+        await self.state.mark_room_told(RENDERER, room_id)
 
     # -- commands --------------------------------------------------------------
     async def _on_command(self, cmd: translate.CommandMessage) -> None:
@@ -249,7 +238,7 @@ class MatrixAdapter:
         if reply.kind is not ReplyKind.JOB or reply.job_id is None:
             await self._answer(cmd, reply.text)
             return
-        target = await self.host.target(RENDERER, reply.job_id)
+        target = await self.state.target(RENDERER, reply.job_id)
         if target is not None:  # a second start while starting: one message per job
             where = "above" if target.get("room_id") == room_id else "in the room it was asked"
             await self._answer(cmd, f"{reply.text} Progress is in the message {where}.")
@@ -257,13 +246,11 @@ class MatrixAdapter:
         # Saved before sending, with a fixed transaction id: a restart resends it
         # and the homeserver answers with the same event instead of a second one.
         target = {"room_id": room_id, "txn": f"jitsi-{reply.job_id}-first", "text": reply.text}
-        await self.host.save_target(RENDERER, reply.job_id, target)
+        await self.state.save_target(RENDERER, reply.job_id, target)
         self._follow(reply.job_id, target)
 
     async def _deny(self, cmd: translate.CommandMessage, why: str, text: str) -> None:
-        await asyncio.to_thread(
-            self.host.app.audit_log.record, cmd.actor, cmd.text[:200], f"denied: {why}"
-        )
+        await self.host.audit(cmd.actor, cmd.text, f"denied: {why}")
         await self._answer(cmd, text)
 
     async def _answer(self, cmd: translate.CommandMessage, text: str) -> None:
@@ -285,7 +272,7 @@ class MatrixAdapter:
                     translate.first_reply(str(target.get("text", "")), job_id),
                     txn=str(target["txn"]),
                 )
-                await self.host.save_target(RENDERER, job_id, target)
+                await self.state.save_target(RENDERER, job_id, target)
             root = str(target["event_id"])
 
             async def update(view: ProgressView, final: bool) -> None:
@@ -295,7 +282,7 @@ class MatrixAdapter:
                     await self.client.send(room_id, translate.edit(root, content))
                     target["drawn"] = digest
                     if not final:
-                        await self.host.save_target(RENDERER, job_id, target)
+                        await self.state.save_target(RENDERER, job_id, target)
                 details = translate.view_details(view) if final else None
                 if details:
                     thread = translate.in_thread(root, translate.notice(details))
@@ -306,7 +293,7 @@ class MatrixAdapter:
             )
         except TimeoutError:
             log.warning("job %s: no progress for too long; giving up its message", job_id)
-            await self.host.drop_target(RENDERER, job_id)
+            await self.state.drop_target(RENDERER, job_id)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -320,16 +307,13 @@ class MatrixAdapter:
                 await self._post_notices_once()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # Redis away: the acknowledged cursor resumes it
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():  # redis-py turns a cancel
-                    raise asyncio.CancelledError from exc  # into TimeoutError
-                wait = backoff.next()
+            except Exception as exc:  # StateUnavailable, mostly: the acknowledged cursor
+                wait = backoff.next()  # resumes it
                 log.warning("notices: %s; retrying in %.1f s", exc, wait)
                 await asyncio.sleep(wait)
 
     async def _post_notices_once(self) -> None:
-        async for entry_id, item in self.host.notices(RENDERER):
+        async for entry_id, item in self.state.notices(RENDERER):
             rooms = list(dict.fromkeys(self.cfg.notice_rooms))
             if item.platform == ChatPlatform.MATRIX.value and item.channel:
                 rooms = list(dict.fromkeys([*rooms, item.channel]))
@@ -341,4 +325,4 @@ class MatrixAdapter:
                     )
                 except MatrixError as exc:
                     log.warning("notice to %s: %s", room_id, exc)
-            await self.host.ack_notice(RENDERER, entry_id)
+            await self.state.ack_notice(RENDERER, entry_id)

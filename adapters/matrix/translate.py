@@ -12,8 +12,9 @@ import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
+from bot.commands import command_of
 from bot.events import Notice, NoticeKind
 from bot.model import Actor, ChatPlatform, UserId
 from bot.render import ProgressView
@@ -40,9 +41,10 @@ class CommandMessage:
     text: str
 
     @property
-    def verb(self) -> str:
-        words = self.text.split()
-        return words[0].lower() if words else "help"
+    def verb(self) -> str | None:
+        """The command's name as the core parses it (``help`` for no text); None when it
+        does not parse (the core answers it with usage help)."""
+        return command_of(self.text)
 
 
 # -- incoming ------------------------------------------------------------------
@@ -92,7 +94,7 @@ def _strip_reply_fallback(body: str) -> str:
     return "\n".join(lines)
 
 
-def _is_user_id(value: object) -> bool:
+def _is_user_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and value.startswith("@") and ":" in value
 
 
@@ -206,9 +208,10 @@ def _level(value: object) -> float:
     return 0
 
 
-def required_level(verb: str, levels: Mapping[str, int]) -> int:
-    """Minimum power level for a command; commands not configured need none."""
-    return levels.get(verb, 0)
+def required_level(verb: str | None, levels: Mapping[str, int]) -> int:
+    """Minimum power level for a command; commands not configured (or not parsed) need
+    none."""
+    return levels.get(verb, 0) if verb is not None else 0
 
 
 # -- outgoing ------------------------------------------------------------------

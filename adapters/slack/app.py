@@ -6,13 +6,13 @@ message per job, notices, App Home. All decisions about payloads and blocks live
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
-from redis.exceptions import RedisError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -25,16 +25,18 @@ from adapters.slack.client import (
     SlackWeb,
     SocketHandler,
     error_of,
-    reraise_cancel,
     secret,
     unreadable,
 )
 from adapters.slack.notices import NoticePoster
 from adapters.slack.occupancy import Occupancy
 from adapters.slack.translate import MalformedPayload, SlackAdapterError, SlackRequest
+from bot.commands import command_of
 from bot.config_chat import SlackSettings
+from bot.model import JobKind
 from bot.render import ProgressView
 from bot.service import Reply, ReplyKind
+from infra.follow import StateUnavailable
 
 log = logging.getLogger("jitsi.slack")
 
@@ -105,7 +107,7 @@ class SlackAdapter:
             self._edit,
             self._spawn,
         )
-        self.notices = NoticePoster(host, self.web, settings)
+        self.notices = NoticePoster(host.follower, self.web, settings)
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
 
@@ -113,7 +115,7 @@ class SlackAdapter:
     async def run(self) -> None:
         """Resume unfinished messages, post notices, serve Slack until cancelled."""
         self._spawn(self.notices.run())
-        for job_id, target in (await self.host.pending_targets(RENDERER)).items():
+        for job_id, target in (await self.host.follower.pending_targets(RENDERER)).items():
             log.info("resuming the message of job %s", job_id)
             self._follow(job_id, target)
         if self.s.mode == "socket":
@@ -226,22 +228,20 @@ class SlackAdapter:
             return
         if opened is None or translate.place_denial(opened.team, "", self.s.allowed_teams, []):
             return
-        view = await asyncio.to_thread(self._home_view)
+        view = await self._home_view()
         await self.web.call("views_publish", user_id=opened.user_id, view=view)
 
-    def _home_view(self) -> dict[str, Any]:
-        app = self.host.app
-        now = app.clock.now()
-        hours, cost = app.ledger.month_to_date(now)
-        status = app.store.status()
+    async def _home_view(self) -> dict[str, Any]:
+        glance = await self.host.glance.session()
+        hours, cost = await self.host.glance.month_to_date(glance.now)
         return translate.home_view(
-            self.host.status_text(),
-            status.url,
+            await self.host.status_text(),
+            glance.url,
             hours,
             cost,
-            now,
+            glance.now,
             self.host.settings.command_name,
-            self.occupancy.participants(status, now),
+            self.occupancy.participants(glance),
         )
 
     # -- deciding and answering ---------------------------------------------------
@@ -249,11 +249,14 @@ class SlackAdapter:
         """The core's reply, or the adapter's own denial text (already audited)."""
         denial = translate.place_denial(
             req.team, req.channel, self.s.allowed_teams, self.s.allowed_channels
-        ) or await self.web.group_denial(translate.verb_of(req.text), req.user_id)
+        )
+        # The core's parser names the command; what does not parse is the core's to
+        # answer (with its usage help), not an allow list's.
+        verb = command_of(req.text, self.host.settings.command_name)
+        if not denial and verb is not None:
+            denial = await self.web.group_denial(verb, req.user_id)
         if denial:
-            await asyncio.to_thread(
-                self.host.app.audit_log.record, req.actor, req.text[:200], f"denied: {denial}"
-            )
+            await self.host.audit(req.actor, req.text, f"denied: {denial}")
             return denial
         return await self.host.handle(req.text, req.actor)
 
@@ -266,12 +269,12 @@ class SlackAdapter:
             await say(reply.text, not reply.private and reply.kind is ReplyKind.INFO)
             return
         if reply.joined:
-            target = await self.host.target(RENDERER, reply.job_id)
+            target = await self.host.follower.target(RENDERER, reply.job_id)
             link = await self.web.permalink(target) if target else None
             await say(translate.link_reply(reply.text, link), False)
             return
         await say(reply.text, False)
-        kind = "start" if translate.verb_of(req.text) == "start" else "stop"
+        kind = "start" if reply.job_kind is JobKind.START else "stop"
         await self._post_progress(req, reply, kind)
 
     async def _post_progress(self, req: SlackRequest, reply: Reply, kind: str) -> None:
@@ -295,7 +298,7 @@ class SlackAdapter:
             )
             return
         target = {"channel": str(posted["channel"]), "ts": str(posted["ts"]), "kind": kind}
-        await self.host.save_target(RENDERER, reply.job_id, target)
+        await self.host.follower.save_target(RENDERER, reply.job_id, target)
         self._follow(reply.job_id, target)
 
     # -- following a job ------------------------------------------------------------
@@ -313,10 +316,9 @@ class SlackAdapter:
             session: float | None = None
             participants: int | None = None
             if final and kind == "start" and view.ok and view.url:
-                try:
-                    session, participants = await asyncio.to_thread(self.occupancy.read)
-                except RedisError as exc:
-                    reraise_cancel(exc)  # unknown: the Stop confirmation stays red
+                # Redis unavailable: unknown, and the Stop confirmation stays red.
+                with contextlib.suppress(StateUnavailable):
+                    session, participants = await self.occupancy.read()
             await self._edit(channel, ts, view, kind, participants)
             if final and not resumed_watch:
                 await self.web.call(
@@ -334,13 +336,12 @@ class SlackAdapter:
                 # The host dropped the target: keep it while the message is watched.
                 if ts in self.occupancy.watching:
                     saved = {"channel": channel, "ts": ts, "kind": kind, "watching": True}
-                    await self.host.save_target(RENDERER, job_id, saved)
-            except RedisError as exc:  # the target stays saved: a restart resumes it
-                reraise_cancel(exc)
-                log.warning("lost the event stream of job %s: %s", job_id, type(exc).__name__)
+                    await self.host.follower.save_target(RENDERER, job_id, saved)
+            except StateUnavailable as exc:  # the target stays saved: a restart resumes it
+                log.warning("lost the event stream of job %s: %s", job_id, exc)
             except TimeoutError:
                 if resumed_watch:  # the job's events expired: leave the message as it is
-                    await self.host.drop_target(RENDERER, job_id)
+                    await self.host.follower.drop_target(RENDERER, job_id)
                     return
                 view = ProgressView(job_id=job_id, title=f"Job {job_id}")
                 view.error = f"No progress for a long time; `{self.command} status` shows more."

@@ -5,7 +5,6 @@ the adapter's modules share."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -106,13 +105,6 @@ def error_of(exc: SlackApiError) -> str:
     if isinstance(data, Mapping):
         return str(data.get("error", "error"))
     return f"HTTP {exc.response.status_code}" if exc.response is not None else "error"
-
-
-def reraise_cancel(exc: BaseException) -> None:
-    """redis-py turns a cancelled read into its TimeoutError: keep it a cancellation."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError from exc
 
 
 def unreadable(body: Any) -> bool:

@@ -8,13 +8,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from adapters.chat.host import ChatHost
 from adapters.slack import translate
-from adapters.slack.client import RENDERER, reraise_cancel
+from adapters.slack.client import RENDERER
 from bot.render import ProgressView
-from bot.state import DesiredState, PlatformState, PlatformStatus
+from infra.follow import StateUnavailable
+from infra.glance import SessionGlance
 
 Edit = Callable[[str, str, ProgressView, str, int | None], Awaitable[None]]
 """Redraw a progress message: (channel, ts, view, kind, participants)."""
@@ -31,28 +30,28 @@ class Occupancy:
         # How often a running meeting's message rereads the monitor's last reading
         # (it cannot change faster than the monitor reads).
         self.interval = interval
+        # A reading the monitor has not renewed for a few of its checks may be wrong
+        # (the monitor stopped, or its chain broke): nobody vouches for it any more.
+        self.max_age = translate.STALE_AFTER_CHECKS * host.settings.idle.check_seconds
         self._edit = edit
         self._spawn = spawn
         # message ts -> (job id, the watcher redrawing a running meeting's Stop)
         self.watching: dict[str, tuple[str, asyncio.Task[Any]]] = {}
         self.checks = 0  # rereads finished by the watchers, each with its redraw if any
 
-    def participants(self, status: PlatformStatus, now: float) -> int | None:
+    def participants(self, glance: SessionGlance) -> int | None:
         """The idle monitor's last reading of the running session (``SessionWatch``)."""
-        if not _running(status):
+        if glance.running_since is None:
             return None
         return translate.session_participants(
-            self.host.app.sessions.load(), status.session_started_at, now
+            glance.watch, glance.running_since, glance.now, self.max_age
         )
 
-    def read(self) -> tuple[float | None, int | None]:
+    async def read(self) -> tuple[float | None, int | None]:
         """(the running session's start, its last participant reading); (None, None)
         when no session runs (stopped, or a stop asked for)."""
-        app = self.host.app
-        status = app.store.status()
-        if not _running(status):
-            return None, None
-        return status.session_started_at, self.participants(status, app.clock.now())
+        glance = await self.host.glance.session()
+        return glance.running_since, self.participants(glance)
 
     def watch(
         self,
@@ -75,12 +74,11 @@ class Occupancy:
                 while True:
                     await asyncio.sleep(self.interval)
                     try:
-                        started, count = await asyncio.to_thread(self.read)
+                        started, count = await self.read()
                         if started is None or abs(started - session) > 1e-3:
-                            await self.host.drop_target(RENDERER, job_id)
+                            await self.host.follower.drop_target(RENDERER, job_id)
                             return
-                    except RedisError as exc:
-                        reraise_cancel(exc)
+                    except StateUnavailable:
                         self.checks += 1
                         continue  # no news is no change
                     if count != last:
@@ -98,12 +96,4 @@ class Occupancy:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            await self.host.drop_target(RENDERER, job_id)
-
-
-def _running(status: PlatformStatus) -> bool:
-    return (
-        status.state is PlatformState.RUNNING
-        and status.desired is DesiredState.RUNNING
-        and status.session_started_at is not None
-    )
+            await self.host.follower.drop_target(RENDERER, job_id)

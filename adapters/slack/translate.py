@@ -182,11 +182,6 @@ def place_denial(
     return None
 
 
-def verb_of(text: str) -> str:
-    words = text.split()
-    return words[0].lower() if words else "help"
-
-
 # -- rendering ----------------------------------------------------------------
 
 _MARK = {"running": "…", "done": "✓", "failed": "✗"}
@@ -202,22 +197,28 @@ def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:TEXT_LIMIT]}]}
 
 
+STALE_AFTER_CHECKS = 3
+"""A reading older than this many of the monitor's check intervals counts as unknown."""
+
+
 def session_participants(
-    watch: SessionWatch | None, session_started_at: float | None, now: float
+    watch: SessionWatch | None, session_started_at: float | None, now: float, max_age: float
 ) -> int | None:
     """How many people the idle monitor last saw in the running session, or None when
     nobody can vouch for a number: no record, another session's record, no reading
-    yet (grace period, source off), an unknown reading, or a `keep` (no readings are
-    taken then, so the last one may be old)."""
+    yet (grace period, source off), an unknown reading, a reading older than
+    ``max_age`` seconds, or a `keep` (no readings are taken then, so the last one may
+    be old)."""
     if watch is None or session_started_at is None:
         return None
     if abs(watch.session_started_at - session_started_at) > 1e-3:
         return None
     if watch.kept_until is not None and now < watch.kept_until:
         return None
-    # The monitor records "<source>: <count>" or "<source>: unknown" (bot.idle.decide).
-    _, sep, count = watch.last_reading.rpartition(": ")
-    return int(count) if sep and count.isdigit() else None
+    if watch.last_read_at is None or now - watch.last_read_at > max_age:
+        return None
+    count = watch.last_participants
+    return count if count is not None and count >= 0 else None
 
 
 def _people(n: int) -> str:

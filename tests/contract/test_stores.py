@@ -1,5 +1,5 @@
 """One contract for the platform store, run on Redis and on the in-memory fake;
-plus the Redis-only pieces: ledger, audit log, event stream cursors, lease lock."""
+plus the Redis-only pieces: ledger, audit log, lease lock (stream cursors: test_follow)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from bot.events import Event, EventKind
 from bot.model import Actor, ChatPlatform, JobId, JobKind, UserId
 from bot.state import Claim, DesiredState, PlatformState, PlatformStatus
-from infra.events import EventFollower, RedisEventSink
 from infra.keys import Keys
 from infra.lock import LeaseLock
 from infra.redis_store import RedisAuditLog, RedisLedger, RedisPlatformStore
@@ -114,41 +112,6 @@ def test_audit_log_records_every_command(redis_client: redis.Redis, project: str
     rows = log.entries()
     assert [r["outcome"] for r in rows] == ["denied", "job job=1"]
     assert rows[0]["user"] == "console:alice" and rows[0]["channel"] == "general"
-
-
-def _event(job: str, n: int, kind: EventKind = EventKind.NOTICE) -> Event:
-    return Event(kind, JobId(job), float(n), f"event {n}")
-
-
-def test_a_restarted_renderer_resumes_without_loss_or_repeats(
-    redis_client: redis.Redis, project: str
-) -> None:
-    keys = Keys(project)
-    sink = RedisEventSink(redis_client, keys)
-    for n in range(5):
-        sink.emit(_event("j1", n))
-    first = EventFollower(redis_client, keys, renderer="console:test")
-    seen: list[str] = []
-    for entry_id, event in first.read("j1", first.cursor("j1"), 100)[:3]:
-        seen.append(event.message)
-        first.ack("j1", entry_id)
-    # The process dies here; meanwhile the job goes on.
-    for n in range(5, 8):
-        sink.emit(_event("j1", n))
-    sink.emit(_event("j1", 8, EventKind.FINISHED))
-    second = EventFollower(redis_client, keys, renderer="console:test")
-    assert second.pending_jobs() == ["j1"]
-    seen += [e.message for _, e in second.follow("j1", idle_timeout=2)]
-    assert seen == [f"event {n}" for n in range(9)]
-    assert redis_client.ttl(keys.job_events("j1")) > 0  # finished streams expire
-
-
-def test_malformed_stream_entries_are_skipped(redis_client: redis.Redis, project: str) -> None:
-    keys = Keys(project)
-    redis_client.xadd(keys.job_events("j2"), {"event": "{garbage"})
-    RedisEventSink(redis_client, keys).emit(_event("j2", 1, EventKind.FINISHED))
-    got = [e.message for _, e in EventFollower(redis_client, keys).follow("j2", idle_timeout=2)]
-    assert got == ["event 1"]
 
 
 def test_lease_expires_when_its_owner_stops_renewing(

@@ -17,7 +17,7 @@ def test_notices_are_printed_with_the_keep_hint(rig_factory: Any) -> None:
     rig = rig_factory()
     rig.app.notices.notify(Notice(NoticeKind.REPAIR, time.time(), "old news"))
     out = io.StringIO()
-    printer = NoticePrinter(rig.app.redis, rig.app.keys, Console(file=out, width=300)).start()
+    printer = NoticePrinter(rig.app.follower, Console(file=out, width=300)).start()
     try:
         rig.app.notices.notify(
             Notice(

@@ -1,4 +1,5 @@
-"""The chat host on a real Redis: coalesced job rendering, message targets, notices."""
+"""The chat host on a real Redis: coalesced job rendering and its message target.
+(Notices and the targets' own contract: test_follow.)"""
 
 from __future__ import annotations
 
@@ -6,35 +7,37 @@ import asyncio
 
 import pytest
 
-from adapters.chat.host import ChatHost
 from adapters.wiring import App
 from bot.config import Settings
-from bot.events import Event, EventKind, Notice, NoticeKind
+from bot.events import Event, EventKind
 from bot.model import JobId
 from bot.render import ProgressView
 
 
 @pytest.fixture
-def host(redis_url: str, project: str) -> ChatHost:
-    return ChatHost(App(Settings(project_name=project, redis_url=redis_url)))
+def app(redis_url: str, project: str) -> App:
+    return App(Settings(project_name=project, redis_url=redis_url))
 
 
-def test_follow_job_coalesces_and_always_draws_the_end(host: ChatHost) -> None:
-    sink = host.app.sink
+def test_follow_job_coalesces_and_always_draws_the_end(app: App) -> None:
+    host = app.chat_host()
     job = JobId("j1")
     for n in range(30):
-        sink.emit(Event(EventKind.NOTICE, job, float(n), f"note {n}"))
-    sink.emit(Event(EventKind.FINISHED, job, 31.0, "done", data={"ok": True}))
+        app.sink.emit(Event(EventKind.NOTICE, job, float(n), f"note {n}"))
+    app.redis.xadd(app.keys.job_events(job), {"event": "{garbage"})  # skipped, not fatal
+    app.sink.emit(Event(EventKind.FINISHED, job, 31.0, "done", data={"ok": True}))
     drawn: list[tuple[int, bool]] = []
 
     async def update(view: ProgressView, final: bool) -> None:
         drawn.append((len(view.notices), final))
 
     async def run() -> ProgressView:
-        await host.save_target("slack", job, {"channel": "C1", "ts": "1.2"})
-        assert await host.pending_targets("slack") == {"j1": {"channel": "C1", "ts": "1.2"}}
+        await host.follower.save_target("slack", job, {"channel": "C1", "ts": "1.2"})
+        assert await host.follower.pending_targets("slack") == {
+            "j1": {"channel": "C1", "ts": "1.2"}
+        }
         view = await host.follow_job("slack", job, update, min_interval=0.5)
-        assert await host.pending_targets("slack") == {}
+        assert await host.follower.pending_targets("slack") == {}
         await host.close()
         return view
 
@@ -43,34 +46,20 @@ def test_follow_job_coalesces_and_always_draws_the_end(host: ChatHost) -> None:
     assert len(drawn) <= 2  # 31 events, one or two edits
 
 
-def test_notices_resume_after_the_last_acknowledged(host: ChatHost) -> None:
-    async def take(n: int, ack: bool = True) -> list[str]:
-        out = []
-        async for entry_id, notice in host.notices("matrix"):
-            out.append(notice.text)
-            if ack:
-                await host.ack_notice("matrix", entry_id)
-            if len(out) == n:
-                break
-        return out
+def test_a_silent_job_times_out_and_keeps_its_target(app: App) -> None:
+    host = app.chat_host()
+    job = JobId("j2")
+    app.sink.emit(Event(EventKind.ACCEPTED, job, 0.0, "Starting requested by alice."))
+    app.redis.xadd(app.keys.job_events(job), {"event": "{garbage"})  # the last entry
 
-    async def run() -> tuple[list[str], list[str], list[str]]:
-        host.app.notices.notify(Notice(NoticeKind.REPAIR, 0.0, "before the bot ever ran"))
-        reader = asyncio.create_task(take(2))
-        # The reader pins "now" and then blocks in XREAD: wait until Redis says so.
-        deadline = asyncio.get_running_loop().time() + 5
-        while not any(c.get("cmd") == "xread" for c in host.app.redis.client_list()):
-            assert asyncio.get_running_loop().time() < deadline, "reader never blocked"
-            await asyncio.sleep(0.01)
-        host.app.notices.notify(Notice(NoticeKind.REPAIR, 1.0, "first"))
-        host.app.notices.notify(Notice(NoticeKind.IDLE_WARNING, 2.0, "second"))
-        first = await reader
-        host.app.notices.notify(Notice(NoticeKind.SUMMARY, 3.0, "third"))
-        unacked = await take(1, ack=False)  # crashes before posting it...
-        again = await take(1)  # ...so the restart gets it again
+    async def update(view: ProgressView, final: bool) -> None:
+        pass
+
+    async def run() -> None:
+        await host.follower.save_target("slack", job, {"channel": "C1", "ts": "1.3"})
+        with pytest.raises(TimeoutError):
+            await host.follow_job("slack", job, update, min_interval=0.1, idle_timeout=0.3)
+        assert await host.follower.target("slack", job) is not None  # a restart resumes it
         await host.close()
-        return first, unacked, again
 
-    first, unacked, again = asyncio.run(run())
-    assert first == ["first", "second"]
-    assert unacked == ["third"] and again == ["third"]
+    asyncio.run(run())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -10,12 +12,13 @@ from rq import Queue, SimpleWorker
 
 from adapters.wiring import App
 from bot.config import Settings
-from bot.events import EventKind
-from bot.model import Actor, ChatPlatform, UserId
+from bot.events import Event, EventKind
+from bot.model import Actor, ChatPlatform, JobKind, UserId
 from bot.render import ProgressView
 from bot.service import ReplyKind
 from bot.state import PlatformState
 from infra import jobs
+from infra.follow import BEGINNING
 from tests.support.fakes import FakeClock, FakeCloud
 
 
@@ -48,9 +51,29 @@ def drain(app: App) -> None:
     SimpleWorker([queue], connection=app.redis).work(burst=True)
 
 
+def events_of(app: App, job_id: str, timeout: float = 2) -> list[Event]:
+    """The job's events up to its terminal one, waiting up to ``timeout`` s for it."""
+
+    async def read() -> list[Event]:
+        events: list[Event] = []
+        after = BEGINNING
+        deadline = time.monotonic() + timeout
+        try:
+            while not events or not events[-1].terminal:
+                assert time.monotonic() < deadline, f"job {job_id} did not end"
+                batch = await app.follower.job_events(job_id, after, block_ms=100)
+                events += [e for _, e in batch.items]
+                after = batch.last
+        finally:
+            await app.follower.aclose()
+        return events
+
+    return asyncio.run(read())
+
+
 def view_of(app: App, job_id: str) -> ProgressView:
     view = ProgressView()
-    for _, event in app.follower().follow(job_id, idle_timeout=2):
+    for event in events_of(app, job_id):
         view.apply(event)
     return view
 
@@ -58,6 +81,7 @@ def view_of(app: App, job_id: str) -> ProgressView:
 def test_start_runs_through_the_queue_and_posts_the_url(app: App) -> None:
     reply = app.service.handle("start standup", actor())
     assert reply.kind is ReplyKind.JOB and reply.job_id and not reply.joined
+    assert reply.job_kind is JobKind.START  # typed: no adapter parses the text again
     assert app.store.status().desired.value == "running"  # written before any work
     drain(app)
     view = view_of(app, reply.job_id)
@@ -69,6 +93,7 @@ def test_second_start_while_starting_joins_the_same_job(app: App) -> None:
     first = app.service.handle("start", actor("alice"))
     second = app.service.handle("start", actor("bob"))
     assert second.joined and second.job_id == first.job_id
+    assert second.job_kind is JobKind.START
     assert len(Queue(app.keys.queue_name, connection=app.redis)) == 1
 
 
@@ -84,7 +109,7 @@ def test_start_while_running_answers_at_once_with_the_url(app: App) -> None:
 def test_stop_queued_behind_a_start_wins(app: App) -> None:
     start = app.service.handle("start", actor())
     stop = app.service.handle("stop", actor())
-    assert stop.job_id != start.job_id
+    assert stop.job_id != start.job_id and stop.job_kind is JobKind.STOP
     drain(app)
     start_view, stop_view = view_of(app, start.job_id), view_of(app, stop.job_id)  # type: ignore[arg-type]
     assert start_view.finished and start_view.url is None  # cancelled at its first boundary
@@ -142,6 +167,4 @@ def test_a_crashing_job_still_ends_its_stream(app: App) -> None:
     drain(app)
     view = view_of(app, reply.job_id)  # type: ignore[arg-type]
     assert view.finished and view.ok is False and "crashed" in (view.error or "")
-    assert any(
-        e.kind is EventKind.FINISHED for _, e in app.follower().follow(reply.job_id, idle_timeout=1)
-    )  # type: ignore[arg-type]
+    assert any(e.kind is EventKind.FINISHED for e in events_of(app, reply.job_id, 1))  # type: ignore[arg-type]

@@ -48,7 +48,7 @@ class BotRunner:
 
     def start(self, wait_ready: bool = True) -> MatrixAdapter:
         def build() -> MatrixAdapter:
-            self.host = ChatHost(App(self.settings))
+            self.host = App(self.settings).chat_host()
             return MatrixAdapter(self.host)
 
         self.adapter = self.call(build)

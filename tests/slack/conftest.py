@@ -45,6 +45,7 @@ class Bot:
     fake: FakeSlack
     adapter: SlackAdapter
     host: ChatHost
+    app: App  # the host's wiring: what tests seed and inspect in Redis
     session: aiohttp.ClientSession
     mode: str
 
@@ -92,10 +93,10 @@ class Bot:
             return resp.status
 
     def audit(self) -> list[dict[str, str]]:
-        r = self.host.app.redis
+        r = self.app.redis
         return [
             {k.decode(): v.decode() for k, v in fields.items()}
-            for _, fields in r.xrange(self.host.keys.audit_log)
+            for _, fields in r.xrange(self.app.keys.audit_log)
         ]
 
 
@@ -110,7 +111,11 @@ def stop_click(bot: Bot, message_ts: str, user: str = "U0002") -> dict[str, Any]
 
 @asynccontextmanager
 async def slack_bot(
-    base: Settings, mode: str = "http", fake: FakeSlack | None = None, **slack: Any
+    base: Settings,
+    mode: str = "http",
+    fake: FakeSlack | None = None,
+    occupancy_interval: float | None = None,
+    **slack: Any,
 ) -> AsyncIterator[Bot]:
     """The adapter serving ``base`` settings plus a Slack section aimed at a fake Slack."""
     fake = fake or await FakeSlack().start()
@@ -123,8 +128,9 @@ async def slack_bot(
         api_url=fake.api_url,
         **slack,
     )
-    host = ChatHost(App(base.model_copy(update={"slack": section})))
-    adapter = SlackAdapter(host)
+    app = App(base.model_copy(update={"slack": section}))
+    host = app.chat_host()
+    adapter = SlackAdapter(host, occupancy_interval=occupancy_interval)
     runner = asyncio.create_task(adapter.run())
     session = aiohttp.ClientSession()
     try:
@@ -133,12 +139,13 @@ async def slack_bot(
         if runner.done():
             runner.result()  # raise what went wrong
         assert adapter.ready.is_set(), "the Slack adapter never became ready"
-        yield Bot(fake, adapter, host, session, mode)
+        yield Bot(fake, adapter, host, app, session, mode)
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         await adapter.close()
         await host.close()
+        app.redis.close()
         await session.close()
         await fake.close()
 

@@ -11,14 +11,19 @@ from typing import Any
 
 import pytest
 
+from adapters.slack.translate import actor_for
+from adapters.wiring import App
 from bot.config import Settings
 from bot.events import Event, EventKind, Notice, NoticeKind
 from bot.model import JobId
+from bot.state import DesiredState, PlatformState, PlatformStatus
+from bot.watch import SessionWatch
 from tests.slack.conftest import fixture, slack_bot, stop_click
 from tests.slack.fake_slack import (
     APP_TOKEN,
     BOT_TOKEN,
     SIGNING_SECRET,
+    FakeSlack,
     post_signed,
     slash_body,
 )
@@ -141,7 +146,7 @@ def test_app_home_shows_state_and_month_to_date(base: Settings) -> None:
     async def scenario() -> None:
         async with slack_bot(base) as bot:
             now = time.time()
-            bot.host.app.ledger.record_session(now - 7200, now, 0.47)
+            bot.app.ledger.record_session(now - 7200, now, 0.47)
             assert await bot.event(fixture("app_home_opened")) == 200
             [call] = await bot.fake.wait(
                 lambda: bot.fake.calls_to("views.publish"), 5, "views.publish"
@@ -167,11 +172,11 @@ def test_notices_go_to_notice_and_session_channels_after_a_429(base: Settings) -
             )
             # The adapter pinned "now" before this notice? Wait until it reads the stream.
             await bot.fake.wait(
-                lambda: any(c.get("cmd") == "xread" for c in bot.host.app.redis.client_list()),
+                lambda: any(c.get("cmd") == "xread" for c in bot.app.redis.client_list()),
                 5,
                 "the notice reader",
             )
-            bot.host.app.notices.notify(notice)
+            bot.app.notices.notify(notice)
             posts = await bot.fake.wait(
                 lambda: len(bot.fake.channel_posts()) >= 3 and bot.fake.channel_posts(),
                 10,
@@ -188,19 +193,16 @@ def test_notices_go_to_notice_and_session_channels_after_a_429(base: Settings) -
 
 def test_resume_keeps_editing_the_saved_message(base: Settings) -> None:
     async def scenario() -> None:
-        from adapters.chat.host import ChatHost
-        from adapters.wiring import App
-
         job = JobId("resumed1")
-        pre = ChatHost(App(base))
-        sink = pre.app.sink
+        pre = App(base)
+        sink = pre.sink
         sink.emit(Event(EventKind.ACCEPTED, job, 0, "Starting requested by alice."))
         sink.emit(Event(EventKind.URL_READY, job, 1, "", None, {"url": "https://m.example/x"}))
         sink.emit(Event(EventKind.FINISHED, job, 2, "Platform running.", data={"ok": True}))
         ts = "1699999999.000001"
-        await pre.save_target("slack", job, {"channel": "C0001", "ts": ts, "kind": "start"})
-        await pre.close()
-        from tests.slack.fake_slack import FakeSlack
+        target = {"channel": "C0001", "ts": ts, "kind": "start"}
+        await pre.follower.save_target("slack", job, target)
+        await pre.follower.aclose()
 
         fake = await FakeSlack().start()
         fake.messages[("C0001", ts)] = {"text": "old", "blocks": []}
@@ -211,7 +213,7 @@ def test_resume_keeps_editing_the_saved_message(base: Settings) -> None:
             )
             assert "https://m.example/x" in str(fake.messages[("C0001", ts)]["blocks"])
             assert fake.calls_to("chat.postMessage")[0].params["thread_ts"] == ts
-            assert await bot.host.pending_targets("slack") == {}
+            assert await bot.host.follower.pending_targets("slack") == {}
 
     run(scenario())
 
@@ -244,14 +246,12 @@ def test_socket_mode_acks_envelopes_and_never_logs_secrets(
 
 
 def test_http_mode_needs_a_signing_secret(base: Settings) -> None:
-    from adapters.chat.host import ChatHost
     from adapters.slack.app import SlackAdapter, SlackConfigError
-    from adapters.wiring import App
     from bot.config_chat import SlackSettings
 
     section = SlackSettings(bot_token=BOT_TOKEN, mode="http")
     with pytest.raises(SlackConfigError, match="slack_signing_secret"):
-        SlackAdapter(ChatHost(App(base.model_copy(update={"slack": section}))))
+        SlackAdapter(App(base.model_copy(update={"slack": section})).chat_host())
 
 
 def test_slow_core_is_acked_in_time_and_answered_by_response_url(
@@ -281,53 +281,55 @@ def test_slow_core_is_acked_in_time_and_answered_by_response_url(
     run(scenario())
 
 
+URL = "https://m.example/standup"
+
+
+async def running_meeting(app: App, job: JobId, ts: str) -> None:
+    """A session running for 20 minutes whose start job ended with its message at ``ts``
+    (a saved target), and the idle monitor's record after a reading of 0, just taken."""
+    started = time.time() - 1200
+    app.store.save(PlatformStatus(state=PlatformState.RUNNING, url=URL, session_started_at=started))
+    app.store.set_desired(DesiredState.RUNNING, actor_for("U0001", "C0001", "alice"))
+    # The idle monitor's record after a reading of 0 (fixture: written by decide()).
+    recorded = SessionWatch.from_json(json.dumps(fixture("session_watch_empty")))
+    app.sessions.save(recorded.with_(session_started_at=started, last_read_at=time.time()))
+    app.sink.emit(Event(EventKind.ACCEPTED, job, 0, "Starting requested by alice."))
+    app.sink.emit(Event(EventKind.URL_READY, job, 1, "", None, {"url": URL}))
+    app.sink.emit(Event(EventKind.FINISHED, job, 2, "Platform running.", data={"ok": True}))
+    await app.follower.save_target("slack", job, {"channel": "C0001", "ts": ts, "kind": "start"})
+
+
+def stop_in(fake: FakeSlack, ts: str) -> dict[str, Any] | None:
+    """The Stop button of the message at ``ts``, or None when it has none."""
+    for block in fake.messages[("C0001", ts)]["blocks"] or []:
+        for element in block.get("elements", []):
+            if element.get("action_id") == "jitsi_stop":
+                return element  # type: ignore[no-any-return]
+    return None
+
+
 def test_stop_confirmation_follows_the_monitors_last_reading(base: Settings) -> None:
     """A running session whose monitor last read 0: the final message's Stop is a plain
     confirmation; a reading of 2 redraws it red; App Home shows the count; a restarted
     adapter keeps watching the message; after a Stop click it is not redrawn any more."""
-    base = base.model_copy(update={"idle": base.idle.model_copy(update={"check_seconds": 0.2})})
 
     async def scenario() -> None:
-        from adapters.chat.host import ChatHost
-        from adapters.slack.translate import actor_for
-        from adapters.wiring import App
-        from bot.state import PlatformState, PlatformStatus
-        from bot.watch import SessionWatch
-        from tests.slack.fake_slack import FakeSlack
-
-        started = time.time() - 1200
-        url = "https://m.example/standup"
+        url = URL
         job = JobId("occupancy1")
         ts = "1699999999.000002"
-        pre = ChatHost(App(base))
-        app = pre.app
-        app.store.save(
-            PlatformStatus(state=PlatformState.RUNNING, url=url, session_started_at=started)
-        )
-        app.store.set_desired("running", actor_for("U0001", "C0001", "alice"))
-        # The idle monitor's record after a reading of 0 (fixture: written by decide()).
-        recorded = SessionWatch.from_json(json.dumps(fixture("session_watch_empty")))
-        app.sessions.save(recorded.with_(session_started_at=started))
-        app.sink.emit(Event(EventKind.ACCEPTED, job, 0, "Starting requested by alice."))
-        app.sink.emit(Event(EventKind.URL_READY, job, 1, "", None, {"url": url}))
-        app.sink.emit(Event(EventKind.FINISHED, job, 2, "Platform running.", data={"ok": True}))
-        await pre.save_target("slack", job, {"channel": "C0001", "ts": ts, "kind": "start"})
+        app = App(base)
+        await running_meeting(app, job, ts)
 
         def reading(count: int) -> None:
-            app.sessions.update(lambda w: w and w.with_(last_reading=f"jicofo: {count}"))
-
-        def stop_in(fake: FakeSlack) -> dict[str, Any] | None:
-            for block in fake.messages[("C0001", ts)]["blocks"] or []:
-                for element in block.get("elements", []):
-                    if element.get("action_id") == "jitsi_stop":
-                        return element  # type: ignore[no-any-return]
-            return None
+            app.sessions.update(
+                lambda w: w and w.with_(last_participants=count, last_read_at=time.time())
+            )
 
         fake = await FakeSlack().start()
         fake.messages[("C0001", ts)] = {"text": "old", "blocks": []}
-        async with slack_bot(base, fake=fake) as bot:
+        async with slack_bot(base, fake=fake, occupancy_interval=0.2) as bot:
             await fake.wait(lambda: fake.calls_to("chat.update"), 5, "the final edit")
-            stop = stop_in(fake)
+            stop = stop_in(fake, ts)
             assert stop is not None and url in str(fake.messages[("C0001", ts)]["blocks"])
             assert "style" not in stop["confirm"] and "Nobody was" in str(stop["confirm"])
             # Kept as a target while watched (the host drops it when the job ends).
@@ -336,7 +338,7 @@ def test_stop_confirmation_follows_the_monitors_last_reading(base: Settings) -> 
 
             reading(2)  # the confirmation turns red, once
             await fake.wait(lambda: len(fake.calls_to("chat.update")) >= 2, 5, "the redraw")
-            stop = stop_in(fake)
+            stop = stop_in(fake, ts)
             assert stop is not None and stop["confirm"]["style"] == "danger"
             assert "2 people are in the meeting" in str(stop["confirm"])
             occupancy = bot.adapter.occupancy
@@ -353,9 +355,9 @@ def test_stop_confirmation_follows_the_monitors_last_reading(base: Settings) -> 
         reading(0)  # read while the adapter was down
         fake = await FakeSlack().start()
         fake.messages[("C0001", ts)] = message
-        async with slack_bot(base, fake=fake) as bot:
+        async with slack_bot(base, fake=fake, occupancy_interval=0.2) as bot:
             await fake.wait(lambda: fake.calls_to("chat.update"), 5, "the resumed redraw")
-            stop = stop_in(fake)
+            stop = stop_in(fake, ts)
             assert stop is not None and "style" not in stop["confirm"]
             assert not fake.calls_to("chat.postMessage")  # no second thread of details
             occupancy = bot.adapter.occupancy
@@ -366,12 +368,46 @@ def test_stop_confirmation_follows_the_monitors_last_reading(base: Settings) -> 
             # Stop clicked in that message: its buttons go and stay gone.
             await bot.click(stop_click(bot, ts))
             await fake.wait(lambda: bot.fake.responses, 5, "the answer to Stop")
-            assert stop_in(fake) is None
+            assert stop_in(fake, ts) is None
             assert "Stop requested by" in str(fake.messages[("C0001", ts)]["blocks"])
             assert ts not in occupancy.watching
-            assert job not in await bot.host.pending_targets("slack")
+            assert job not in await bot.host.follower.pending_targets("slack")
             # Its watcher has ended and none is left, so no new reading can redraw it.
             assert watcher.done() and not occupancy.watching
-        await pre.close()
+        await app.follower.aclose()
+
+    run(scenario())
+
+
+def test_a_reading_the_monitor_stopped_renewing_turns_stop_red_again(base: Settings) -> None:
+    """The monitor read 0, then went quiet (stopped, or its chain broke): three of its
+    checks later that reading vouches for nothing, and Stop is dangerous again."""
+    base = base.model_copy(update={"idle": base.idle.model_copy(update={"check_seconds": 0.5})})
+
+    async def scenario() -> None:
+        job, ts = JobId("stale1"), "1699999999.000003"
+        app = App(base)
+        await running_meeting(app, job, ts)
+        renewing = True
+
+        async def monitor() -> None:  # the monitor's part: the same reading, renewed
+            while renewing:
+                app.sessions.update(lambda w: w and w.with_(last_read_at=time.time()))
+                await asyncio.sleep(0.1)
+
+        renewer = asyncio.create_task(monitor())
+        fake = await FakeSlack().start()
+        fake.messages[("C0001", ts)] = {"text": "old", "blocks": []}
+        async with slack_bot(base, fake=fake, occupancy_interval=0.1):
+            await fake.wait(lambda: fake.calls_to("chat.update"), 5, "the final edit")
+            stop = stop_in(fake, ts)
+            assert stop is not None and "style" not in stop["confirm"]
+            renewing = False
+            await renewer
+            await fake.wait(lambda: len(fake.calls_to("chat.update")) >= 2, 10, "the redraw")
+            stop = stop_in(fake, ts)
+            assert stop is not None and stop["confirm"]["style"] == "danger"
+            assert "People may still be in the meeting" in str(stop["confirm"])
+        await app.follower.aclose()
 
     run(scenario())

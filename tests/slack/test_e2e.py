@@ -45,7 +45,7 @@ async def start_and_stop(bot: Bot, join_check: bool = True) -> dict[str, Any]:
     [post] = await fake.wait(lambda: fake.channel_posts(), 5, "the progress message")
     ts = post.params["_ts"]
     job = await fake.wait(
-        lambda: next(iter(bot.host.app.redis.hkeys(bot.host.keys.render_targets("slack"))), None),
+        lambda: next(iter(bot.app.redis.hkeys(bot.app.keys.render_targets("slack"))), None),
         5,
         "the saved message target",
     )
@@ -140,11 +140,11 @@ def test_socket_mode_through_jitsi_bot_serve(platform: Platform) -> None:
         try:
             # The serve process owns the bolt app; the test only watches Slack's side
             # and Redis, through an in-process host that posts nothing.
-            from adapters.chat.host import ChatHost
             from adapters.wiring import App
 
-            host = ChatHost(App(platform.settings))
-            bot = Bot(fake, None, host, None, "socket")  # type: ignore[arg-type]
+            app = App(platform.settings)
+            host = app.chat_host()
+            bot = Bot(fake, None, host, app, None, "socket")  # type: ignore[arg-type]
             await fake.wait(lambda: fake.calls_to("apps.connections.open"), 20, "serve to connect")
             await start_and_stop(bot)
             await host.close()

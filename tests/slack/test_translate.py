@@ -10,6 +10,7 @@ import pytest
 
 from adapters.slack import translate
 from adapters.slack.translate import MalformedPayload
+from bot.commands import command_of
 from bot.events import Event, EventKind, Notice, NoticeKind
 from bot.model import ChatPlatform, JobId
 from bot.render import ProgressView
@@ -34,7 +35,8 @@ def test_slash_command_becomes_actor_and_text() -> None:
 def test_empty_slash_command_text_is_help() -> None:
     payload = fixture("slash_command") | {"text": ""}
     assert translate.slash_command(payload).text == ""
-    assert translate.verb_of("") == "help"
+    assert command_of("") == "help"  # the core's parser names it for the allow lists
+    assert command_of("start! at 18:00") is None and command_of("start at 18:00") == "start"
 
 
 @pytest.mark.parametrize("name", ["malformed_slash_no_user", "malformed_slash_text_not_string"])
@@ -235,9 +237,11 @@ def test_home_view() -> None:
 
 # -- the Stop confirmation follows the idle monitor's last reading ------------------
 # Fixtures: SessionWatch records as bot.idle.decide() leaves them in Redis after a
-# reading of 0 (jicofo), 3 (cloudwatch) and unknown (jvb, HTTP 503).
+# reading of 0 (jicofo), 3 (cloudwatch) and unknown (jvb, HTTP 503), at SESSION + 1200;
+# and one written before the readings were typed (``last_reading: "jicofo: 0"``).
 SESSION = 1_700_000_000.0
 NOW = SESSION + 1300
+MAX_AGE = translate.STALE_AFTER_CHECKS * 60.0  # the monitor's default check interval
 
 
 def recorded_watch(name: str) -> SessionWatch:
@@ -251,7 +255,7 @@ def final_stop(participants: int | None) -> dict[str, Any]:
 
 def test_recorded_readings_give_the_participant_count() -> None:
     def count(name: str) -> int | None:
-        return translate.session_participants(recorded_watch(name), SESSION, NOW)
+        return translate.session_participants(recorded_watch(name), SESSION, NOW, MAX_AGE)
 
     assert count("session_watch_empty") == 0
     assert count("session_watch_occupied") == 3
@@ -260,7 +264,7 @@ def test_recorded_readings_give_the_participant_count() -> None:
 
 def test_empty_meeting_gets_a_plain_stop_confirmation() -> None:
     watch = recorded_watch("session_watch_empty")
-    stop = final_stop(translate.session_participants(watch, SESSION, NOW))
+    stop = final_stop(translate.session_participants(watch, SESSION, NOW, MAX_AGE))
     assert "style" not in stop["confirm"] and "style" not in stop
     assert stop["confirm"]["text"]["text"].startswith("Nobody was in the meeting")
     assert stop["confirm"]["confirm"]["text"] == "Yes, stop"
@@ -276,7 +280,7 @@ def test_empty_meeting_gets_a_plain_stop_confirmation() -> None:
 )
 def test_occupied_or_unknown_meeting_gets_a_dangerous_confirmation(name: str, says: str) -> None:
     watch = recorded_watch(name)
-    stop = final_stop(translate.session_participants(watch, SESSION, NOW))
+    stop = final_stop(translate.session_participants(watch, SESSION, NOW, MAX_AGE))
     assert stop["style"] == "danger" and stop["confirm"]["style"] == "danger"
     assert stop["confirm"]["text"]["text"].startswith(says)
     assert "ends it for everyone" in stop["confirm"]["text"]["text"]
@@ -284,16 +288,29 @@ def test_occupied_or_unknown_meeting_gets_a_dangerous_confirmation(name: str, sa
 
 def test_a_reading_nobody_can_vouch_for_is_unknown() -> None:
     empty = recorded_watch("session_watch_empty")
-    assert translate.session_participants(None, SESSION, NOW) is None
-    assert translate.session_participants(empty, None, NOW) is None
+
+    def count(
+        watch: SessionWatch | None, started: float | None = SESSION, now: float = NOW
+    ) -> int | None:
+        return translate.session_participants(watch, started, now, MAX_AGE)
+
+    assert count(None) is None
+    assert count(empty, None) is None
     # Another session's record (the monitor replaces it on its next tick).
-    assert translate.session_participants(empty, SESSION + 3600, NOW) is None
+    assert count(empty, SESSION + 3600) is None
     # No reading yet (grace period) and a `keep` (no readings are taken meanwhile).
-    assert translate.session_participants(empty.with_(last_reading=""), SESSION, NOW) is None
+    assert count(empty.with_(last_read_at=None, last_participants=None, last_source=None)) is None
     kept = empty.with_(kept_until=NOW + 60)
-    assert translate.session_participants(kept, SESSION, NOW) is None
-    assert translate.session_participants(kept, SESSION, NOW + 61) == 0
-    assert translate.session_participants(empty.with_(last_reading="x: -1"), SESSION, NOW) is None
+    assert count(kept) is None
+    assert count(kept, now=NOW + 61) == 0
+    assert count(empty.with_(last_participants=-1)) is None
+    # A reading the monitor has not renewed for three of its checks: it may have stopped.
+    read_at = SESSION + 1200
+    assert count(empty, now=read_at + MAX_AGE) == 0
+    assert count(empty, now=read_at + MAX_AGE + 1) is None
+    # A record from before the typed readings loads, and vouches for nothing.
+    legacy = recorded_watch("session_watch_legacy")
+    assert legacy.last_participants is None and count(legacy) is None
     assert final_stop(None)["confirm"]["style"] == "danger"
     assert "1 person is in the meeting" in json.dumps(final_stop(1))
 

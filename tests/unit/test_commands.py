@@ -18,6 +18,7 @@ from bot.commands import (
     Status,
     Stop,
     StopAt,
+    command_of,
     parse,
 )
 from bot.errors import CommandError
@@ -134,3 +135,21 @@ def test_every_valid_room_round_trips(room: str) -> None:
 def test_every_schedule_round_trips(hour: int, minute: int, minutes: int | None) -> None:
     length = f" for {minutes}m" if minutes else ""
     assert parse(f"start at {hour}:{minute:02d}{length}") == StartAt(hour, minute, minutes)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("", "help"),
+        ("START standup", "start"),
+        ("start! --force", "start"),  # not a way around an allow list on `start`
+        ("start at 18:45 for 2h", "start"),
+        ("stop at 20:00", "stop"),
+        ("/jitsi keep 30", "keep"),
+        ("schedules", "schedule"),
+        ("strat", None),  # does not parse: the core answers with usage help
+        ("stop now", None),
+    ],
+)
+def test_command_of_names_what_the_core_would_run(text: str, name: str | None) -> None:
+    assert command_of(text) == name
