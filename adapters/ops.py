@@ -40,6 +40,7 @@ def status(app: App, as_json: bool) -> int:
     seen = app.lifecycle.observe()
     running = seen.service is not None and seen.service.running_count > 0
     ingress = seen.ingress
+    per_hour = round(app.costs.running_hour, 5) if running else 0.0
     data = {
         "desired": stored.desired.value,
         "state": stored.state.value,
@@ -55,7 +56,7 @@ def status(app: App, as_json: bool) -> int:
         "tasks": [asdict(t) for t in seen.tasks],
         "targets": [asdict(t) for t in ingress.targets] if ingress else [],
         "advertise_ips": list(seen.advertise_ips),
-        "running_cost_per_hour": round(app.costs.running_hour, 5) if running else 0.0,
+        "running_cost_per_hour": per_hour,
         "last_error": stored.last_error,
     }
     if as_json:
@@ -75,7 +76,7 @@ def status(app: App, as_json: bool) -> int:
         for t in ingress.targets:
             table.add_row(t.target_group, t.target_id, str(t.port), t.state)
         console.print(table)
-    console.print(f"Running cost: {money(float(data['running_cost_per_hour']))} per hour")  # type: ignore[arg-type]
+    console.print(f"Running cost: {money(per_hour)} per hour")
     return EXIT_OK
 
 
@@ -191,7 +192,7 @@ def audit(app: App, as_json: bool) -> int:
             for r in rows:
                 table.add_row(
                     str(r["kind"]), str(r["id"]), str(r["name"]), money(float(r["per_hour"]))
-                )  # type: ignore[arg-type]
+                )
             console.print(table)
             style = "bold red" if dirty else "bold"
             console.print(

@@ -14,7 +14,7 @@ from bot.cost import CostModel, money
 from bot.events import Notice, NoticeKind
 from bot.fmt import duration
 from bot.idle import SessionGuard, notice
-from bot.model import ChatPlatform, JobKind, JobResult, JobSpec
+from bot.model import Actor, ChatPlatform, JobId, JobKind, JobResult, JobSpec
 from bot.ports import Clock, Ledger, NoticeSink, ParticipantSource, PlatformStore, SessionStore
 from bot.service import CommandService
 from bot.watch import SessionWatch, StopReason
@@ -88,7 +88,7 @@ class Guards:
         return "watching" if keep_going else "ended"
 
     def _guard(self) -> SessionGuard:
-        def stop(actor):  # type: ignore[no-untyped-def]
+        def stop(actor: Actor) -> JobId | None:
             return self.service.request(JobKind.STOP, actor).job_id
 
         return SessionGuard(
