@@ -31,8 +31,9 @@ import redis  # noqa: E402
 from adapters.wiring import App  # noqa: E402
 from bench._support import redis_server  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from infra import worker as jobs  # noqa: E402
+from infra import jobs  # noqa: E402
 from infra.aws import naming  # noqa: E402
+from infra.aws.audit import AwsAudit  # noqa: E402
 from infra.aws.bootstrap import bootstrap  # noqa: E402
 from infra.aws.session import AwsClients  # noqa: E402
 from infra.aws.tags import TagSet  # noqa: E402
@@ -76,9 +77,8 @@ def make_orphan(settings: Settings, clients: AwsClients) -> None:
 
 
 def lbs(settings: Settings, clients: AwsClients) -> int:
-    from infra.aws.audit import audit
-
-    return sum(1 for r in audit(settings, clients) if r.kind.value == "load_balancer")
+    found = AwsAudit(settings, clients).billable()
+    return sum(1 for r in found if r.kind.value == "load_balancer")
 
 
 def env_for(settings: Settings, endpoint: str, interval: float) -> dict[str, str]:
@@ -152,15 +152,18 @@ def main() -> int:
         # 2b. One reconcile of a stopped platform, in process: Redis commands and AWS calls.
         quiet = settings.model_copy(update={"reconcile_interval_seconds": 0})
         app = App(quiet)
-        jobs.configure(lambda: app.job_context())
-        jobs.reconcile()  # warm: clients built, scripts loaded
-        runs = 5
-        aws_before = sum(app.cloud.call_counts().values())
-        before = commands(client)
-        for _ in range(runs):
-            jobs.reconcile()
-        redis_per_run = (commands(client) - before - runs) / runs  # minus INFO itself
-        aws_per_run = (sum(app.cloud.call_counts().values()) - aws_before) / runs
+        jobs.install(app.job_context())
+        try:
+            jobs.reconcile()  # warm: clients built, scripts loaded
+            runs = 5
+            aws_before = sum(app.parts.meter.calls().values())
+            before = commands(client)
+            for _ in range(runs):
+                jobs.reconcile()
+            redis_per_run = (commands(client) - before - runs) / runs  # minus INFO itself
+            aws_per_run = (sum(app.parts.meter.calls().values()) - aws_before) / runs
+        finally:
+            jobs.install(None)
 
     per_hour = 3600 / DEFAULT_INTERVAL
     print(f"orphan NLB survival, reconcile interval {args.interval:g} s, {args.rounds} rounds:")

@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapters.wiring import App
 from bench._support import redis_server
 from bot.config import Settings
-from bot.lifecycle import Lifecycle
-from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec, UserId
+from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec, SessionTags, UserId
 from bot.polling import poll
+from bot.ports import PlatformParts
+from bot.state import DesiredState
 from infra.aws.bootstrap import bootstrap
-from infra.aws.platform import Boto3Platform
 from infra.aws.session import AwsClients
 from infra.clock import SystemClock
 from infra.emulator.profiles import Profile
@@ -50,30 +50,33 @@ def settings_for(redis_url: str, endpoint: str, scale: float) -> Settings:
     )
 
 
+def _calls(parts: PlatformParts) -> int:
+    return sum(parts.meter.calls().values())
+
+
 def run_project(settings: Settings) -> tuple[float, int, float, int]:
     """(seconds to URL, AWS calls of the start, seconds of the stop, AWS calls of the stop)."""
     app = App(settings)
-    clients = AwsClients(settings)
-    bootstrap(settings, clients)
-    cloud = Boto3Platform(settings, clients)
-    life = Lifecycle(settings, cloud, app.store, app.sink, SystemClock(), app.ledger, app.costs)
-    app.store.set_desired("running", ACTOR)
-    before = clients.counter.total()
+    bootstrap(settings, AwsClients(settings))
+    parts, life = app.parts, app.lifecycle
+    app.store.set_desired(DesiredState.RUNNING, ACTOR)
+    before = _calls(parts)
     began = time.monotonic()
-    assert life.run(JobSpec(JobId(uuid.uuid4().hex[:12]), JobKind.START, ACTOR))
-    start_s, start_calls = time.monotonic() - began, clients.counter.total() - before
-    app.store.set_desired("stopped", ACTOR)
-    before = clients.counter.total()
+    assert life.run(JobSpec(JobId(uuid.uuid4().hex[:12]), JobKind.START, ACTOR)).ok
+    start_s, start_calls = time.monotonic() - began, _calls(parts) - before
+    app.store.set_desired(DesiredState.STOPPED, ACTOR)
+    before = _calls(parts)
     began = time.monotonic()
-    assert life.run(JobSpec(JobId(uuid.uuid4().hex[:12]), JobKind.STOP, ACTOR))
-    return start_s, start_calls, time.monotonic() - began, clients.counter.total() - before
+    assert life.run(JobSpec(JobId(uuid.uuid4().hex[:12]), JobKind.STOP, ACTOR)).ok
+    return start_s, start_calls, time.monotonic() - began, _calls(parts) - before
 
 
 def run_sequential(settings: Settings) -> tuple[float, int]:
     """The seed's order: every wait finishes before the next thing starts."""
-    clients = AwsClients(settings)
-    bootstrap(settings, clients)
-    cloud = Boto3Platform(settings, clients)
+    app = App(settings)
+    bootstrap(settings, AwsClients(settings))
+    parts = app.parts
+    ingress, compute = parts.ingress, parts.compute
     clock = SystemClock()
 
     def wait(probe, done, what):  # type: ignore[no-untyped-def]
@@ -87,25 +90,20 @@ def run_sequential(settings: Settings) -> tuple[float, int]:
             max_interval=settings.poll_max_seconds,
         )
 
-    before = clients.counter.total()
+    before = _calls(parts)
     began = time.monotonic()
-    groups = cloud.ensure_target_groups("bench", "seq")
-    lb = cloud.ensure_load_balancer("bench", "seq")
-    cloud.ensure_listeners(lb, groups)
-    wait(cloud.describe_load_balancer, lambda x: x is not None and x.active, "NLB active")
-    ips = wait(lambda: cloud.load_balancer_public_ips(lb), bool, "NLB IPs")
-    cloud.publish_advertise_ips(ips)
-    cloud.set_desired_count(1)
-    tasks = wait(cloud.list_tasks, lambda ts: any(t.last_status == "RUNNING" for t in ts), "task")
-    cloud.register_targets([t.private_ip for t in tasks if t.private_ip])
-    wait(cloud.target_health, lambda ts: bool(ts) and all(t.healthy for t in ts), "healthy")
-    seconds, calls = time.monotonic() - began, clients.counter.total() - before
+    ingress.bring_up(SessionTags("seq", "bench"), lambda _m, _d: None)
+    wait(ingress.describe, lambda x: x is not None and x.state == "active", "NLB active")
+    ips = wait(ingress.advertised_addresses, bool, "NLB IPs")
+    parts.advertised.publish(ips)
+    compute.scale(1)
+    tasks = wait(compute.tasks, lambda ts: any(t.last_status == "RUNNING" for t in ts), "task")
+    ingress.attach(tasks)
+    wait(ingress.readiness, lambda r: r.ready, "healthy")
+    seconds, calls = time.monotonic() - began, _calls(parts) - before
     # Tear down with the project's stop so the next round starts clean.
-    app = App(settings)
-    app.store.set_desired("stopped", ACTOR)
-    Lifecycle(settings, cloud, app.store, app.sink, clock, app.ledger, app.costs).run(
-        JobSpec(JobId("seq-stop"), JobKind.STOP, ACTOR)
-    )
+    app.store.set_desired(DesiredState.STOPPED, ACTOR)
+    app.lifecycle.run(JobSpec(JobId("seq-stop"), JobKind.STOP, ACTOR))
     return seconds, calls
 
 

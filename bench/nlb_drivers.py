@@ -1,14 +1,15 @@
-"""One NLB on/off cycle through the boto3 driver and through the Terraform driver.
+"""One NLB on/off cycle through the boto3 provisioner and through the Terraform one.
 
-Both run in one process against one in-process emulator, with the steps the
-core takes: target groups, NLB and listeners, wait until the NLB is active;
-then delete listeners, NLB and groups, and wait until the NLB and its
-interfaces are gone. The AWS calls are counted on the emulator's side (a WSGI
+Both run in one process against one in-process emulator, through ``NlbIngress``
+as the lifecycle drives it: ``bring_up`` (target groups, NLB and listeners), wait
+until the NLB is active; then ``remove`` (the provisioner's removal and the boto3
+sweep by name) and wait until ``remaining`` is empty (the NLB, its interfaces and
+its groups are gone). The AWS calls are counted on the emulator's side (a WSGI
 wrapper), so the Terraform provider's calls count too; each request is put
 down to its client by User-Agent (the provider says ``terraform-provider-aws``).
 The base infrastructure is made first and not measured: by ``infra bootstrap``
-for the boto3 driver, by ``terraform apply -var nlb_enabled=false`` for the
-Terraform driver.
+for the boto3 provisioner, by ``terraform apply -var nlb_enabled=false`` for the
+Terraform provisioner.
 
 Usage: python bench/nlb_drivers.py [--time-scale 0]   (0: the instant profile;
        F > 0: the field profile's delays times F, e.g. NLB active after 120*F s)
@@ -37,16 +38,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import NlbDriver, Settings
 from bot.config_terraform import TerraformSettings
+from bot.model import SessionTags
 from bot.polling import poll
-from bot.ports import CloudPlatform
 from infra.aws.bootstrap import bootstrap
-from infra.aws.platform import Boto3Platform
+from infra.aws.nlb import NlbIngress
+from infra.aws.nlb_boto3 import Boto3NlbProvisioner
 from infra.aws.session import AwsClients
 from infra.clock import SystemClock
 from infra.emulator.faults import operation_of
 from infra.emulator.server import EmulatorServer
 from infra.terraform.cli import TerraformCli, mirror_cli_config
-from infra.terraform.platform import terraform_platform
+from infra.terraform.nlb import terraform_provisioner
 
 ROOT = Path(__file__).resolve().parents[1]
 PROVIDER = "registry.terraform.io/hashicorp/aws"
@@ -88,7 +90,11 @@ def find_mirror() -> Path | None:
     return None
 
 
-def cycle(cloud: CloudPlatform, poll_s: float) -> tuple[float, float]:
+def _quiet(message: str, data: dict[str, Any]) -> None:
+    pass
+
+
+def cycle(ingress: NlbIngress, poll_s: float) -> tuple[float, float]:
     """(seconds NLB on until active, seconds NLB off until it and its interfaces are gone)."""
     clock = SystemClock()
 
@@ -104,17 +110,12 @@ def cycle(cloud: CloudPlatform, poll_s: float) -> tuple[float, float]:
         )
 
     began = time.monotonic()
-    groups = cloud.ensure_target_groups("bench", "bench")
-    lb = cloud.ensure_load_balancer("bench", "bench")
-    cloud.ensure_listeners(lb, groups)
-    wait(cloud.describe_load_balancer, lambda x: x is not None and x.active, "NLB active")
+    ingress.bring_up(SessionTags("bench", "bench"), _quiet)
+    wait(ingress.load_balancer, lambda lb: lb is not None and lb.active, "NLB active")
     on = time.monotonic() - began
     began = time.monotonic()
-    cloud.delete_listeners(lb)
-    cloud.delete_load_balancer(lb)
-    wait(cloud.describe_load_balancer, lambda x: x is None, "NLB deleted")
-    wait(lambda: cloud.load_balancer_public_ips(lb), lambda ips: not ips, "NLB interfaces gone")
-    cloud.delete_target_groups()
+    ingress.remove(_quiet)
+    wait(ingress.remaining, lambda left: not left, "NLB, interfaces and groups gone")
     return on, time.monotonic() - began
 
 
@@ -138,14 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     tmp = Path(tempfile.mkdtemp(prefix="bench-nlb-"))
     try:
-        # boto3 driver
+        # boto3 provisioner
         b3 = Settings(project_name="bench-boto3", aws_endpoint_url=server.url)
         bootstrap(b3, AwsClients(b3))
         counter.take()
-        on, off = cycle(Boto3Platform(b3, AwsClients(b3)), poll_s)
+        b3_clients = AwsClients(b3)
+        on, off = cycle(NlbIngress(b3, b3_clients, Boto3NlbProvisioner(b3, b3_clients)), poll_s)
         results["boto3"] = {"on": on, "off": off, "calls": counter.take()}
 
-        # Terraform driver: the operator's root (the emulator example) applied without the NLB.
+        # Terraform provisioner: the operator's root (the emulator example) applied without the NLB.
         tree = tmp / "terraform"
         shutil.copytree(
             ROOT / "terraform",
@@ -173,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             ),
         )
         counter.take()
-        driver = terraform_platform(tf, Boto3Platform(tf, AwsClients(tf)))
-        on, off = cycle(driver, poll_s)
+        tf_clients = AwsClients(tf)
+        on, off = cycle(NlbIngress(tf, tf_clients, terraform_provisioner(tf, tf_clients)), poll_s)
         results["terraform"] = {"on": on, "off": off, "calls": counter.take(), "base": base_s}
     finally:
         server.stop()

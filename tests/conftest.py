@@ -1,4 +1,4 @@
-"""Session-wide real services: one private redis-server for the whole run."""
+"""Session-wide real services: one private redis-server and one AWS API for the whole run."""
 
 from __future__ import annotations
 
@@ -10,12 +10,21 @@ import pytest
 import redis
 
 from tests.support import services
+from tests.support.aws import Endpoint, aws_api
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with services.redis_server(tmp_path_factory.mktemp("redis")) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[Endpoint]:
+    """One AWS API for the session, shared by tests/aws and tests/contract: the
+    emulator with its instant profile (tests.support.aws)."""
+    with aws_api() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

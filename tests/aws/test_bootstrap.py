@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.config import Settings
 from infra.aws.bootstrap import bootstrap
 from infra.aws.session import AwsClients
-from tests.aws.helpers import mutations
+from tests.support.aws import mutations
 
 
 def test_bootstrap_creates_everything_then_nothing(settings: Settings) -> None:

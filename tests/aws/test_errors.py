@@ -1,11 +1,10 @@
-"""botocore failures reach the user as CloudError with a hint they can act on."""
+"""botocore failures reach the user as CloudError with a hint they can act on, from
+every AWS part (compute, ingress) and the translation table itself."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from botocore.config import Config
@@ -13,11 +12,24 @@ from botocore.exceptions import ClientError, NoCredentialsError
 
 from bot.config import Settings
 from bot.errors import CloudError
+from bot.model import SessionTags
+from bot.ports import PlatformParts
+from infra.aws.compute import EcsCompute
 from infra.aws.errors import BOOTSTRAP_HINT, translate
-from infra.aws.platform import Boto3Platform
+from infra.aws.nlb import NlbIngress
+from infra.aws.nlb_boto3 import Boto3NlbProvisioner
 from infra.aws.session import AwsClients
-from tests.aws.conftest import Endpoint
 from tests.support.services import free_port
+
+TAGS = SessionTags(session="s", requested_by="u")
+
+
+def _ignore(message: str, data: dict[str, object]) -> None:
+    pass
+
+
+def _ingress(settings: Settings, clients: AwsClients) -> NlbIngress:
+    return NlbIngress(settings, clients, Boto3NlbProvisioner(settings, clients))
 
 
 def _client_error(code: str, message: str, op: str = "UpdateService") -> ClientError:
@@ -28,14 +40,14 @@ def test_wrong_cluster_names_the_bootstrap(
     base: dict[str, str], make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings(cluster_name="no-such-cluster")
-    platform = Boto3Platform(settings, AwsClients(settings))
+    clients = AwsClients(settings)
     with pytest.raises(CloudError) as err:
-        platform.set_desired_count(1)
+        EcsCompute(settings, clients).scale(1)
     assert err.value.hint == BOOTSTRAP_HINT
     assert "no-such-cluster" in str(err.value)
     assert "jitsi-bot infra bootstrap" in err.value.user_message()
     with pytest.raises(CloudError) as err:
-        platform.ensure_load_balancer("u", "s")
+        _ingress(settings, clients).bring_up(TAGS, _ignore)
     assert err.value.hint == BOOTSTRAP_HINT
 
 
@@ -43,11 +55,12 @@ def test_missing_service_names_the_bootstrap(
     base: dict[str, str], make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings(service_name="no-such-service")
-    platform = Boto3Platform(settings, AwsClients(settings))
-    assert platform.service_state() is None
+    clients = AwsClients(settings)
+    assert EcsCompute(settings, clients).service() is None
     with pytest.raises(CloudError) as err:
-        platform.ensure_target_groups("u", "s")
+        _ingress(settings, clients).bring_up(TAGS, _ignore)
     assert err.value.hint == BOOTSTRAP_HINT
+    assert "no-such-service" in str(err.value)
 
 
 def test_unreachable_endpoint_fails_fast_with_a_hint() -> None:
@@ -61,7 +74,7 @@ def test_unreachable_endpoint_fails_fast_with_a_hint() -> None:
     )
     started = time.monotonic()
     with pytest.raises(CloudError) as err:
-        Boto3Platform(settings, clients).describe_load_balancer()
+        _ingress(settings, clients).describe()
     assert time.monotonic() - started < 10
     assert err.value.retryable
     assert "aws_endpoint_url" in err.value.hint
@@ -92,45 +105,30 @@ def test_translations() -> None:
     assert "credentials" in str(expired)
 
 
-def _arm(endpoint: Endpoint, body: dict[str, object]) -> None:
-    req = urllib.request.Request(
-        f"{endpoint.url}/_emulator/faults",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        assert resp.status == 200
-
-
-@pytest.fixture
-def faults(aws_endpoint: Endpoint) -> Iterator[Callable[[dict[str, object]], None]]:
-    if not aws_endpoint.emulated:
-        pytest.skip("fault injection needs the project's emulator (infra/emulator)")
-    yield lambda body: _arm(aws_endpoint, body)
-    _arm(aws_endpoint, {"clear": True})
-
-
 def test_throttling_is_ridden_out_then_reported_retryable(
-    platform: Boto3Platform, settings: Settings, faults: Callable[[dict[str, object]], None]
+    parts: PlatformParts,
+    settings: Settings,
+    clients: AwsClients,
+    faults: Callable[[dict[str, object]], None],
 ) -> None:
     faults({"throttle": {"operation": "DescribeServices", "count": 1}})
-    before = platform.clients.counter.attempts
-    assert platform.service_state() is not None  # standard retry mode absorbs it
-    assert platform.clients.counter.attempts - before == 2
+    before = clients.counter.attempts
+    assert parts.compute.service() is not None  # standard retry mode absorbs it
+    assert clients.counter.attempts - before == 2
 
     few = AwsClients(settings, retry_config=Config(retries={"max_attempts": 2, "mode": "standard"}))
     faults({"throttle": {"operation": "DescribeServices", "count": 5}})
     with pytest.raises(CloudError) as err:
-        Boto3Platform(settings, few).service_state()
+        EcsCompute(settings, few).service()
     assert err.value.retryable
     assert "throttling" in str(err.value)
 
 
 def test_access_denied_names_the_iam_action(
-    platform: Boto3Platform, faults: Callable[[dict[str, object]], None]
+    parts: PlatformParts, faults: Callable[[dict[str, object]], None]
 ) -> None:
     faults({"permanent": {"operation": "UpdateService", "code": "AccessDeniedException"}})
     with pytest.raises(CloudError) as err:
-        platform.set_desired_count(1)
+        parts.compute.scale(1)
     assert not err.value.retryable
     assert "ecs:UpdateService" in err.value.hint

@@ -1,0 +1,48 @@
+"""The ``Dns`` contract (``bot.ports``), run on the fake and on ``Route53Dns`` over the
+emulator: the meeting domain follows upserts and deletes; no zone, no calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.model import AliasTarget
+from tests.contract.conftest import World
+
+# Any NLB's name and its zone will do: Route 53 does not check that the alias resolves.
+FIRST = AliasTarget("Z26RNL4JYFTOTI", "first-nlb-0123456789.elb.us-east-1.amazonaws.com")
+SECOND = AliasTarget("Z26RNL4JYFTOTI", "second-nlb-9876543210.elb.us-east-1.amazonaws.com")
+
+
+def test_upsert_points_the_domain_at_the_target(make_world: Callable[..., World]) -> None:
+    world = make_world(dns_zone=True, base=False)
+    dns = world.parts.dns
+    assert dns.enabled
+    assert world.dns_record() is None
+    dns.upsert(FIRST)
+    assert world.dns_record() == FIRST
+    dns.upsert(FIRST)  # again: no error, no change
+    assert world.dns_record() == FIRST
+    dns.upsert(SECOND)  # a new NLB replaces the old one
+    assert world.dns_record() == SECOND
+
+
+def test_delete_removes_the_record_and_is_idempotent(make_world: Callable[..., World]) -> None:
+    world = make_world(dns_zone=True, base=False)
+    dns = world.parts.dns
+    dns.delete()  # nothing there: no error
+    dns.upsert(FIRST)
+    dns.delete()
+    assert world.dns_record() is None
+    dns.delete()
+    assert world.dns_record() is None
+
+
+def test_without_a_zone_nothing_is_called(make_world: Callable[..., World]) -> None:
+    world = make_world(dns_zone=False, base=False)
+    dns = world.parts.dns
+    assert not dns.enabled
+    before = world.parts.meter.calls()
+    dns.upsert(FIRST)
+    dns.delete()
+    after = world.parts.meter.calls()
+    assert {k: n for k, n in after.items() if n != before.get(k, 0)} == {}
