@@ -120,8 +120,9 @@ class Audit(Protocol):
     def billable(self) -> list[BillableResource]: ...
 
     def sweep(self, found: Sequence[BillableResource]) -> int:
-        """Delete found load balancers that carry the project's tags under another
-        name than the ingress's own (the lifecycle only knows its own); returns how many."""
+        """Delete the load balancers among ``found``: after a stop, the ones carrying the
+        project's tags under another name than the ingress's own (the lifecycle only
+        knows its own). Returns how many deletions were asked for."""
 
 
 class CallMeter(Protocol):

@@ -45,19 +45,18 @@ def tear_down(
         with step("dns-delete"):
             parts.dns.delete()
     ingress = parts.ingress
-    if ingress.remaining():
-        with step("remove-ingress"):
-            ingress.remove(run.report.note)
-            # Its network interfaces (and their public IPv4 addresses, billed
-            # hourly) outlive a deleted NLB for a while: the audit must not race them.
-            run.wait(
-                "remove-ingress",
-                "the way in to be removed",
-                ingress.remaining,
-                lambda left: not left,
-                remaining,
-                cancellable=False,
-            )
+    with step("remove-ingress"):
+        ingress.remove(run.report.note)
+        # Its network interfaces (and their public IPv4 addresses, billed hourly)
+        # outlive a deleted NLB for a while: the audit must not race them.
+        run.wait(
+            "remove-ingress",
+            "the way in to be removed",
+            ingress.remaining,
+            lambda left: not left,
+            remaining,
+            cancellable=False,
+        )
     with step("tasks-stopped"):
         run.wait(
             "tasks-stopped",

@@ -33,7 +33,8 @@ class AwsAudit:
         return audit(self.settings, self.clients)
 
     def sweep(self, found: Sequence[BillableResource]) -> int:
-        """Delete the load balancers among ``found`` (with their listeners); returns how many."""
+        """Delete the load balancers among ``found`` (with their listeners); returns how
+        many deletions were asked for (AWS accepts deleting one that is already gone)."""
         deleted = 0
         with cloud_errors(self.settings, "removing a stray load balancer"):
             for r in found:

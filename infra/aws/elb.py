@@ -90,8 +90,8 @@ def find_group(clients: AwsClients, name: str) -> dict[str, Any] | None:
 
 
 def existing_groups(settings: Settings, clients: AwsClients) -> list[dict[str, Any]]:
-    """Every target group of the project that exists (4443 too, whatever the flag)."""
-    names = [spec.name for spec in naming.group_specs(settings, all_groups=True)]
+    """The configured target groups that exist: one call when all do."""
+    names = [spec.name for spec in naming.group_specs(settings)]
     try:
         resp = clients.elbv2.describe_target_groups(Names=names)
         return list(resp.get("TargetGroups", []))
@@ -100,6 +100,16 @@ def existing_groups(settings: Settings, clients: AwsClients) -> list[dict[str, A
             raise
     # Some are missing: one call each tells which.
     return [g for g in (find_group(clients, n) for n in names) if g is not None]
+
+
+def every_group(settings: Settings, clients: AwsClients) -> list[dict[str, Any]]:
+    """Every target group with one of the project's names, configured or not (4443 after
+    the flag was turned off): one listing, for removal and what remains of it."""
+    names = {spec.name for spec in naming.group_specs(settings, all_groups=True)}
+    found: list[dict[str, Any]] = []
+    for page in clients.elbv2.get_paginator("describe_target_groups").paginate():
+        found.extend(g for g in page.get("TargetGroups", []) if g["TargetGroupName"] in names)
+    return found
 
 
 def interface_ips(clients: AwsClients, description: str) -> list[str]:

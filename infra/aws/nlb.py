@@ -31,6 +31,7 @@ from bot.ports import ProgressNote
 from infra.aws import listeners, naming
 from infra.aws.elb import (
     LoadBalancer,
+    every_group,
     existing_groups,
     find_load_balancer,
     interface_ips,
@@ -187,7 +188,7 @@ class NlbIngress:
             except ClientError as exc:
                 if error_code(exc) != "LoadBalancerNotFound":
                     raise
-        for group in existing_groups(self.settings, self.clients):
+        for group in every_group(self.settings, self.clients):
             self._delete_group(group["TargetGroupArn"])
         self._current = None
 

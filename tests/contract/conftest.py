@@ -65,9 +65,9 @@ def running_task(world: World) -> Task:
 class FakeWorld:
     """``FakeCloud``: time passes only when the contract waits (fake-clock seconds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, dns_zone: bool = True) -> None:
         self.clock = FakeClock()
-        self.cloud = FakeCloud(self.clock)
+        self.cloud = FakeCloud(self.clock, dns_enabled=dns_zone)
         self.parts = self.cloud.parts()
 
     def eventually(self, probe: Callable[[], T], what: str) -> T:
@@ -152,9 +152,7 @@ def make_world(request: pytest.FixtureRequest, project: str) -> Iterator[Callabl
 
     def make(*, dns_zone: bool | None = None, base: bool = True) -> World:
         if request.param == "fake":
-            if dns_zone is False:
-                pytest.skip("FakeDns always has a zone (enabled is fixed True)")
-            return FakeWorld()
+            return FakeWorld(dns_zone=dns_zone is not False)
         endpoint: Endpoint = request.getfixturevalue("aws_endpoint")
         if not endpoint.emulated:
             pytest.skip("the contracts need the project's emulator (targets, interfaces)")

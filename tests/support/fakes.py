@@ -74,6 +74,7 @@ class FakeCloud:
     registered: dict[str, float] = field(default_factory=dict)
     advertise: list[str] = field(default_factory=list)
     dns: AliasTarget | None = None
+    dns_enabled: bool = True  # a hosted zone is configured
     leftovers: list[BillableResource] = field(default_factory=list)
     notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
@@ -192,8 +193,11 @@ class FakeIngress:
         state = self.w.lb_state
         if state is None:
             return None
+        made = self.w.lb_created_at
+        up = made is not None and self.w.clock.monotonic() - made >= self.w.eni_after
+        addresses = ("203.0.113.10", "203.0.113.11") if up else ()
         return IngressView(
-            self.kind, "p-nlb", "p-nlb.elb.example", state, (), tuple(self.w.target_health())
+            self.kind, "p-nlb", "p-nlb.elb.example", state, addresses, tuple(self.w.target_health())
         )
 
 
@@ -219,17 +223,23 @@ class FakeCompute:
 
 
 class FakeDns:
-    enabled = True
-
     def __init__(self, world: FakeCloud) -> None:
         self.w = world
 
+    @property
+    def enabled(self) -> bool:
+        return self.w.dns_enabled
+
     def upsert(self, target: DnsTarget) -> None:
+        if not self.enabled:
+            return
         self.w.call("dns.upsert")
         assert isinstance(target, AliasTarget)
         self.w.dns = target
 
     def delete(self) -> None:
+        if not self.enabled:
+            return
         self.w.call("dns.delete")
         self.w.dns = None
 

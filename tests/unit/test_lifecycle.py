@@ -125,7 +125,8 @@ def test_stop_when_already_stopped_is_a_clean_no_op() -> None:
     life, cloud, _, sink, _, ledger = make()
     result = life.run(spec(JobKind.STOP))
     assert result.ok and result.session is None
-    assert cloud.calls["ingress.remove"] == 0
+    assert cloud.calls["ingress.remaining"] == 1  # nothing to wait for
+    assert not [e for e in sink.events if e.kind is EventKind.WAITING]
     assert next(e for e in sink.events if e.kind is EventKind.AUDIT).data["clean"]
     assert not ledger.sessions
 
