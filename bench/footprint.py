@@ -93,16 +93,17 @@ def main() -> int:
             finally:
                 proc.terminate()
                 proc.wait(timeout=15)
-        baseline = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import resource;print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
-            ],
-            capture_output=True,
-            text=True,
+        # A bare interpreter, measured the same way (its RSS, not ru_maxrss: a
+        # child's maximum RSS counts the parent's pages it was forked with).
+        bare = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", "import time; time.sleep(30)"],
+            stdout=subprocess.DEVNULL,
         )
-        python_mb = int(baseline.stdout) / 1024
+        try:
+            python_mb = settle(bare.pid, 1.0)
+        finally:
+            bare.kill()
+            bare.wait()
     for name, (mb, count) in results.items():
         print(
             f"idle {name}: {mb:.1f} MiB RSS in {count} process(es) "
