@@ -94,6 +94,12 @@ class Settings(BaseModel):
     schedule: ScheduleSettings = ScheduleSettings()
     terraform: TerraformSettings | None = None  # the nlb_driver=terraform section
 
+    # The readiness check's HTTPS request to the meeting URL, as a browser makes it.
+    # For an emulator: a CA bundle to trust besides the system's, and the host:port
+    # to connect to instead of resolving the meeting domain (its HTTPS front).
+    https_check_ca_file: str | None = None
+    https_check_connect_to: str | None = None
+
     reconcile_interval_seconds: float = Field(default=300.0, ge=0)  # 0 turns it off
     worker_pickup_seconds: float = Field(default=30.0, gt=0)
 
@@ -131,6 +137,16 @@ class Settings(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"{value!r} is not an http(s) URL such as http://127.0.0.1:5000")
         return value.rstrip("/")
+
+    @field_validator("https_check_connect_to")
+    @classmethod
+    def _connect_to(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} is not host:port such as 127.0.0.1:8443")
+        return value
 
     @field_validator("redis_url")
     @classmethod

@@ -120,12 +120,26 @@ class IngressKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class ContainerState:
+    """One container of a task, as ECS describes it."""
+
+    name: str
+    last_status: str  # PENDING | RUNNING | STOPPED
+    health: str = "UNKNOWN"  # HEALTHY | UNHEALTHY | UNKNOWN (no health check, or not yet)
+    exit_code: int | None = None
+    reason: str = ""  # why it stopped, when it did
+
+
+@dataclass(frozen=True, slots=True)
 class Task:
     arn: str
     last_status: str  # PROVISIONING | PENDING | RUNNING | STOPPING | STOPPED ...
     private_ip: str | None
     desired_status: str = "RUNNING"
     public_ip: str | None = None
+    health: str = "UNKNOWN"  # the task's: HEALTHY once every essential container is
+    containers: tuple[ContainerState, ...] = ()
+    stopped_reason: str = ""  # ECS's stoppedReason, e.g. "Essential container in task exited"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +175,25 @@ class ServiceState:
     desired_count: int
     running_count: int
     pending_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One prerequisite of a start, checked: what was found and how to fix it."""
+
+    check: str  # short name: "certificate", "hosted zone", "base infrastructure", ...
+    ok: bool
+    detail: str  # what was found
+    fix: str = ""  # what to do about it, when not ok
+    blocking: bool = True  # False: worth saying, but a start can still succeed
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """One HTTPS request to the meeting URL, as a browser makes it."""
+
+    ok: bool
+    detail: str  # e.g. "HTTP 200, the Jitsi Meet page, certificate valid until 2027-03-01"
 
 
 @dataclass(frozen=True, slots=True)

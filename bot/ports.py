@@ -11,11 +11,13 @@ from bot.model import (
     Actor,
     BillableResource,
     DnsTarget,
+    Finding,
     IngressKind,
     IngressView,
     JobId,
     JobKind,
     JobSpec,
+    ProbeResult,
     Readiness,
     ServiceState,
     SessionTags,
@@ -123,6 +125,20 @@ class Audit(Protocol):
         """Delete the load balancers among ``found``: after a stop, the ones carrying the
         project's tags under another name than the ingress's own (the lifecycle only
         knows its own). Returns how many deletions were asked for."""
+
+
+class Preflight(Protocol):
+    """The cheap prerequisites of a start: a few read-only calls (certificate, hosted
+    zone, base infrastructure). A missing prerequisite is a ``Finding``, not an error."""
+
+    def check(self) -> list[Finding]: ...
+
+
+class MeetingProbe(Protocol):
+    """Is the meeting reachable as a browser would reach it?"""
+
+    def check(self, url: str) -> ProbeResult:
+        """One HTTPS request to ``url`` with certificate verification; never raises."""
 
 
 class CallMeter(Protocol):
