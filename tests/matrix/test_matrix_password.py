@@ -20,6 +20,7 @@ from adapters.matrix.client import (
     DEVICE_FILE,
     MatrixAuthError,
     MatrixClient,
+    encryption_available,
     save_device,
     saved_device,
 )
@@ -32,6 +33,7 @@ from tests.matrix.conftest import (
     matrix_settings,
     originals,
 )
+from tests.matrix.crypto_user import CryptoUser
 from tests.matrix.synapse import Synapse, User
 from tests.support.services import ROOT, wait_for
 
@@ -164,3 +166,44 @@ def test_serve_with_a_wrong_password_exits_with_the_reason(
     assert f"login as {bot.user_id}: M_FORBIDDEN" in output, output
     assert "matrix_password" in output
     assert wrong not in output
+
+
+@pytest.mark.skipif(not encryption_available(), reason="needs jitsi-chatops[e2e]")
+def test_an_encrypted_room_survives_a_restart_of_a_password_login(
+    synapse: Synapse, redis_url: str, project: str, runners: list[BotRunner], tmp_path: Path
+) -> None:
+    """Encrypted commands are read and answered before and after a restart, by one
+    device: the user's client never has to share the room key with a new one."""
+    bot = synapse.register()
+    base = Settings(project_name=project, redis_url=redis_url)
+    runner = BotRunner(bot_settings(base, password_settings(synapse, bot, tmp_path, bot.password)))
+    runners.append(runner)
+    alice = CryptoUser(synapse.register(), tmp_path / "alice-store", runner.loop)
+    try:
+        device = runner.start().client.nio.device_id
+        room = alice.create_encrypted_room(bot.user_id)
+        wait_for(
+            lambda: (
+                alice.user.state(room, "m.room.member", bot.user_id).get("membership") == "join"
+            ),
+            20,
+            "the bot to join",
+        )
+
+        def answers() -> list[Any]:
+            return [e for e in alice.from_bot(room, bot.user_id) if _decrypted_help(e)]
+
+        alice.say(room, "!jitsi help")
+        wait_for(answers, 20, "the decrypted help answer")
+        runner.stop()
+        assert runner.start().client.nio.device_id == device
+        alice.say(room, "!jitsi help")  # the same megolm session: no new key for the bot
+        wait_for(lambda: len(answers()) == 2, 20, "the decrypted answer after the restart")
+        assert not [e for e in alice.from_bot(room, bot.user_id) if not _decrypted_help(e)]
+    finally:
+        alice.close()
+
+
+def _decrypted_help(event: Any) -> bool:
+    body = str((event.source.get("content") or {}).get("body", ""))
+    return bool(getattr(event, "decrypted", False)) and "stop" in body
