@@ -140,8 +140,8 @@ class ParticipantsMetricSource:
             return Reading(
                 None,
                 self.name,
-                f"no {PARTICIPANTS_METRIC} datapoint in the last {minutes} minutes "
-                "(is the task's stats sidecar running?)",
+                f"no {PARTICIPANTS_METRIC} datapoint in the last {minutes} minutes; "
+                "is the task's stats sidecar running?",
             )
         at, value = max(points, key=lambda p: p[0])  # the newest, whatever the order
         age = max((now - at).total_seconds(), 0.0)

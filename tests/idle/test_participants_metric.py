@@ -175,3 +175,38 @@ def test_participants_control_validates_and_shows(emulator_url: str) -> None:
     assert info.value.code == 400
     state = control(emulator_url, "participants", {"count": 2, "project": "p-x"})
     assert state["participants"]["p-x"] == 2
+
+
+def test_only_a_recent_datapoint_counts(emulator_url: str, redis_url: str, project: str) -> None:
+    """A count older than ``idle_metric_max_age_minutes`` is no count: unknown, never 0.
+    Datapoints put by hand, as the sidecar's EMF lines would land in CloudWatch."""
+    from datetime import UTC, datetime, timedelta
+
+    from infra.participants_metric import METRIC, NAMESPACE, PROJECT_DIMENSION
+
+    settings = make_settings(project, redis_url, aws_endpoint_url=emulator_url)
+    clients = AwsClients(settings)
+    source = ParticipantsMetricSource(clients, project, SystemClock(), max_age_minutes=5)
+
+    def put(value: float, minutes_ago: float) -> None:
+        clients.client("cloudwatch").put_metric_data(
+            Namespace=NAMESPACE,
+            MetricData=[
+                {
+                    "MetricName": METRIC,
+                    "Dimensions": [{"Name": PROJECT_DIMENSION, "Value": project}],
+                    "Timestamp": datetime.now(UTC) - timedelta(minutes=minutes_ago),
+                    "Value": value,
+                }
+            ],
+        )
+
+    put(3, minutes_ago=8)  # a meeting that ended long ago, and then silence
+    reading = source.read()
+    assert reading.unknown and "no Participants datapoint in the last 5 minutes" in reading.detail
+    put(0, minutes_ago=2)
+    put(2, minutes_ago=0)
+    reading = source.read()
+    assert reading.participants == 2 and reading.source == "jicofo-metric"
+    other = ParticipantsMetricSource(clients, project + "-other", SystemClock())
+    assert other.read().unknown  # another project's count is not ours
