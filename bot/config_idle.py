@@ -14,8 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 
 class IdleSource(StrEnum):
-    AUTO = "auto"  # jicofo when its URL is set, else jvb when set, else cloudwatch
-    CLOUDWATCH = "cloudwatch"  # the NLB's UDP flow metrics: no Jitsi port exposed
+    AUTO = "auto"  # jicofo when its URL is set, else jvb when set, else jicofo-metric
+    # Jicofo's count, published by the task's sidecar as the CloudWatch metric
+    # JitsiChatops/Participants (dimension Project): sees a lone waiter, no port exposed.
+    JICOFO_METRIC = "jicofo-metric"
+    CLOUDWATCH = "cloudwatch"  # the NLB's UDP flow metrics: blind to a lone waiter and p2p
     JICOFO = "jicofo"  # /stats on 8888 (JICOFO_ENABLE_REST=1): counts a lone waiter
     JVB = "jvb"  # /colibri/stats or /metrics: people on the bridge only
     OFF = "off"  # no idle stop (max session length and budget still apply)
@@ -30,6 +33,10 @@ class IdleSettings(BaseModel):
     jicofo_url: str | None = None  # e.g. http://10.0.1.5:8888/stats
     jvb_url: str | None = None  # e.g. http://10.0.1.5:8080/colibri/stats
     source_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    # jicofo-metric: a count older than this is no count (unknown, never idle). The
+    # sidecar publishes every minute and CloudWatch shows it a minute or two later.
+    metric_max_age_minutes: float = Field(default=5.0, gt=0, le=60)
+    metric_period_seconds: int = Field(default=60, ge=1, le=300)  # the query's period
     minutes: float = Field(default=15.0, gt=0)  # idle this long: stop
     warn_minutes: float = Field(default=5.0, ge=0)  # warn this long before the stop
     readings: int = Field(default=3, ge=1, le=60)  # consecutive idle readings needed

@@ -1,4 +1,5 @@
-"""``ParticipantSource`` implementations: Jicofo ``/stats``, JVB stats, the NLB's metrics.
+"""``ParticipantSource`` implementations: Jicofo's count published by the task's
+sidecar as a CloudWatch metric (the default), Jicofo ``/stats``, JVB stats, the NLB's metrics.
 
 Every failure (refused, timeout, bad JSON, AWS error) becomes an *unknown*
 reading with the reason: the guard never takes silence for an empty room.
@@ -23,6 +24,9 @@ from bot.watch import Reading
 from infra.aws.errors import cloud_errors
 from infra.aws.nlb import NlbIngress
 from infra.aws.session import AwsClients
+from infra.participants_metric import METRIC as PARTICIPANTS_METRIC
+from infra.participants_metric import NAMESPACE as PARTICIPANTS_NAMESPACE
+from infra.participants_metric import PROJECT_DIMENSION
 
 # JVB's Prometheus names changed over releases; any of these is a participant gauge.
 _PROM = re.compile(r"^(?:jitsi_)?(?:jvb_)?participants(?:\{[^}]*\})?\s+([0-9.eE+-]+)\s*$")
@@ -73,6 +77,82 @@ def _participants(content_type: str, body: str) -> int | None:
         if match:
             return max(int(float(match.group(1))), 0)
     return None
+
+
+class ParticipantsMetricSource:
+    """Jicofo's participant count from the metric the task's sidecar publishes.
+
+    Jicofo counts everyone in a conference, a lone waiter and a 1:1 call included
+    (neither reaches the bridge nor the NLB's media metrics). Only a datapoint
+    younger than ``max_age`` counts: none means the sidecar, the task or CloudWatch
+    is not telling, which is unknown, never idle."""
+
+    name = "jicofo-metric"
+
+    def __init__(
+        self,
+        clients: AwsClients,
+        project: str,
+        clock: Clock,
+        max_age_minutes: float = 5.0,
+        period_seconds: int = 60,
+    ) -> None:
+        self.clients = clients
+        self.project = project
+        self.clock = clock
+        self.max_age = timedelta(minutes=max_age_minutes)
+        self.period = period_seconds
+
+    def read(self) -> Reading:
+        now = datetime.fromtimestamp(self.clock.now(), UTC)
+        query = {
+            "Id": "participants",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": PARTICIPANTS_NAMESPACE,
+                    "MetricName": PARTICIPANTS_METRIC,
+                    "Dimensions": [{"Name": PROJECT_DIMENSION, "Value": self.project}],
+                },
+                "Period": self.period,
+                # One datapoint per period from the sidecar; Maximum keeps anyone seen.
+                "Stat": "Maximum",
+            },
+            "ReturnData": True,
+        }
+        try:
+            resp = self.clients.client("cloudwatch").get_metric_data(
+                MetricDataQueries=[query],
+                StartTime=now - self.max_age,
+                EndTime=now + timedelta(seconds=self.period),  # the open period counts
+                ScanBy="TimestampDescending",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            return Reading(None, self.name, f"CloudWatch: {_aws_error(exc)}")
+        points = [
+            (ts, value)
+            for result in resp.get("MetricDataResults", [])
+            for ts, value in zip(
+                result.get("Timestamps", []), result.get("Values", []), strict=False
+            )
+        ]
+        minutes = f"{self.max_age.total_seconds() / 60:g}"
+        if not points:
+            return Reading(
+                None,
+                self.name,
+                f"no {PARTICIPANTS_METRIC} datapoint in the last {minutes} minutes; "
+                "is the task's stats sidecar running?",
+            )
+        at, value = max(points, key=lambda p: p[0])  # the newest, whatever the order
+        age = max((now - at).total_seconds(), 0.0)
+        count = max(int(value), 0)
+        return Reading(count, self.name, f"{count} in Jicofo {age:.0f} s ago")
+
+
+def _aws_error(exc: ClientError | BotoCoreError) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or type(exc).__name__)
+    return type(exc).__name__
 
 
 class CloudWatchSource:
@@ -137,8 +217,8 @@ class CloudWatchSource:
 def build_source(
     settings: Settings, clock: Clock, nlb: NlbIngress | None = None
 ) -> ParticipantSource:
-    """The configured source; ``auto``: Jicofo if its URL is set, else JVB, else the NLB's
-    CloudWatch metrics (``nlb`` None: no NLB to read them from)."""
+    """The configured source; ``auto``: Jicofo if its URL is set, else JVB, else Jicofo's
+    count from the sidecar's CloudWatch metric (``nlb`` None: given parts, no AWS clients)."""
     idle = settings.idle
     kind = idle.source
     if kind is IdleSource.AUTO:
@@ -147,7 +227,7 @@ def build_source(
             if idle.jicofo_url
             else IdleSource.JVB
             if idle.jvb_url
-            else IdleSource.CLOUDWATCH
+            else IdleSource.JICOFO_METRIC
         )
     if kind is IdleSource.JICOFO and idle.jicofo_url:
         return HttpStatsSource("jicofo", idle.jicofo_url, idle.source_timeout_seconds)
@@ -156,13 +236,22 @@ def build_source(
     if kind in (IdleSource.JICOFO, IdleSource.JVB):
         return _Unconfigured(kind.value)
     if nlb is None:
-        return _Unconfigured("cloudwatch")
+        return _Unconfigured(kind.value, "no AWS clients (the platform's parts were given)")
+    if kind is IdleSource.JICOFO_METRIC:
+        return ParticipantsMetricSource(
+            nlb.clients,
+            settings.project_name,
+            clock,
+            idle.metric_max_age_minutes,
+            idle.metric_period_seconds,
+        )
     return CloudWatchSource(nlb.clients, nlb, clock)
 
 
 class _Unconfigured:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, why: str = "") -> None:
         self.name = name
+        self.why = why or f"idle_{name}_url is not set"
 
     def read(self) -> Reading:
-        return Reading(None, self.name, f"idle_{self.name}_url is not set")
+        return Reading(None, self.name, self.why)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import random
 import time
 import uuid
@@ -76,6 +78,33 @@ def _convert(resp: ErrorResponse, what: str) -> MatrixError:
     return MatrixUnavailable(text, code)  # 5xx and the unknown: a retry may help
 
 
+DEVICE_NAME = "jitsi-chatops"
+# In the store path, beside nio's crypto store: the device a password login made.
+DEVICE_FILE = "device.json"
+
+
+def saved_device(store: Path, user_id: str) -> str | None:
+    """The device id a password login of ``user_id`` saved in ``store``, if any."""
+    try:
+        data = json.loads((store / DEVICE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("user_id") != user_id:
+        return None  # another account's device is never reused
+    device = data.get("device_id")
+    return device if isinstance(device, str) and device else None
+
+
+def save_device(store: Path, user_id: str, device_id: str) -> None:
+    """Keep ``device_id`` for the next password login (written whole, then renamed)."""
+    if saved_device(store, user_id) == device_id:
+        return
+    store.mkdir(parents=True, exist_ok=True)
+    tmp = store / f".{DEVICE_FILE}.tmp"
+    tmp.write_text(json.dumps({"user_id": user_id, "device_id": device_id}) + "\n")
+    os.replace(tmp, store / DEVICE_FILE)
+
+
 def encryption_available() -> bool:
     return bool(ENCRYPTION_ENABLED)
 
@@ -122,10 +151,16 @@ class MatrixClient:
         )
         if self.encrypted:
             self.store.mkdir(parents=True, exist_ok=True)
+        # nio's login() takes no device id: it sends the client's own. A password
+        # login reuses the device kept in the store, so its encryption keys (and the
+        # crypto store named after it) survive a restart.
+        device = cfg.device_id
+        if device is None and cfg.access_token is None:
+            device = saved_device(self.store, cfg.user_id)
         self.nio = AsyncClient(
             cfg.homeserver,
             cfg.user_id,
-            device_id=cfg.device_id or "",
+            device_id=device or "",
             store_path=str(self.store) if self.encrypted else "",
             config=config,
         )
@@ -168,14 +203,19 @@ class MatrixClient:
         self.nio.restore_login(self.user_id, device, token)
 
     async def _password_login(self, password: str) -> None:
-        saved = self.store / "device_id"
-        device = self.cfg.device_id or (saved.read_text().strip() if saved.exists() else None)
-        resp = await self.nio.login(password, device_name="jitsi-chatops", device_id=device)
+        resp = await self.nio.login(password=password, device_name=DEVICE_NAME)
         if not isinstance(resp, LoginResponse):
-            err = _convert(resp, "login")
-            raise err if isinstance(err, MatrixUnavailable) else MatrixAuthError(str(err))
-        self.store.mkdir(parents=True, exist_ok=True)
-        saved.write_text(resp.device_id)
+            err = _convert(resp, f"login as {self.user_id}")
+            if isinstance(err, MatrixUnavailable):
+                raise err
+            # Synapse answers M_FORBIDDEN "Invalid username or password"; the password
+            # itself is never part of a message.
+            raise MatrixAuthError(
+                str(err),
+                err.code,
+                "Check matrix_user_id and matrix_password (JITSI_MATRIX_PASSWORD).",
+            )
+        save_device(self.store, self.user_id, resp.device_id)
 
     # -- requests --------------------------------------------------------------
     async def sync(self, since: str | None, timeout_ms: int, first: bool) -> SyncResponse:

@@ -6,6 +6,9 @@ POST /_emulator/targets  {"mode": "auto"|"unhealthy"|"initial"}
 POST /_emulator/faults   {"throttle": {"operation": OP, "count": N}}
                          {"permanent": {"operation": OP, "code": C, "count": N}}
                          {"clear": true}
+POST /_emulator/participants {"count": N|null, "project": P}  what the task's stats
+                         sidecar publishes each simulated minute (project optional: all;
+                         null: the sidecar is silent)
 POST /_emulator/reset    moto reset plus emulator state (profile kept)
 """
 
@@ -16,7 +19,7 @@ from typing import Any
 
 from . import patches, scheduler
 from .profiles import Profile
-from .state import TARGET_MODES, EmulatorState
+from .state import ANY_PROJECT, TARGET_MODES, EmulatorState
 
 
 class ControlError(ValueError):
@@ -56,6 +59,7 @@ def snapshot(state: EmulatorState) -> dict[str, Any]:
             "services": services,
             "load_balancers": load_balancers,
             "faults": state.faults.snapshot(),
+            "participants": dict(state.participants),
         }
 
 
@@ -86,6 +90,20 @@ def _set_faults(state: EmulatorState, body: dict[str, Any]) -> None:
         raise ControlError(f"bad fault spec: {exc!r}") from exc
 
 
+def _set_participants(state: EmulatorState, body: dict[str, Any]) -> None:
+    if "count" not in body:
+        raise ControlError("expected 'count' (a number of people, or null: no datapoints)")
+    count = body["count"]
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 0):
+        raise ControlError(f"count must be a whole number >= 0 or null, got {count!r}")
+    project = body.get("project", ANY_PROJECT)
+    if not isinstance(project, str) or not project:
+        raise ControlError(f"project must be a project name, got {project!r}")
+    if project == ANY_PROJECT:
+        state.participants.clear()  # one count for everyone from now on
+    state.participants[project] = count
+
+
 def _reset(state: EmulatorState, body: dict[str, Any]) -> None:
     from moto.moto_api._internal.models import moto_api_backend
 
@@ -98,6 +116,7 @@ _ROUTES = {
     "/_emulator/profile": _set_profile,
     "/_emulator/targets": _set_targets,
     "/_emulator/faults": _set_faults,
+    "/_emulator/participants": _set_participants,
     "/_emulator/reset": _reset,
 }
 

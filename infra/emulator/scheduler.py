@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from moto.backends import get_backend
 
+from . import sidecar
 from .state import EmulatorState, now
 
 log = logging.getLogger("infra.emulator")
@@ -287,6 +288,7 @@ def tick(state: EmulatorState) -> None:
             for service in list(ecs.services.values()):
                 reconcile_service(state, ecs, service, t)
             update_cluster_counts(ecs)
+            sidecar.publish(state, ecs, t)
         for elbv2 in backends("elbv2"):
             for lb in list(elbv2.load_balancers.values()):
                 advance_load_balancer(state, elbv2, lb, t)

@@ -16,6 +16,8 @@ from .faults import FaultBook
 from .profiles import Profile
 
 TargetMode = Literal["auto", "unhealthy", "initial"]
+# The key of the participant count that applies to every project without its own.
+ANY_PROJECT = "*"
 TARGET_MODES: tuple[TargetMode, ...] = ("auto", "unhealthy", "initial")
 
 # Documentation ranges (RFC 5737): they look public and never route anywhere.
@@ -45,6 +47,9 @@ class EmulatorState:
     # (account, region, cluster, service) -> (retry after, last error): a failing
     # run_task is retried slowly, not on every tick.
     service_errors: dict[tuple[str, str, str, str], tuple[float, str]] = field(default_factory=dict)
+    # What the simulated stats sidecar reports, by project (ANY_PROJECT: the rest);
+    # None: the sidecar is silent. Unset: 0, an empty meeting.
+    participants: dict[str, int | None] = field(default_factory=dict)
 
     def next_public_ip(self, in_use: set[str]) -> str:
         """A fake public IPv4 address no live interface holds."""
@@ -60,4 +65,5 @@ class EmulatorState:
         self.target_mode = "auto"
         self.faults = FaultBook()
         self.service_errors.clear()
+        self.participants.clear()
         self._next_public = 0

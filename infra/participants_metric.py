@@ -1,0 +1,13 @@
+"""The metric through which the Jitsi task tells the worker who is in a meeting.
+
+The task's stats sidecar reads Jicofo's /stats (``participants``) on localhost every
+minute and prints it as a CloudWatch Embedded Metric Format line; CloudWatch files it
+under these names. The worker's idle source reads it (infra/idle_sources.py) and the
+emulator publishes it for running tasks (infra/emulator/sidecar.py).
+"""
+
+from __future__ import annotations
+
+NAMESPACE = "JitsiChatops"
+METRIC = "Participants"
+PROJECT_DIMENSION = "Project"  # value: the project name (Settings.project_name)
