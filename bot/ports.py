@@ -156,6 +156,8 @@ class PlatformParts:
     advertised: AdvertisedAddresses
     audit: Audit
     meter: CallMeter
+    preflight: Preflight
+    probe: MeetingProbe
 
 
 class EventSink(Protocol):

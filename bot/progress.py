@@ -11,12 +11,15 @@ from bot.model import IngressKind, JobId
 from bot.ports import Clock, EventSink
 
 STEP_LABELS = {
+    "preflight": "Prerequisites: certificate, hosted zone, base infrastructure",
     "ingress": "The way in",
     "advertise-ips": "Public IPs for JVB",
     "scale-up": "ECS service to 1 task",
     "register": "Task attached to the way in",
     "dns": "DNS record",
+    "containers": "Jitsi containers healthy",
     "healthy": "Reachable and healthy",
+    "https": "Meeting page over HTTPS",
     "scale-down": "ECS service to 0 tasks",
     "dns-delete": "Remove the DNS record",
     "remove-ingress": "Remove the way in",

@@ -12,7 +12,8 @@ from bot.cost import money
 from bot.errors import BotError, Cancelled, CloudError
 from bot.events import EventKind
 from bot.job import JobRun, count
-from bot.model import DnsTarget, JobResult, Readiness, Task
+from bot.model import DnsTarget, JobResult, ProbeResult, Readiness, Task
+from bot.readiness import containers_note, containers_ready, refuse_if_blocking
 from bot.state import DesiredState, PlatformState
 from bot.stop import tear_down
 
@@ -70,6 +71,11 @@ def _bring_up(run: JobRun) -> str | None:
     """The steps of a start; returns the ingress's address (for ``status``)."""
     ingress, compute = run.parts.ingress, run.parts.compute
     step = run.report.step
+    # A few read-only calls first: a start that cannot succeed (no certificate, no
+    # hosted zone, no base infrastructure) is refused before anything bills.
+    with step("preflight"):
+        refuse_if_blocking(run.parts.preflight.check())
+    run.check_cancel()
     with step("ingress"):
         ingress.bring_up(run.tags, run.report.note)
     run.check_cancel()
@@ -97,13 +103,57 @@ def _bring_up(run: JobRun) -> str | None:
     if run.parts.dns.enabled:
         with step("dns"):
             run.parts.dns.upsert(_dns_target(run, tasks))
+    with step("containers"):
+        _wait_containers(run, tasks)
     with step("healthy"):
         ready = _wait_ready(run)
+    with step("https"):
+        _wait_meeting_page(run)
     return ready.address or None
 
 
 def _running(run: JobRun) -> list[Task]:
     return [t for t in run.parts.compute.tasks() if t.private_ip and t.desired_status == "RUNNING"]
+
+
+def _wait_containers(run: JobRun, attached: list[Task]) -> None:
+    """Until every essential container of the attached task passes its health check:
+    prosody, jicofo and jvb can be dead behind a web container that accepts TCP."""
+    arns = {t.arn for t in attached}
+
+    def ours() -> list[Task]:
+        return [t for t in run.parts.compute.tasks(include_stopped=True) if t.arn in arns]
+
+    run.wait("containers", "the Jitsi containers", ours, containers_ready, containers_note)
+
+
+def _wait_meeting_page(run: JobRun) -> None:
+    """Until the meeting URL answers as a browser sees it: name resolved, certificate
+    valid for the domain, the Jitsi page. Failures outlasting the grace are fatal
+    (everything behind it is healthy by now, so they will not heal by themselves)."""
+    url = run.settings.meeting_base_url
+    grace = run.settings.unhealthy_grace_seconds
+    clock = run.deps.clock
+    failing_since: list[float] = []
+
+    def done(seen: ProbeResult) -> bool:
+        if seen.ok:
+            return True
+        failing_since[:1] = failing_since[:1] or [clock.monotonic()]
+        if clock.monotonic() - failing_since[0] >= grace:
+            raise CloudError(
+                f"{url} did not answer as a meeting page for {grace:.0f} s: {seen.detail}.",
+                "Check the certificate and the DNS record (`jitsi-bot doctor`).",
+            )
+        return False
+
+    run.wait(
+        "https",
+        f"{url} over HTTPS",
+        lambda: run.parts.probe.check(url),
+        done,
+        lambda seen: seen.detail,
+    )
 
 
 def _dns_target(run: JobRun, tasks: list[Task]) -> DnsTarget:

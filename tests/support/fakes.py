@@ -18,11 +18,13 @@ from bot.model import (
     AliasTarget,
     BillableResource,
     DnsTarget,
+    Finding,
     IngressKind,
     IngressView,
     JobId,
     JobKind,
     JobSpec,
+    ProbeResult,
     Readiness,
     ResourceKind,
     ServiceState,
@@ -77,6 +79,10 @@ class FakeCloud:
     dns_enabled: bool = True  # a hosted zone is configured
     leftovers: list[BillableResource] = field(default_factory=list)
     notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # the preflight's answer
+    task_health: str = "HEALTHY"  # a running task's health (HEALTHY | UNHEALTHY | UNKNOWN)
+    task_stopped_reason: str = ""  # set: the task stops with this reason once running
+    page: ProbeResult | None = None  # the HTTPS probe's answer; None: ok once reachable
 
     def call(self, name: str) -> None:
         self.calls[name] += 1
@@ -91,6 +97,8 @@ class FakeCloud:
             advertised=FakeAdvertised(self),
             audit=FakeAudit(self),
             meter=FakeMeter(self),
+            preflight=FakePreflight(self),
+            probe=FakeProbe(self),
         )
 
     @property
@@ -104,7 +112,19 @@ class FakeCloud:
         if self.task_started_at is None:
             return []
         up = self.clock.monotonic() - self.task_started_at >= self.task_running_after
-        return [Task("arn:task/1", "RUNNING" if up else "PENDING", "10.0.1.5")]
+        if up and self.task_stopped_reason:
+            return [
+                Task(
+                    "arn:task/1",
+                    "STOPPED",
+                    "10.0.1.5",
+                    "STOPPED",
+                    health="UNKNOWN",
+                    stopped_reason=self.task_stopped_reason,
+                )
+            ]
+        health = self.task_health if up else "UNKNOWN"
+        return [Task("arn:task/1", "RUNNING" if up else "PENDING", "10.0.1.5", health=health)]
 
     def target_health(self) -> list[TargetHealth]:
         out = []
@@ -274,6 +294,31 @@ class FakeAudit:
         strays = [r for r in found if r.kind is ResourceKind.LOAD_BALANCER]
         self.w.leftovers = [r for r in self.w.leftovers if r not in strays]
         return len(strays)
+
+
+class FakePreflight:
+    def __init__(self, world: FakeCloud) -> None:
+        self.w = world
+
+    def check(self) -> list[Finding]:
+        self.w.call("preflight.check")
+        return list(self.w.findings)
+
+
+class FakeProbe:
+    """The meeting page answers once DNS points somewhere and every target is healthy."""
+
+    def __init__(self, world: FakeCloud) -> None:
+        self.w = world
+
+    def check(self, url: str) -> ProbeResult:
+        self.w.call("probe.check")
+        if self.w.page is not None:
+            return self.w.page
+        health = self.w.target_health()
+        if self.w.dns is None or not health or any(not h.healthy for h in health):
+            return ProbeResult(False, "connection refused")
+        return ProbeResult(True, "HTTP 200, the Jitsi Meet page")
 
 
 class FakeMeter:

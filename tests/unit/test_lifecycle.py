@@ -13,7 +13,7 @@ from bot.errors import CloudError
 from bot.events import EventKind
 from bot.job import Deps
 from bot.lifecycle import Lifecycle
-from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec, UserId
+from bot.model import Actor, ChatPlatform, Finding, JobId, JobKind, JobSpec, ProbeResult, UserId
 from bot.state import DesiredState, PlatformState
 from tests.support.fakes import FakeClock, FakeCloud, MemoryLedger, MemoryStore, RecordingSink
 
@@ -65,12 +65,15 @@ def test_start_reports_call_count_and_step_durations() -> None:
     assert final.data["aws_calls"] == sum(cloud.calls.values())
     finished = [e for e in sink.events if e.kind is EventKind.STEP_FINISHED]
     assert [e.step for e in finished] == [
+        "preflight",
         "ingress",
         "advertise-ips",
         "scale-up",
         "register",
         "dns",
+        "containers",
         "healthy",
+        "https",
     ]
     assert all(e.data["ok"] and e.data["seconds"] >= 0 for e in finished)
 
@@ -182,3 +185,49 @@ def test_start_is_idempotent_after_a_crash() -> None:
     store.save(store.status().moved_to(PlatformState.STARTING, 0))
     assert life.run(spec(JobKind.START)).ok
     assert cloud.calls["ingress.bring_up"] == 2 and cloud.listeners == 2 and cloud.desired == 1
+
+
+def test_a_missing_prerequisite_refuses_the_start_before_anything_bills() -> None:
+    missing = Finding(
+        "certificate",
+        False,
+        "no ISSUED ACM certificate covers meet.example.com",
+        "Run `jitsi-bot infra bootstrap` and validate the certificate.",
+    )
+    advisory = Finding("quota", False, "Fargate vCPU quota unknown", blocking=False)
+    life, cloud, store, sink, _, _ = make(findings=[missing, advisory])
+    assert not life.run(spec(JobKind.START)).ok
+    error = next(e for e in sink.events if e.kind is EventKind.ERROR)
+    assert "certificate: no ISSUED ACM certificate covers meet.example.com" in error.message
+    assert "jitsi-bot infra bootstrap" in error.message and "quota" not in error.message
+    assert "ingress.bring_up" not in cloud.calls and cloud.desired == 0
+    assert store.status().desired is DesiredState.STOPPED
+
+
+def test_a_task_that_stops_while_starting_fails_with_ecs_reason() -> None:
+    life, cloud, _, sink, _, _ = make(task_stopped_reason="Essential container in task exited")
+    assert not life.run(spec(JobKind.START)).ok
+    error = next(e for e in sink.events if e.kind is EventKind.ERROR)
+    assert "The Jitsi task stopped while starting: Essential container in task exited" in (
+        error.message
+    )
+    assert cloud.desired == 0 and not cloud.groups
+
+
+def test_an_unhealthy_task_fails_the_start_and_rolls_back() -> None:
+    life, cloud, _, sink, _, _ = make(task_health="UNHEALTHY")
+    assert not life.run(spec(JobKind.START)).ok
+    error = next(e for e in sink.events if e.kind is EventKind.ERROR)
+    assert "health check failed" in error.message
+    assert cloud.desired == 0
+
+
+def test_url_waits_for_the_meeting_page_and_fails_after_the_grace() -> None:
+    bad = ProbeResult(False, "certificate not valid for meet.example.com")
+    life, cloud, _, sink, _, _ = make(page=bad)
+    assert not life.run(spec(JobKind.START)).ok
+    assert not any(e.kind is EventKind.URL_READY for e in sink.events)
+    error = next(e for e in sink.events if e.kind is EventKind.ERROR)
+    assert "certificate not valid for meet.example.com" in error.message
+    assert not error.message.endswith("..")
+    assert cloud.desired == 0
