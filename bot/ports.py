@@ -107,6 +107,11 @@ class Dns(Protocol):
     def delete(self) -> None:
         """Remove the domain's record, whatever it points at; nothing when absent."""
 
+    def in_sync(self) -> bool:
+        """Whether every authoritative name server answers with the domain's record as
+        it stands (Route 53: the last change is INSYNC). Works after a worker restart:
+        a change this process did not make is found out from the zone itself."""
+
 
 class AdvertisedAddresses(Protocol):
     """The parameter JVB reads at start as ``JVB_ADVERTISE_IPS``."""

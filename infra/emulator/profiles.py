@@ -24,6 +24,7 @@ class Delays:
     task_running: float = 0.0  # task started -> RUNNING
     task_stopped: float = 0.0  # task STOPPING -> STOPPED
     target_healthy: float = 0.0  # target registered (and NLB active) -> healthy
+    dns_insync: float = 0.0  # Route 53 change submitted -> INSYNC (PENDING until then)
 
 
 # Field numbers from ARCHITECTURE.md section 5: NLB creation over 2 min, Fargate
@@ -39,6 +40,8 @@ _NOMINAL: dict[ProfileName, Delays] = {
         task_running=40.0,
         task_stopped=10.0,
         target_healthy=30.0,
+        # Route 53: "within 60 seconds under normal conditions" (Route 53 FAQ).
+        dns_insync=60.0,
     ),
 }
 

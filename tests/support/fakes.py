@@ -75,6 +75,8 @@ class FakeCloud:
     advertise: list[str] = field(default_factory=list)
     dns: AliasTarget | None = None
     dns_enabled: bool = True  # a hosted zone is configured
+    dns_insync_after: float = 30.0  # Route 53: a change is PENDING, then INSYNC
+    dns_changed_at: float | None = None
     leftovers: list[BillableResource] = field(default_factory=list)
     notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
@@ -236,12 +238,21 @@ class FakeDns:
         self.w.call("dns.upsert")
         assert isinstance(target, AliasTarget)
         self.w.dns = target
+        self.w.dns_changed_at = self.w.clock.monotonic()
 
     def delete(self) -> None:
         if not self.enabled:
             return
         self.w.call("dns.delete")
         self.w.dns = None
+        self.w.dns_changed_at = self.w.clock.monotonic()
+
+    def in_sync(self) -> bool:
+        if not self.enabled:
+            return True
+        self.w.call("dns.in_sync")
+        changed = self.w.dns_changed_at
+        return changed is None or self.w.clock.monotonic() - changed >= self.w.dns_insync_after
 
 
 class FakeAdvertised:

@@ -70,6 +70,7 @@ def test_start_reports_call_count_and_step_durations() -> None:
         "scale-up",
         "register",
         "dns",
+        "dns-sync",
         "healthy",
     ]
     assert all(e.data["ok"] and e.data["seconds"] >= 0 for e in finished)
