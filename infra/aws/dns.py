@@ -87,7 +87,7 @@ class Route53Dns:
                 raise
             self._change = None  # forgotten by Route 53: ask again about the record
             return False
-        insync = info["Status"] == "INSYNC"
+        insync = bool(info["Status"] == "INSYNC")
         self._change = (change_id, insync)
         return insync
 
