@@ -94,6 +94,10 @@ class Compute(Protocol):
     def tasks(self, *, include_stopped: bool = False) -> list[Task]:
         """The service's tasks meant to run; with ``include_stopped`` also those told to stop."""
 
+    def redeploy(self) -> None:
+        """Replace the service's tasks with new ones (each reads its configuration again,
+        e.g. ``JVB_ADVERTISE_IPS``); does not wait."""
+
 
 class Dns(Protocol):
     """The meeting domain's record in the hosted zone (when one is configured)."""
@@ -119,6 +123,10 @@ class AdvertisedAddresses(Protocol):
     def publish(self, addresses: Sequence[str]) -> None: ...
 
     def current(self) -> list[str]: ...
+
+    def published_at(self) -> float | None:
+        """When the addresses were last written (epoch seconds), None if never: a task
+        created before that started with older ones."""
 
 
 class Audit(Protocol):

@@ -80,7 +80,7 @@ def _negative_caching(rec: Recorder) -> None:
     if lowered is not None:
         rec.progress(
             f"Hosted zone {rec.settings.hosted_zone_id}: SOA TTL and minimum lowered to "
-            f"{lowered.negative_cache_seconds} s (\"no such name\" is cached that long)"
+            f'{lowered.negative_cache_seconds} s ("no such name" is cached that long)'
         )
     else:
         rec.found("Hosted zone SOA", rec.settings.hosted_zone_id)

@@ -21,7 +21,7 @@ from moto.ecs.exceptions import InvalidParameterException
 from moto.elbv2 import models as elbv2
 from moto.moto_api import state_manager
 
-from . import route53, scheduler
+from . import deployments, route53, scheduler
 from .state import EmulatorState, now
 
 log = logging.getLogger("infra.emulator")
@@ -42,6 +42,7 @@ def install(state: EmulatorState) -> None:
     _patch_ecs()
     _patch_elbv2()
     route53.install(_st)
+    deployments.install()
 
 
 def pin_task_states() -> None:

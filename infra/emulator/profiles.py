@@ -18,7 +18,8 @@ class Delays:
     """Nominal delays in seconds, before scaling."""
 
     lb_active: float = 0.0  # NLB provisioning -> active
-    lb_enis: float = 0.0  # NLB created -> its network interfaces exist
+    lb_enis: float = 0.0  # NLB created -> its first network interface exists
+    lb_eni_stagger: float = 0.0  # one zone's interface -> the next zone's
     lb_enis_deleted: float = 0.0  # NLB deleted -> its network interfaces are gone
     task_pending: float = 0.0  # task PROVISIONING -> PENDING (the private IP appears)
     task_running: float = 0.0  # task started -> RUNNING
@@ -35,6 +36,7 @@ _NOMINAL: dict[ProfileName, Delays] = {
     "field": Delays(
         lb_active=120.0,
         lb_enis=5.0,
+        lb_eni_stagger=5.0,
         lb_enis_deleted=5.0,
         task_pending=10.0,
         task_running=40.0,

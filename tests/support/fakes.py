@@ -73,6 +73,8 @@ class FakeCloud:
     task_started_at: float | None = None
     registered: dict[str, float] = field(default_factory=dict)
     advertise: list[str] = field(default_factory=list)
+    advertised_at: float | None = None  # epoch seconds of the last change
+    task_generation: int = 1  # a redeploy replaces the task with the next one
     dns: AliasTarget | None = None
     dns_enabled: bool = True  # a hosted zone is configured
     dns_insync_after: float = 30.0  # Route 53: a change is PENDING, then INSYNC
@@ -106,7 +108,10 @@ class FakeCloud:
         if self.task_started_at is None:
             return []
         up = self.clock.monotonic() - self.task_started_at >= self.task_running_after
-        return [Task("arn:task/1", "RUNNING" if up else "PENDING", "10.0.1.5")]
+        n = self.task_generation
+        created = self.clock.t + self.task_started_at  # the epoch of that monotonic time
+        status = "RUNNING" if up else "PENDING"
+        return [Task(f"arn:task/{n}", status, f"10.0.1.{4 + n}", created_at=created)]
 
     def target_health(self) -> list[TargetHealth]:
         out = []
@@ -223,6 +228,12 @@ class FakeCompute:
         self.w.call("compute.tasks")
         return self.w.running_tasks()
 
+    def redeploy(self) -> None:
+        self.w.call("compute.redeploy")
+        if self.w.task_started_at is not None:
+            self.w.task_generation += 1
+            self.w.task_started_at = self.w.clock.monotonic()
+
 
 class FakeDns:
     def __init__(self, world: FakeCloud) -> None:
@@ -261,10 +272,15 @@ class FakeAdvertised:
 
     def publish(self, addresses: Sequence[str]) -> None:
         self.w.call("advertised.publish")
-        self.w.advertise = list(addresses)
+        if list(addresses) != self.w.advertise:
+            self.w.advertise = list(addresses)
+            self.w.advertised_at = self.w.clock.now()
 
     def current(self) -> list[str]:
         return list(self.w.advertise)
+
+    def published_at(self) -> float | None:
+        return self.w.advertised_at
 
 
 class FakeAudit:
