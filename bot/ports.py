@@ -61,7 +61,8 @@ class Ingress(Protocol):
         """Whether JVB must be told the public addresses (False: the task finds its own)."""
 
     def advertised_addresses(self) -> list[str]:
-        """The public addresses clients reach, once they exist (empty until then)."""
+        """The public addresses clients reach, once all of them exist (one per zone of an
+        NLB); empty until then: JVB reads them once, at start."""
 
     def attach(self, tasks: Sequence[Task]) -> None:
         """Send clients to exactly these tasks (register them, deregister any other)."""

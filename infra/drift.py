@@ -92,7 +92,8 @@ class DriftRepair:
         wanted = {t.private_ip for t in tasks if t.private_ip}
         if view is None or not wanted:
             return False  # no way in (the reconciler brings it back) or no IP yet
-        registered = {t.target_id for t in view.targets}
+        # A deregistered target drains for the deregistration delay: already gone.
+        registered = {t.target_id for t in view.targets if t.state != "draining"}
         if registered == wanted:
             return False
         self.parts.ingress.attach([t for t in tasks if t.private_ip])
