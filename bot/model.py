@@ -140,6 +140,7 @@ class Task:
     health: str = "UNKNOWN"  # the task's: HEALTHY once every essential container is
     containers: tuple[ContainerState, ...] = ()
     stopped_reason: str = ""  # ECS's stoppedReason, e.g. "Essential container in task exited"
+    created_at: float | None = None  # epoch seconds; JVB read its advertised IPs after this
 
 
 @dataclass(frozen=True, slots=True)

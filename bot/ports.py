@@ -61,7 +61,8 @@ class Ingress(Protocol):
         """Whether JVB must be told the public addresses (False: the task finds its own)."""
 
     def advertised_addresses(self) -> list[str]:
-        """The public addresses clients reach, once they exist (empty until then)."""
+        """The public addresses clients reach, once all of them exist (one per zone of an
+        NLB); empty until then: JVB reads them once, at start."""
 
     def attach(self, tasks: Sequence[Task]) -> None:
         """Send clients to exactly these tasks (register them, deregister any other)."""
@@ -94,6 +95,10 @@ class Compute(Protocol):
     def tasks(self, *, include_stopped: bool = False) -> list[Task]:
         """The service's tasks meant to run; with ``include_stopped`` also those told to stop."""
 
+    def redeploy(self) -> None:
+        """Replace the service's tasks with new ones (each reads its configuration again,
+        e.g. ``JVB_ADVERTISE_IPS``); does not wait."""
+
 
 class Dns(Protocol):
     """The meeting domain's record in the hosted zone (when one is configured)."""
@@ -107,6 +112,11 @@ class Dns(Protocol):
     def delete(self) -> None:
         """Remove the domain's record, whatever it points at; nothing when absent."""
 
+    def in_sync(self) -> bool:
+        """Whether every authoritative name server answers with the domain's record as
+        it stands (Route 53: the last change is INSYNC). Works after a worker restart:
+        a change this process did not make is found out from the zone itself."""
+
 
 class AdvertisedAddresses(Protocol):
     """The parameter JVB reads at start as ``JVB_ADVERTISE_IPS``."""
@@ -114,6 +124,10 @@ class AdvertisedAddresses(Protocol):
     def publish(self, addresses: Sequence[str]) -> None: ...
 
     def current(self) -> list[str]: ...
+
+    def published_at(self) -> float | None:
+        """When the addresses were last written (epoch seconds), None if never: a task
+        created before that started with older ones."""
 
 
 class Audit(Protocol):

@@ -103,6 +103,10 @@ def _bring_up(run: JobRun) -> str | None:
     if run.parts.dns.enabled:
         with step("dns"):
             run.parts.dns.upsert(_dns_target(run, tasks))
+        # A URL announced before every Route 53 server has the record sends people
+        # to a name server that answers "no such name" (and their resolver caches it).
+        with step("dns-sync"):
+            run.wait("dns-sync", "DNS to be in sync", run.parts.dns.in_sync, bool, _sync_note)
     with step("containers"):
         _wait_containers(run, tasks)
     with step("healthy"):
@@ -114,6 +118,10 @@ def _bring_up(run: JobRun) -> str | None:
 
 def _running(run: JobRun) -> list[Task]:
     return [t for t in run.parts.compute.tasks() if t.private_ip and t.desired_status == "RUNNING"]
+
+
+def _sync_note(insync: bool) -> str:
+    return "in sync" if insync else "change pending on Route 53's servers"
 
 
 def _wait_containers(run: JobRun, attached: list[Task]) -> None:

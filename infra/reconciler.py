@@ -24,6 +24,7 @@ from bot.model import Actor, BillableResource, ChatPlatform, JobId, JobKind, Job
 from bot.ports import Clock, PlatformParts
 from bot.state import DesiredState, PlatformState
 from infra.chain import JobChain
+from infra.drift import DriftRepair
 from infra.events import RedisEventSink
 from infra.guard import Guards
 from infra.lock import LeaseLock
@@ -76,6 +77,7 @@ class Reconciler:
         self.queue = queue
         self.lock = lock
         self.chain = chain
+        self.drift = DriftRepair(parts, guards)
 
     def run(self, run_id: str) -> str:
         """One reconcile run; says what was done, and schedules the next run."""
@@ -203,8 +205,9 @@ class Reconciler:
         ingress = self.parts.ingress.describe() is not None
         tasks = [t for t in self.parts.compute.tasks() if t.desired_status == "RUNNING"]
         if ingress and tasks:
+            repaired = self._repair_drift()
             self.guards.ensure_monitor()
-            return "converged"
+            return f"repaired {', '.join(repaired)}" if repaired else "converged"
         if ingress:
             drift, useless = "an NLB with no running task", self.costs.nlb_hour
         elif tasks:
@@ -221,8 +224,15 @@ class Reconciler:
             drift=drift,
             saved_per_hour=round(useless, 5),
         )
+        if ok and tasks:
+            # A new NLB under the task that kept running: new addresses it never read.
+            self._repair_drift()
         self.guards.ensure_monitor()
         return f"repaired {drift}"
+
+    def _repair_drift(self) -> list[str]:
+        """NLB and task both exist: do they still fit together (``infra.drift``)?"""
+        return self.drift.repair(lambda: self._run(JobKind.START))
 
     def daily_summary(self) -> bool:
         """Post yesterday's hours and cost once a day at ``schedule_summary_hour`` (local)."""

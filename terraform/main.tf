@@ -675,6 +675,27 @@ resource "aws_route53_record" "nlb" {
   }
 }
 
+# The meeting domain's record exists only while the platform runs; a resolver
+# that asked while it was off caches "no such name" for min(SOA TTL, SOA
+# minimum) (RFC 2308 section 5), 900 s with Route 53's defaults. Both lowered
+# here (the same values as `jitsi-bot infra bootstrap`, infra/aws/dns_zone.py).
+# The other fields are Route 53's defaults (Developer Guide, "NS and SOA records
+# that Amazon Route 53 creates for a public hosted zone"). Route 53 refuses to
+# delete a zone's SOA; the provider ignores that refusal, so destroy leaves the
+# lowered values in place.
+resource "aws_route53_record" "soa" {
+  count = var.hosted_zone_id != null && var.dns_negative_cache_ttl != null ? 1 : 0
+
+  zone_id         = data.aws_route53_zone.this[0].zone_id
+  name            = data.aws_route53_zone.this[0].name
+  type            = "SOA"
+  ttl             = var.dns_negative_cache_ttl
+  allow_overwrite = true
+  records = [
+    "${trimsuffix(data.aws_route53_zone.this[0].primary_name_server, ".")}. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 ${var.dns_negative_cache_ttl}",
+  ]
+}
+
 ################################################################################
 # The bot worker's least-privilege policy (always an output, optionally a managed policy)
 ################################################################################

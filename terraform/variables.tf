@@ -206,6 +206,17 @@ variable "hosted_zone_id" {
   default     = null
 }
 
+variable "dns_negative_cache_ttl" {
+  description = "With hosted_zone_id: lower the zone SOA's TTL and minimum to this many seconds, how long resolvers cache \"no such name\" for the meeting domain while the platform is off (RFC 2308; Route 53 default 900). null leaves the SOA alone."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.dns_negative_cache_ttl == null || try(var.dns_negative_cache_ttl >= 0 && var.dns_negative_cache_ttl <= 900, false)
+    error_message = "dns_negative_cache_ttl must be between 0 and 900 (Route 53's default), or null."
+  }
+}
+
 variable "acm_lookup" {
   description = "Look up an ISSUED ACM certificate for `domain` (ignored when acm_certificate_arn is set)."
   type        = bool

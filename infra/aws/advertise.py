@@ -18,6 +18,10 @@ class SsmAdvertisedAddresses:
 
     @translated("writing the advertised IPs to SSM")
     def publish(self, addresses: Sequence[str]) -> None:
+        """Writes only a change: the write's time tells which tasks started with older
+        addresses (``published_at``), so rewriting the same ones must not move it."""
+        if list(addresses) == self.current():
+            return
         self.clients.ssm.put_parameter(
             Name=self.settings.advertise_ips_parameter,
             Value=",".join(addresses),
@@ -34,3 +38,14 @@ class SsmAdvertisedAddresses:
                 return []
             raise
         return [ip for ip in resp["Parameter"]["Value"].split(",") if ip]
+
+    @translated("reading when the advertised IPs changed")
+    def published_at(self) -> float | None:
+        try:
+            resp = self.clients.ssm.get_parameter(Name=self.settings.advertise_ips_parameter)
+        except ClientError as exc:
+            if error_code(exc) == "ParameterNotFound":
+                return None
+            raise
+        modified = resp["Parameter"].get("LastModifiedDate")
+        return modified.timestamp() if modified is not None else None

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from bot.config import Settings
 from infra.aws import naming
 from infra.aws.bootstrap_network import Recorder, ensure_network
+from infra.aws.dns_zone import lower_negative_caching
 from infra.aws.errors import cloud_errors, error_code
 from infra.aws.session import AwsClients
 from infra.aws.tags import TagSet
@@ -61,12 +62,28 @@ def bootstrap(
         _cluster(rec)
         _bucket(rec, account)
         _service(rec)
+        _negative_caching(rec)
     rec.result["created"] = ",".join(rec.created)
     if rec.created:
         rec.progress(f"Base infrastructure ready: created {len(rec.created)} resources.")
     else:
         rec.progress("Nothing to create: the base infrastructure already exists.")
     return rec.result
+
+
+def _negative_caching(rec: Recorder) -> None:
+    """The hosted zone's SOA lowered, so a start is not hidden by cached NXDOMAINs
+    (``infra.aws.dns_zone``); the only change bootstrap makes outside the project."""
+    if not rec.settings.hosted_zone_id:
+        return
+    lowered = lower_negative_caching(rec.settings, rec.clients)
+    if lowered is not None:
+        rec.progress(
+            f"Hosted zone {rec.settings.hosted_zone_id}: SOA TTL and minimum lowered to "
+            f'{lowered.negative_cache_seconds} s ("no such name" is cached that long)'
+        )
+    else:
+        rec.found("Hosted zone SOA", rec.settings.hosted_zone_id)
 
 
 def _log_group(rec: Recorder) -> None:

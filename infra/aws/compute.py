@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.config import Settings
 from bot.model import ServiceState, Task
 from infra.aws.ecs_tasks import describe_service_tasks, eni_public_ips, task_eni_id, task_private_ip
 from infra.aws.errors import translated
 from infra.aws.network import active_service
 from infra.aws.session import AwsClients
+
+
+def _epoch(value: object) -> float | None:
+    """boto3 parses ECS timestamps into datetimes."""
+    return value.timestamp() if isinstance(value, datetime) else None
 
 
 class EcsCompute:
@@ -21,6 +28,14 @@ class EcsCompute:
             cluster=self.settings.cluster_name,
             service=self.settings.service_name,
             desiredCount=count,
+        )
+
+    @translated("redeploying the ECS service")
+    def redeploy(self) -> None:
+        self.clients.ecs.update_service(
+            cluster=self.settings.cluster_name,
+            service=self.settings.service_name,
+            forceNewDeployment=True,
         )
 
     @translated("reading the ECS service")
@@ -50,6 +65,7 @@ class EcsCompute:
                     private_ip=task_private_ip(task),
                     desired_status=task.get("desiredStatus", "RUNNING"),
                     public_ip=public.get(eni) if eni else None,
+                    created_at=_epoch(task.get("createdAt")),
                 )
             )
         return out

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from bot.config import Settings
 from bot.model import AddressTarget, AliasTarget, DnsTarget
-from infra.aws.errors import translated
+from infra.aws.errors import error_code, translated
 from infra.aws.session import AwsClients
 
 
@@ -29,6 +31,8 @@ class Route53Dns:
     def __init__(self, settings: Settings, clients: AwsClients) -> None:
         self.settings = settings
         self.clients = clients
+        # The last change this process submitted and whether Route 53 called it INSYNC.
+        self._change: tuple[str, bool] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -37,14 +41,14 @@ class Route53Dns:
     @translated("updating DNS")
     def upsert(self, target: DnsTarget) -> None:
         if self.enabled:
-            self._change("UPSERT", _record(self.settings, target))
+            self._submit("UPSERT", _record(self.settings, target))
 
     @translated("removing the DNS record")
     def delete(self) -> None:
         """Delete the domain's A record exactly as it stands (Route 53 wants it whole)."""
         current = self.current() if self.enabled else None
         if current is not None:
-            self._change("DELETE", current)
+            self._submit("DELETE", current)
 
     def current(self) -> dict[str, Any] | None:
         """The domain's A record in the hosted zone, or None."""
@@ -59,11 +63,41 @@ class Route53Dns:
                 return dict(record)
         return None
 
-    def _change(self, action: str, record: dict[str, Any]) -> None:
-        self.clients.route53.change_resource_record_sets(
+    @translated("checking that DNS is in sync")
+    def in_sync(self) -> bool:
+        """Polls GetChange for the last change. With none known (a worker restarted
+        after the upsert), the record as it stands is submitted again, unchanged:
+        Route 53 applies a zone's changes in order, so once that one is INSYNC every
+        earlier one is too."""
+        if not self.enabled:
+            return True
+        if self._change is None:
+            current = self.current()
+            if current is None:
+                return True  # nothing to serve, nothing to wait for
+            self._submit("UPSERT", current)
+        assert self._change is not None
+        change_id, insync = self._change
+        if insync:
+            return True
+        try:
+            info = self.clients.route53.get_change(Id=change_id)["ChangeInfo"]
+        except ClientError as exc:
+            if error_code(exc) != "NoSuchChange":
+                raise
+            self._change = None  # forgotten by Route 53: ask again about the record
+            return False
+        insync = bool(info["Status"] == "INSYNC")
+        self._change = (change_id, insync)
+        return insync
+
+    def _submit(self, action: str, record: dict[str, Any]) -> None:
+        resp = self.clients.route53.change_resource_record_sets(
             HostedZoneId=self.settings.hosted_zone_id,
             ChangeBatch={
                 "Comment": "jitsi-chatops: the meeting domain",
                 "Changes": [{"Action": action, "ResourceRecordSet": record}],
             },
         )
+        info = resp["ChangeInfo"]
+        self._change = (str(info["Id"]).rsplit("/", 1)[-1], info["Status"] == "INSYNC")

@@ -100,11 +100,14 @@ class NlbIngress:
 
     @translated("reading the load balancer's public IPs")
     def advertised_addresses(self) -> list[str]:
-        """One public IP per zone of the NLB, once its interfaces exist (empty until then)."""
+        """One public IP per zone of the NLB, once the interface of every zone exists
+        (empty until then): JVB reads them once, at start, and a client routed to a
+        zone whose address it was not told gets no media."""
         lb = self._current or self.load_balancer()
         if lb is None:
             return []
-        return interface_ips(self.clients, lb.interface_description)
+        ips = interface_ips(self.clients, lb.interface_description)
+        return ips if len(ips) >= lb.availability_zones else []
 
     @translated("registering the task in the target groups")
     def attach(self, tasks: Sequence[Task]) -> None:

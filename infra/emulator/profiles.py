@@ -18,12 +18,14 @@ class Delays:
     """Nominal delays in seconds, before scaling."""
 
     lb_active: float = 0.0  # NLB provisioning -> active
-    lb_enis: float = 0.0  # NLB created -> its network interfaces exist
+    lb_enis: float = 0.0  # NLB created -> its first network interface exists
+    lb_eni_stagger: float = 0.0  # one zone's interface -> the next zone's
     lb_enis_deleted: float = 0.0  # NLB deleted -> its network interfaces are gone
     task_pending: float = 0.0  # task PROVISIONING -> PENDING (the private IP appears)
     task_running: float = 0.0  # task started -> RUNNING
     task_stopped: float = 0.0  # task STOPPING -> STOPPED
     target_healthy: float = 0.0  # target registered (and NLB active) -> healthy
+    dns_insync: float = 0.0  # Route 53 change submitted -> INSYNC (PENDING until then)
 
 
 # Field numbers from ARCHITECTURE.md section 5: NLB creation over 2 min, Fargate
@@ -34,11 +36,14 @@ _NOMINAL: dict[ProfileName, Delays] = {
     "field": Delays(
         lb_active=120.0,
         lb_enis=5.0,
+        lb_eni_stagger=5.0,
         lb_enis_deleted=5.0,
         task_pending=10.0,
         task_running=40.0,
         task_stopped=10.0,
         target_healthy=30.0,
+        # Route 53: "within 60 seconds under normal conditions" (Route 53 FAQ).
+        dns_insync=60.0,
     ),
 }
 

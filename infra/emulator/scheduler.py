@@ -191,14 +191,14 @@ def reconcile_service(state: EmulatorState, backend: Any, service: Any, t: float
 # ---------------------------------------------------------------- load balancers
 
 
-def _create_lb_enis(state: EmulatorState, elbv2: Any, lb: Any) -> None:
+def _create_lb_enis(state: EmulatorState, elbv2: Any, lb: Any, subnets: list[Any]) -> None:
     ec2 = elbv2.ec2_backend
     kind = "net" if lb.type == "network" else "app"
     description = f"ELB {kind}/{lb.name}/{lb.arn.rsplit('/', 1)[-1]}"
     public = (lb.scheme or "internet-facing") == "internet-facing"
     in_use = {e.public_ip for e in ec2.enis.values() if e.public_ip}
-    ids = []
-    for subnet in lb.subnets:
+    ids = lb.__dict__.setdefault("_emu_enis", [])
+    for subnet in subnets:
         eni = ec2.create_network_interface(
             subnet=subnet,
             private_ip_address=None,
@@ -221,7 +221,6 @@ def _create_lb_enis(state: EmulatorState, elbv2: Any, lb: Any) -> None:
             eni.private_ip_address,
             eni.public_ip,
         )
-    lb._emu_enis = ids
 
 
 def advance_load_balancer(state: EmulatorState, elbv2: Any, lb: Any, t: float) -> None:
@@ -232,8 +231,15 @@ def advance_load_balancer(state: EmulatorState, elbv2: Any, lb: Any, t: float) -
         lb.state = "active"
         lb._emu_active_at = t
         log.info("load balancer %s: active", lb.name)
-    if not getattr(lb, "_emu_enis", None) and t - created >= delays.lb_enis:
-        _create_lb_enis(state, elbv2, lb)
+    # One interface per zone, each a little after the one before: a reader that
+    # stops at the first address misses the others.
+    made = len(lb.__dict__.get("_emu_enis", []))
+    waited = t - created - delays.lb_enis
+    due = 0 if waited < 0 else len(lb.subnets)
+    if due and delays.lb_eni_stagger > 0:
+        due = min(due, 1 + int(waited / delays.lb_eni_stagger))
+    if made < due:
+        _create_lb_enis(state, elbv2, lb, list(lb.subnets)[made:due])
 
 
 def sweep_lb_enis(state: EmulatorState, elbv2: Any, t: float) -> None:

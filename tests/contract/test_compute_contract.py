@@ -37,3 +37,18 @@ def test_scale_to_zero_stops_it(world: World) -> None:
     service = compute.service()
     assert service is not None and service.desired_count == 0
     assert world.parts.audit.billable() == []
+
+
+def test_redeploy_replaces_the_task_with_a_newer_one(world: World) -> None:
+    compute = world.parts.compute
+    old = running_task(world)
+    assert old.created_at is not None
+    compute.redeploy()
+
+    def successor() -> list[object]:
+        return [t for t in compute.tasks() if t.arn != old.arn and t.private_ip]
+
+    (new,) = world.eventually(successor, "the task of the new deployment")
+    assert new.created_at is not None and new.created_at >= old.created_at
+    assert [t.arn for t in compute.tasks()] == [new.arn]  # one task at a time
+    compute.scale(0)

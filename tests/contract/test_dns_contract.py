@@ -26,6 +26,14 @@ def test_upsert_points_the_domain_at_the_target(make_world: Callable[..., World]
     assert world.dns_record() == SECOND
 
 
+def test_a_change_is_eventually_in_sync(make_world: Callable[..., World]) -> None:
+    world = make_world(dns_zone=True, base=False)
+    dns = world.parts.dns
+    dns.upsert(FIRST)
+    world.eventually(dns.in_sync, "the change in sync on every name server")
+    assert dns.in_sync()  # and it stays so
+
+
 def test_delete_removes_the_record_and_is_idempotent(make_world: Callable[..., World]) -> None:
     world = make_world(dns_zone=True, base=False)
     dns = world.parts.dns
@@ -44,5 +52,6 @@ def test_without_a_zone_nothing_is_called(make_world: Callable[..., World]) -> N
     before = world.parts.meter.calls()
     dns.upsert(FIRST)
     dns.delete()
+    assert dns.in_sync()  # nothing to wait for
     after = world.parts.meter.calls()
     assert {k: n for k, n in after.items() if n != before.get(k, 0)} == {}

@@ -311,7 +311,12 @@ def test_nlb_provisions_then_activates_with_public_interfaces(
     assert _lb_state(elbv2, arn) == "provisioning", "describing does not activate it"
     assert _create_nlb(elbv2, net, name) == arn, "same name returns the existing NLB"
 
-    enis = wait_for(lambda: _lb_enis(ec2, arn, name), 5, "the NLB's interfaces")
+    # One zone's interface after the other (tests/aws/test_drift.py times them).
+    enis = wait_for(
+        lambda: (found := _lb_enis(ec2, arn, name)) and len(found) == 2 and found,
+        5,
+        "the NLB's interface in every zone",
+    )
     assert isinstance(enis, list) and len(enis) == 2
     assert {e["SubnetId"] for e in enis} == set(net.subnets)
     public = {e["Association"]["PublicIp"] for e in enis}

@@ -75,8 +75,12 @@ class FakeCloud:
     task_started_at: float | None = None
     registered: dict[str, float] = field(default_factory=dict)
     advertise: list[str] = field(default_factory=list)
+    advertised_at: float | None = None  # epoch seconds of the last change
+    task_generation: int = 1  # a redeploy replaces the task with the next one
     dns: AliasTarget | None = None
     dns_enabled: bool = True  # a hosted zone is configured
+    dns_insync_after: float = 30.0  # Route 53: a change is PENDING, then INSYNC
+    dns_changed_at: float | None = None
     leftovers: list[BillableResource] = field(default_factory=list)
     notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # the preflight's answer
@@ -112,19 +116,15 @@ class FakeCloud:
         if self.task_started_at is None:
             return []
         up = self.clock.monotonic() - self.task_started_at >= self.task_running_after
+        n = self.task_generation
+        created = self.clock.t + self.task_started_at  # the epoch of that monotonic time
+        arn, ip = f"arn:task/{n}", f"10.0.1.{4 + n}"
         if up and self.task_stopped_reason:
-            return [
-                Task(
-                    "arn:task/1",
-                    "STOPPED",
-                    "10.0.1.5",
-                    "STOPPED",
-                    health="UNKNOWN",
-                    stopped_reason=self.task_stopped_reason,
-                )
-            ]
+            reason = self.task_stopped_reason
+            return [Task(arn, "STOPPED", ip, "STOPPED", stopped_reason=reason, created_at=created)]
         health = self.task_health if up else "UNKNOWN"
-        return [Task("arn:task/1", "RUNNING" if up else "PENDING", "10.0.1.5", health=health)]
+        status = "RUNNING" if up else "PENDING"
+        return [Task(arn, status, ip, health=health, created_at=created)]
 
     def target_health(self) -> list[TargetHealth]:
         out = []
@@ -241,6 +241,12 @@ class FakeCompute:
         self.w.call("compute.tasks")
         return self.w.running_tasks()
 
+    def redeploy(self) -> None:
+        self.w.call("compute.redeploy")
+        if self.w.task_started_at is not None:
+            self.w.task_generation += 1
+            self.w.task_started_at = self.w.clock.monotonic()
+
 
 class FakeDns:
     def __init__(self, world: FakeCloud) -> None:
@@ -256,12 +262,21 @@ class FakeDns:
         self.w.call("dns.upsert")
         assert isinstance(target, AliasTarget)
         self.w.dns = target
+        self.w.dns_changed_at = self.w.clock.monotonic()
 
     def delete(self) -> None:
         if not self.enabled:
             return
         self.w.call("dns.delete")
         self.w.dns = None
+        self.w.dns_changed_at = self.w.clock.monotonic()
+
+    def in_sync(self) -> bool:
+        if not self.enabled:
+            return True
+        self.w.call("dns.in_sync")
+        changed = self.w.dns_changed_at
+        return changed is None or self.w.clock.monotonic() - changed >= self.w.dns_insync_after
 
 
 class FakeAdvertised:
@@ -270,10 +285,15 @@ class FakeAdvertised:
 
     def publish(self, addresses: Sequence[str]) -> None:
         self.w.call("advertised.publish")
-        self.w.advertise = list(addresses)
+        if list(addresses) != self.w.advertise:
+            self.w.advertise = list(addresses)
+            self.w.advertised_at = self.w.clock.now()
 
     def current(self) -> list[str]:
         return list(self.w.advertise)
+
+    def published_at(self) -> float | None:
+        return self.w.advertised_at
 
 
 class FakeAudit:

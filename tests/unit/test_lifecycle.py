@@ -71,6 +71,7 @@ def test_start_reports_call_count_and_step_durations() -> None:
         "scale-up",
         "register",
         "dns",
+        "dns-sync",
         "containers",
         "healthy",
         "https",

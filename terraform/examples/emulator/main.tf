@@ -44,6 +44,7 @@ module "platform" {
   jwt_enabled               = var.jwt_enabled
   recordings_bucket_enabled = var.recordings_bucket_enabled
   hosted_zone_id            = var.hosted_zone_id
+  dns_negative_cache_ttl    = var.dns_negative_cache_ttl
   acm_certificate_arn       = var.acm_certificate_arn
   # Throwaway state: let destroy remove a bucket with objects in it.
   recordings_force_destroy = true

@@ -52,6 +52,12 @@ variable "hosted_zone_id" {
   default     = null
 }
 
+variable "dns_negative_cache_ttl" {
+  description = "SOA TTL and minimum of the hosted zone, in seconds (null: leave the SOA alone)."
+  type        = number
+  default     = 60
+}
+
 variable "acm_certificate_arn" {
   description = "ACM certificate for TLS on 443, or null for TCP pass-through."
   type        = string
