@@ -18,6 +18,7 @@ from bot.model import (
     AliasTarget,
     BillableResource,
     DnsTarget,
+    Finding,
     IngressKind,
     IngressView,
     JobId,
@@ -77,6 +78,8 @@ class FakeCloud:
     dns_enabled: bool = True  # a hosted zone is configured
     leftovers: list[BillableResource] = field(default_factory=list)
     notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # What the preflight reports; tests put a missing prerequisite here.
+    findings: list[Finding] = field(default_factory=list)
 
     def call(self, name: str) -> None:
         self.calls[name] += 1
@@ -91,6 +94,7 @@ class FakeCloud:
             advertised=FakeAdvertised(self),
             audit=FakeAudit(self),
             meter=FakeMeter(self),
+            preflight=FakePreflight(self),
         )
 
     @property
@@ -282,6 +286,17 @@ class FakeMeter:
 
     def calls(self) -> dict[str, int]:
         return dict(self.w.calls)
+
+
+class FakePreflight:
+    """Reports ``world.findings`` (all prerequisites there when empty)."""
+
+    def __init__(self, world: FakeCloud) -> None:
+        self.w = world
+
+    def check(self) -> list[Finding]:
+        self.w.call("preflight.check")
+        return list(self.w.findings)
 
 
 class MemoryStore:
