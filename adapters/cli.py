@@ -140,6 +140,10 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
     if args.command == "cost":
         return commands.cost(app, args.hours, args.json)
     app.check_redis()
+    if args.command in ("serve", "worker"):
+        # Said once per process: a configuration that works but leaves something unknown.
+        for note in app.configuration_notes():
+            log.warning("configuration: %s", note)
     if args.command == "say":
         chat = app.console_chat(translate.actor(args.user, args.channel))
         return chat.say(" ".join(args.text), as_json=args.json)

@@ -31,7 +31,7 @@ from infra.guard import Guards
 from infra.jobs import JobContext
 from infra.keys import Keys
 from infra.lock import LeaseLock
-from infra.pricing import load_prices
+from infra.pricing import find_prices, unknown_reason
 from infra.queue import RQJobQueue
 from infra.reconciler import Reconciler
 from infra.redis_store import (
@@ -138,7 +138,18 @@ class App:
 
     @cached_property
     def costs(self) -> CostModel:
-        return CostModel(self.settings, load_prices(self.settings.price_region))
+        region = self.settings.price_region
+        return CostModel(self.settings, find_prices(region), unknown_reason(region))
+
+    def configuration_notes(self) -> list[str]:
+        """What a process should say once at start-up about a configuration that works
+        but is incomplete (today: no prices for the region, so costs show as unknown)."""
+        if self.costs.known:
+            return []
+        return [
+            f"Costs will show as unknown: {self.costs.unknown_reason}. Set price_region "
+            f"to a region with a table or add infra/prices/{self.settings.price_region}.json."
+        ]
 
     @cached_property
     def queue(self) -> RQJobQueue:
