@@ -21,7 +21,7 @@ from moto.ecs.exceptions import InvalidParameterException
 from moto.elbv2 import models as elbv2
 from moto.moto_api import state_manager
 
-from . import scheduler
+from . import iam_sim, quotas, scheduler
 from .state import EmulatorState, now
 
 log = logging.getLogger("infra.emulator")
@@ -41,6 +41,8 @@ def install(state: EmulatorState) -> None:
     _patch_ec2()
     _patch_ecs()
     _patch_elbv2()
+    iam_sim.install(_st)
+    quotas.install(_st)
 
 
 def pin_task_states() -> None:

@@ -45,6 +45,10 @@ class EmulatorState:
     # (account, region, cluster, service) -> (retry after, last error): a failing
     # run_task is retried slowly, not on every tick.
     service_errors: dict[tuple[str, str, str, str], tuple[float, str]] = field(default_factory=dict)
+    # IAM actions every principal is denied in simulations (iam_sim), and quota
+    # values other than AWS's defaults (quotas): the doctor's tests set them.
+    denied_actions: set[str] = field(default_factory=set)
+    quota_values: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def next_public_ip(self, in_use: set[str]) -> str:
         """A fake public IPv4 address no live interface holds."""
@@ -60,4 +64,6 @@ class EmulatorState:
         self.target_mode = "auto"
         self.faults = FaultBook()
         self.service_errors.clear()
+        self.denied_actions.clear()
+        self.quota_values.clear()
         self._next_public = 0
