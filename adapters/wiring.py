@@ -18,7 +18,7 @@ from bot.cost import CostModel
 from bot.errors import BotError
 from bot.job import Deps
 from bot.lifecycle import Lifecycle
-from bot.model import Actor
+from bot.model import Actor, Finding
 from bot.ports import Clock, ParticipantSource, PlatformParts
 from bot.service import CommandService
 from infra import jobs
@@ -47,6 +47,7 @@ from infra.sessions import RedisSessionStore
 
 if TYPE_CHECKING:
     from infra.aws.nlb import NlbIngress
+    from infra.aws.session import AwsClients
 
 
 class RedisUnavailable(BotError):
@@ -177,13 +178,18 @@ class App:
     # -- AWS -------------------------------------------------------------------
 
     @cached_property
-    def _aws(self) -> tuple[PlatformParts, NlbIngress]:
+    def aws_clients(self) -> AwsClients:
         # Imported here, not at the top: boto3 and its service models weigh about
         # 20 MiB, and the chat process (serve) never talks to AWS.
-        from infra.aws.parts import aws_parts
         from infra.aws.session import AwsClients
 
-        clients = AwsClients(self.settings)
+        return AwsClients(self.settings)
+
+    @cached_property
+    def _aws(self) -> tuple[PlatformParts, NlbIngress]:
+        from infra.aws.parts import aws_parts
+
+        clients = self.aws_clients
         if self.settings.nlb_driver is NlbDriver.TERRAFORM:
             from infra.terraform.nlb import terraform_provisioner
 
@@ -200,6 +206,12 @@ class App:
     def nlb(self) -> NlbIngress | None:
         """The NLB ingress itself (None with given parts), for its CloudWatch metrics."""
         return None if self.given_parts is not None else self._aws[1]
+
+    def diagnose(self) -> list[Finding]:
+        """Every prerequisite of a start, checked against the account (``doctor``)."""
+        from infra.aws.doctor import diagnose  # boto3 too: see aws_clients
+
+        return diagnose(self.settings, self.aws_clients, self.parts.preflight)
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
