@@ -1,6 +1,6 @@
 """Self-signed certificates imported into the emulator's ACM: an imported certificate
-is ISSUED at once (moto's requested ones wait for validation), and its dates are ours,
-so tests can make one that expired."""
+is ISSUED at once (moto's requested ones wait for validation). moto refuses to import
+one that has expired."""
 
 from __future__ import annotations
 
@@ -15,12 +15,10 @@ from cryptography.x509.oid import NameOID
 
 def import_certificate(acm: Any, names: list[str], *, days: int = 90) -> str:
     """Import a certificate for ``names`` (the first is the subject) valid for ``days``
-    from now (negative: already expired); returns its ARN."""
+    from now; returns its ARN."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
-    start, end = (now - timedelta(days=1), now + timedelta(days=days))
-    if days < 0:
-        start, end = now + timedelta(days=days * 2), now + timedelta(days=days)
+    start, end = now - timedelta(days=1), now + timedelta(days=days)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     cert = (
         x509.CertificateBuilder()
