@@ -244,7 +244,9 @@ class CommandService:
                 url = f"{self.settings.meeting_base_url}/{room}"
             return Reply(
                 ReplyKind.INFO,
-                f"Already running: {url} ({money(self.costs.running_hour)} per hour).",
+                f"Already running: {url} ({money(self.costs.running_hour)} per hour)."
+                if self.costs.known
+                else f"Already running: {url}.",
             )
         assert claim.job_id is not None
         job_id, joined = claim.job_id, claim.joined
