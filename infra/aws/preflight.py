@@ -62,13 +62,31 @@ def find_certificate(
     best: dict[str, Any] | None = None
     for page in acm.get_paginator("list_certificates").paginate(CertificateStatuses=["ISSUED"]):
         for summary in page.get("CertificateSummaryList", []):
+            if not _may_cover(summary, settings.domain):
+                continue
             cert = acm.describe_certificate(CertificateArn=summary["CertificateArn"])
             detail = cert["Certificate"]
             if _problem(detail, settings.domain, at) is None and (
-                best is None or detail.get("NotAfter") > best.get("NotAfter")
+                best is None or _until(detail) > _until(best)
             ):
                 best = detail
     return best
+
+
+def _until(cert: dict[str, Any]) -> float:
+    not_after = cert.get("NotAfter")
+    return not_after.timestamp() if isinstance(not_after, datetime) else 0.0
+
+
+def _may_cover(summary: dict[str, Any], domain: str) -> bool:
+    """Whether a listed certificate is worth describing: AWS's summary carries its first
+    100 names (an emulator's may carry none: then it is described)."""
+    if "SubjectAlternativeNameSummaries" not in summary:
+        return True
+    if summary.get("HasAdditionalSubjectAlternativeNames"):
+        return True
+    names = [summary.get("DomainName", ""), *summary["SubjectAlternativeNameSummaries"]]
+    return any(covers(name, domain) for name in names if name)
 
 
 def _names(cert: dict[str, Any]) -> list[str]:

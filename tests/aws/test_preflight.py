@@ -15,7 +15,7 @@ from bot.ports import PlatformParts
 from bot.preflight import blocking
 from infra.aws.errors import iam_action
 from infra.aws.permissions import WORKER_ACTIONS, principal_arn
-from infra.aws.preflight import AwsPreflight
+from infra.aws.preflight import AwsPreflight, find_certificate
 from infra.aws.session import AwsClients
 from infra.clock import SystemClock
 from infra.pricing import find_prices
@@ -98,3 +98,14 @@ def test_the_permission_list_covers_every_call_of_a_start_and_a_stop(
 )
 def test_the_principal_simulated_for_a_caller(caller: str, principal: str | None) -> None:
     assert principal_arn(caller) == principal
+
+
+def test_a_certificate_is_found_by_any_of_its_names(
+    settings: Settings, clients: AwsClients
+) -> None:
+    acm = clients.client("acm")
+    import_certificate(acm, [f"other.{settings.domain}"])
+    assert find_certificate(settings, clients) is None
+    arn = import_certificate(acm, [f"www.{settings.domain}", settings.domain], days=200)
+    found = find_certificate(settings, clients)
+    assert found is not None and found["CertificateArn"] == arn
