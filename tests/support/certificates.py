@@ -38,3 +38,16 @@ def import_certificate(acm: Any, names: list[str], *, days: int = 90) -> str:
         serialization.NoEncryption(),
     )
     return str(acm.import_certificate(Certificate=pem, PrivateKey=private)["CertificateArn"])
+
+
+def prerequisites(clients: Any, domain: str) -> dict[str, str]:
+    """What a start's preflight wants besides the base infrastructure: an ISSUED
+    certificate for ``domain`` in the clients' region and a hosted zone holding it.
+    Returns the settings to pass as ``JITSI_*`` variables."""
+    arn = import_certificate(clients.client("acm"), [domain])
+    parent = domain.partition(".")[2]
+    zone = clients.route53.create_hosted_zone(Name=parent, CallerReference=f"{domain}-{arn}")
+    return {
+        "JITSI_ACM_CERTIFICATE_ARN": arn,
+        "JITSI_HOSTED_ZONE_ID": str(zone["HostedZone"]["Id"]).rsplit("/", 1)[-1],
+    }
