@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     cfg = sub.add_parser("config", help="show the effective configuration (secrets redacted)")
     cfg.add_argument("--json", action="store_true")
 
+    doc = sub.add_parser(
+        "doctor",
+        help="check every prerequisite of a start against the account; exit 0 when it can succeed",
+    )
+    doc.add_argument("--json", action="store_true", help="one JSON document")
+
     infra = sub.add_parser("infra", help="operator tools for the AWS side")
     isub = infra.add_subparsers(dest="infra_command", required=True, metavar="ACTION")
     isub.add_parser("bootstrap", help="create the base infrastructure (idempotent)")
@@ -85,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Chat-like commands print for people; services log what they do.
-    quiet = args.command in ("say", "demo", "serve", "status", "cost", "config", "infra")
+    quiet = args.command in ("say", "demo", "serve", "status", "cost", "config", "infra", "doctor")
     level = logging.DEBUG if args.verbose else (logging.WARNING if quiet else logging.INFO)
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
@@ -139,7 +145,15 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "cost":
         return commands.cost(app, args.hours, args.json)
+    if args.command == "doctor":  # AWS only: a start's prerequisites, no Redis needed
+        from adapters.doctor import doctor
+
+        return doctor(app.diagnose(), args.json)
     app.check_redis()
+    if args.command in ("serve", "worker"):
+        # Said once per process: a configuration that works but leaves something unknown.
+        for note in app.configuration_notes():
+            log.warning("configuration: %s", note)
     if args.command == "say":
         chat = app.console_chat(translate.actor(args.user, args.channel))
         return chat.say(" ".join(args.text), as_json=args.json)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.wiring import App
-from bot.cost import money
+from bot.cost import money, rounded
 from bot.state import DesiredState
 from infra import jobs
 from infra.worker import run_worker
@@ -40,7 +40,7 @@ def status(app: App, as_json: bool) -> int:
     seen = app.lifecycle.observe()
     running = seen.service is not None and seen.service.running_count > 0
     ingress = seen.ingress
-    per_hour = round(app.costs.running_hour, 5) if running else 0.0
+    per_hour = rounded(app.costs.running_hour, 5) if running else 0.0
     data = {
         "desired": stored.desired.value,
         "state": stored.state.value,
@@ -57,6 +57,7 @@ def status(app: App, as_json: bool) -> int:
         "targets": [asdict(t) for t in ingress.targets] if ingress else [],
         "advertise_ips": list(seen.advertise_ips),
         "running_cost_per_hour": per_hour,
+        "prices_unknown": app.costs.unknown_reason or None,
         "last_error": stored.last_error,
     }
     if as_json:
@@ -76,7 +77,8 @@ def status(app: App, as_json: bool) -> int:
         for t in ingress.targets:
             table.add_row(t.target_group, t.target_id, str(t.port), t.state)
         console.print(table)
-    console.print(f"Running cost: {money(per_hour)} per hour")
+    unknown = f" ({app.costs.unknown_reason})" if per_hour is None else ""
+    console.print(f"Running cost: {money(per_hour)} per hour{unknown}")
     return EXIT_OK
 
 
@@ -87,21 +89,22 @@ def cost(app: App, hours: float | None, as_json: bool) -> int:
         print(
             json.dumps(
                 {
-                    "region": c.prices.region,
-                    "running_per_hour": round(c.running_hour, 5),
+                    "region": c.region,
+                    "prices_unknown": c.unknown_reason or None,
+                    "running_per_hour": rounded(c.running_hour, 5),
                     "running_items": [
-                        {"label": i.label, "per_hour": round(i.amount, 5)}
+                        {"label": i.label, "per_hour": rounded(i.amount, 5)}
                         for i in c.running_items()
                     ],
-                    "idle_per_month": round(c.idle_month, 4),
-                    "always_on_per_month": round(c.always_on_month, 2),
-                    "break_even_hours": round(c.break_even_hours(), 1),
+                    "idle_per_month": rounded(c.idle_month, 4),
+                    "always_on_per_month": rounded(c.always_on_month, 2),
+                    "break_even_hours": rounded(c.break_even_hours(), 1),
                     "scenarios": [
                         {
                             "label": label,
                             "hours": h,
-                            "on_demand": round(od, 2),
-                            "always_on": round(ao, 2),
+                            "on_demand": rounded(od, 2),
+                            "always_on": rounded(ao, 2),
                         }
                         for label, h, od, ao in rows
                     ],
@@ -111,7 +114,9 @@ def cost(app: App, hours: float | None, as_json: bool) -> int:
         )
         return EXIT_OK
     console = Console(soft_wrap=not sys.stdout.isatty())
-    items = Table("running, per hour", "USD", title=f"Prices: {c.prices.region}")
+    if not c.known:
+        console.print(f"Costs unknown: {c.unknown_reason}.", highlight=False)
+    items = Table("running, per hour", "USD", title=f"Prices: {c.region}")
     for item in c.running_items():
         items.add_row(item.label, money(item.amount))
     items.add_row("[bold]total[/]", f"[bold]{money(c.running_hour)}[/]")
@@ -131,11 +136,13 @@ def cost(app: App, hours: float | None, as_json: bool) -> int:
         "NLB and IPv4 bill per started hour",
     )
     for label, h, od, ao in rows:
-        saving = (ao - od) / ao * 100 if ao else 0.0
-        table.add_row(label, f"{h:g}", money(od), money(ao), f"{saving:+.0f}%")
+        saving = f"{(ao - od) / ao * 100:+.0f}%" if ao and od is not None else "unknown"
+        table.add_row(label, f"{h:g}", money(od), money(ao), saving)
     console.print(table)
+    even = c.break_even_hours()
     console.print(
-        f"Break-even against always-on: {c.break_even_hours():.0f} meeting hours per month."
+        "Break-even against always-on: "
+        + (f"{even:.0f} meeting hours per month." if even is not None else "unknown.")
     )
     return EXIT_OK
 
@@ -162,12 +169,12 @@ def audit(app: App, as_json: bool) -> int:
             "name": r.name,
             "detail": r.detail,
             "public_ipv4": r.public_ipv4,
-            "per_hour": round(app.costs.resource_hour(r), 5),
+            "per_hour": rounded(app.costs.resource_hour(r), 5),
         }
         for r in found
     ]
     billable = [r for r in found if r.billable]
-    per_hour = sum(app.costs.resource_hour(r) for r in billable)
+    per_hour = app.costs.total_hour(billable)
     desired = app.store.status().desired
     dirty = desired is DesiredState.STOPPED and bool(billable)
     if as_json:
@@ -177,7 +184,7 @@ def audit(app: App, as_json: bool) -> int:
                     "desired": desired.value,
                     "resources": rows,
                     "billable": len(billable),
-                    "per_hour": round(per_hour, 5),
+                    "per_hour": rounded(per_hour, 5),
                     "clean": not billable,
                 },
                 indent=2,
@@ -191,7 +198,7 @@ def audit(app: App, as_json: bool) -> int:
             table = Table("kind", "id", "name", "per hour", title="Project resources")
             for r in rows:
                 table.add_row(
-                    str(r["kind"]), str(r["id"]), str(r["name"]), money(float(r["per_hour"]))
+                    str(r["kind"]), str(r["id"]), str(r["name"]), money(_amount(r["per_hour"]))
                 )
             console.print(table)
             style = "bold red" if dirty else "bold"
@@ -201,3 +208,7 @@ def audit(app: App, as_json: bool) -> int:
                 style=style,
             )
     return EXIT_FAILED if dirty else EXIT_OK
+
+
+def _amount(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None

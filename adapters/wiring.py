@@ -18,7 +18,7 @@ from bot.cost import CostModel
 from bot.errors import BotError
 from bot.job import Deps
 from bot.lifecycle import Lifecycle
-from bot.model import Actor
+from bot.model import Actor, Finding
 from bot.ports import Clock, ParticipantSource, PlatformParts
 from bot.service import CommandService
 from infra import jobs
@@ -31,7 +31,7 @@ from infra.guard import Guards
 from infra.jobs import JobContext
 from infra.keys import Keys
 from infra.lock import LeaseLock
-from infra.pricing import load_prices
+from infra.pricing import find_prices, unknown_reason
 from infra.queue import RQJobQueue
 from infra.reconciler import Reconciler
 from infra.redis_store import (
@@ -47,6 +47,7 @@ from infra.sessions import RedisSessionStore
 
 if TYPE_CHECKING:
     from infra.aws.nlb import NlbIngress
+    from infra.aws.session import AwsClients
 
 
 class RedisUnavailable(BotError):
@@ -138,7 +139,18 @@ class App:
 
     @cached_property
     def costs(self) -> CostModel:
-        return CostModel(self.settings, load_prices(self.settings.price_region))
+        region = self.settings.price_region
+        return CostModel(self.settings, find_prices(region), unknown_reason(region))
+
+    def configuration_notes(self) -> list[str]:
+        """What a process should say once at start-up about a configuration that works
+        but is incomplete (today: no prices for the region, so costs show as unknown)."""
+        if self.costs.known:
+            return []
+        return [
+            f"Costs will show as unknown: {self.costs.unknown_reason}. Set price_region "
+            f"to a region with a table or add infra/prices/{self.settings.price_region}.json."
+        ]
 
     @cached_property
     def queue(self) -> RQJobQueue:
@@ -166,13 +178,18 @@ class App:
     # -- AWS -------------------------------------------------------------------
 
     @cached_property
-    def _aws(self) -> tuple[PlatformParts, NlbIngress]:
+    def aws_clients(self) -> AwsClients:
         # Imported here, not at the top: boto3 and its service models weigh about
         # 20 MiB, and the chat process (serve) never talks to AWS.
-        from infra.aws.parts import aws_parts
         from infra.aws.session import AwsClients
 
-        clients = AwsClients(self.settings)
+        return AwsClients(self.settings)
+
+    @cached_property
+    def _aws(self) -> tuple[PlatformParts, NlbIngress]:
+        from infra.aws.parts import aws_parts
+
+        clients = self.aws_clients
         if self.settings.nlb_driver is NlbDriver.TERRAFORM:
             from infra.terraform.nlb import terraform_provisioner
 
@@ -189,6 +206,12 @@ class App:
     def nlb(self) -> NlbIngress | None:
         """The NLB ingress itself (None with given parts), for its CloudWatch metrics."""
         return None if self.given_parts is not None else self._aws[1]
+
+    def diagnose(self) -> list[Finding]:
+        """Every prerequisite of a start, checked against the account (``doctor``)."""
+        from infra.aws.doctor import diagnose  # boto3 too: see aws_clients
+
+        return diagnose(self.settings, self.aws_clients, self.parts.preflight)
 
     @cached_property
     def lifecycle(self) -> Lifecycle:

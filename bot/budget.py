@@ -23,7 +23,8 @@ def check_start(
     if budget is None:
         return BudgetCheck(True)
     hour = costs.session_cost(3600.0)
-    if month_cost + hour <= budget:
+    # With unknown prices the budget cannot judge a start: never block on it.
+    if hour is None or month_cost + hour <= budget:
         return BudgetCheck(True)
     numbers = (
         f"This month's cost is {money(month_cost)}; one more hour ({money(hour)}) would pass "

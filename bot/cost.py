@@ -1,6 +1,7 @@
 """The cost model: what the platform costs running, idle, per session and per month.
 
 Prices come from a data file per region (``infra/prices``); nothing here is a price.
+A region with no data file has unknown prices: every amount is then None.
 Billing rules modelled: Fargate per second with a one-minute minimum; the NLB and
 public IPv4 addresses per started hour (a partial hour bills as a full one).
 """
@@ -8,7 +9,7 @@ public IPv4 addresses per started hour (a partial hour bills as a full one).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
 from bot.config import CpuArchitecture, Settings
@@ -53,31 +54,67 @@ class PriceTable:
 @dataclass(frozen=True, slots=True)
 class LineItem:
     label: str
-    amount: float  # dollars per hour, per month or in total, as the caller says
+    amount: float | None  # dollars per hour, per month or in total; None: price unknown
+
+
+def _sum(amounts: Iterable[float | None]) -> float | None:
+    """The total, or None when any part of it is unknown."""
+    total = 0.0
+    for amount in amounts:
+        if amount is None:
+            return None
+        total += amount
+    return total
+
+
+def rounded(amount: float | None, digits: int) -> float | None:
+    """``round`` that keeps an unknown amount unknown (for event data and JSON)."""
+    return None if amount is None else round(amount, digits)
 
 
 class CostModel:
-    """Prices the platform as configured (task size, NLB zones, storage, DNS)."""
+    """Prices the platform as configured (task size, NLB zones, storage, DNS).
 
-    def __init__(self, settings: Settings, prices: PriceTable) -> None:
+    With no price table for the region (``prices`` None) every amount is None
+    (unknown) and ``unknown_reason`` says why: an unknown price never blocks a
+    start or a command, it is shown as unknown."""
+
+    def __init__(
+        self, settings: Settings, prices: PriceTable | None, unknown_reason: str = ""
+    ) -> None:
         self.settings = settings
         self.prices = prices
+        self.unknown_reason = (
+            ""
+            if prices is not None
+            else (unknown_reason or f"no prices for region {settings.price_region}")
+        )
+
+    @property
+    def known(self) -> bool:
+        return self.prices is not None
+
+    @property
+    def region(self) -> str:
+        return self.prices.region if self.prices is not None else self.settings.price_region
 
     # -- running ---------------------------------------------------------------
     @property
-    def task_hour(self) -> float:
+    def task_hour(self) -> float | None:
         p, s = self.prices, self.settings
+        if p is None:
+            return None
         if s.cpu_architecture is CpuArchitecture.ARM64:
             return s.task_vcpu * p.fargate_arm_vcpu_hour + s.task_memory_gb * p.fargate_arm_gb_hour
         return s.task_vcpu * p.fargate_vcpu_hour + s.task_memory_gb * p.fargate_gb_hour
 
     @property
-    def nlb_hour(self) -> float:
+    def nlb_hour(self) -> float | None:
         """The NLB and its public addresses (one per zone), excluding traffic (NLCU)."""
-        return (
-            self.prices.nlb_hour
-            + self.settings.nlb_availability_zones * self.prices.public_ipv4_hour
-        )
+        p = self.prices
+        if p is None:
+            return None
+        return p.nlb_hour + self.settings.nlb_availability_zones * p.public_ipv4_hour
 
     def running_items(self) -> list[LineItem]:
         s, p = self.settings, self.prices
@@ -87,63 +124,81 @@ class CostModel:
                 f"Fargate task {s.task_vcpu:g} vCPU / {s.task_memory_gb:g} GB ({arch})",
                 self.task_hour,
             ),
-            LineItem("Task public IPv4 address", p.public_ipv4_hour),
-            LineItem("Network Load Balancer", p.nlb_hour),
+            LineItem("Task public IPv4 address", None if p is None else p.public_ipv4_hour),
+            LineItem("Network Load Balancer", None if p is None else p.nlb_hour),
             LineItem(
                 f"NLB public IPv4 addresses ({s.nlb_availability_zones} zones)",
-                s.nlb_availability_zones * p.public_ipv4_hour,
+                None if p is None else s.nlb_availability_zones * p.public_ipv4_hour,
             ),
         ]
 
     @property
-    def running_hour(self) -> float:
-        return sum(item.amount for item in self.running_items())
+    def running_hour(self) -> float | None:
+        return _sum(item.amount for item in self.running_items())
 
     # -- idle --------------------------------------------------------------------
     def idle_items(self) -> list[LineItem]:
         s, p = self.settings, self.prices
         items = [
-            LineItem(f"S3 recordings ({s.storage_gb:g} GB)", s.storage_gb * p.s3_gb_month),
+            LineItem(
+                f"S3 recordings ({s.storage_gb:g} GB)",
+                None if p is None else s.storage_gb * p.s3_gb_month,
+            ),
             LineItem("SSM parameters (standard)", 0.0),
         ]
         if s.hosted_zone_id:
-            items.append(LineItem("Route53 hosted zone", p.route53_zone_month))
+            items.append(
+                LineItem("Route53 hosted zone", None if p is None else p.route53_zone_month)
+            )
         return items
 
     @property
-    def idle_month(self) -> float:
-        return sum(item.amount for item in self.idle_items())
+    def idle_month(self) -> float | None:
+        return _sum(item.amount for item in self.idle_items())
 
     # -- sessions and months -------------------------------------------------------
-    def session_cost(self, seconds: float) -> float:
+    def session_cost(self, seconds: float) -> float | None:
         """What one session of ``seconds`` costs, with partial-hour NLB/IPv4 billing."""
+        task, nlb, p = self.task_hour, self.nlb_hour, self.prices
+        if task is None or nlb is None or p is None:
+            return None
         seconds = max(seconds, 0.0)
         billed_task = max(seconds, FARGATE_MINIMUM_SECONDS) / 3600.0
         started_hours = max(1, math.ceil(seconds / 3600.0))
-        return billed_task * self.task_hour + started_hours * (
-            self.nlb_hour + self.prices.public_ipv4_hour
-        )
+        return billed_task * task + started_hours * (nlb + p.public_ipv4_hour)
 
-    def on_demand_month(self, hours: float) -> float:
+    def on_demand_month(self, hours: float) -> float | None:
         """Monthly cost for ``hours`` of meetings in sessions of the configured average length."""
-        if hours <= 0:
-            return self.idle_month
+        idle = self.idle_month
+        if hours <= 0 or idle is None:
+            return idle
         length = self.settings.average_session_hours
-        sessions = hours / length
-        return self.idle_month + sessions * self.session_cost(length * 3600.0)
+        session = self.session_cost(length * 3600.0)
+        return None if session is None else idle + hours / length * session
 
     @property
-    def always_on_month(self) -> float:
+    def always_on_month(self) -> float | None:
         """The same platform never stopped: every hour of the month, plus the idle items."""
-        return HOURS_PER_MONTH * self.running_hour + self.idle_month
+        running, idle = self.running_hour, self.idle_month
+        if running is None or idle is None:
+            return None
+        return HOURS_PER_MONTH * running + idle
 
-    def break_even_hours(self) -> float:
+    def break_even_hours(self) -> float | None:
         """Meeting hours per month at which on-demand costs as much as always-on."""
         length = self.settings.average_session_hours
-        per_hour = self.session_cost(length * 3600.0) / length
-        return (self.always_on_month - self.idle_month) / per_hour
+        session, always, idle = (
+            self.session_cost(length * 3600.0),
+            self.always_on_month,
+            self.idle_month,
+        )
+        if session is None or always is None or idle is None:
+            return None
+        return (always - idle) / (session / length)
 
-    def scenarios(self, extra_hours: float | None = None) -> list[tuple[str, float, float, float]]:
+    def scenarios(
+        self, extra_hours: float | None = None
+    ) -> list[tuple[str, float, float | None, float | None]]:
         """Rows (label, hours, on-demand $/month, always-on $/month)."""
         rows = [
             ("Idle", 0.0),
@@ -158,18 +213,27 @@ class CostModel:
         return [(label, h, self.on_demand_month(h), self.always_on_month) for label, h in rows]
 
     # -- audit -------------------------------------------------------------------
-    def resource_hour(self, resource: BillableResource) -> float:
+    def resource_hour(self, resource: BillableResource) -> float | None:
         """Hourly cost of one resource the orphan audit found."""
-        ipv4 = resource.public_ipv4 * self.prices.public_ipv4_hour
+        p, task = self.prices, self.task_hour
+        if p is None or task is None:
+            return None
+        ipv4 = resource.public_ipv4 * p.public_ipv4_hour
         if resource.kind is ResourceKind.LOAD_BALANCER:
-            return self.prices.nlb_hour + ipv4
+            return p.nlb_hour + ipv4
         if resource.kind is ResourceKind.TASK:
-            return self.task_hour + ipv4
+            return task + ipv4
         return ipv4  # EIPs and ENIs bill for their address; groups and listeners are free
 
+    def total_hour(self, resources: Iterable[BillableResource]) -> float | None:
+        """Hourly cost of what the audit found, or None when prices are unknown."""
+        return _sum(self.resource_hour(r) for r in resources)
 
-def money(amount: float) -> str:
-    """Dollars, with enough digits for sub-cent hourly prices."""
+
+def money(amount: float | None) -> str:
+    """Dollars, with enough digits for sub-cent hourly prices; "unknown" for None."""
+    if amount is None:
+        return "unknown"
     if amount == 0:
         return "$0.00"
     if abs(amount) < 1:

@@ -43,3 +43,7 @@ class LifecycleTimeout(BotError):
 
 class Cancelled(BotError):
     """A start noticed at a step boundary that the desired state is now ``stopped``."""
+
+
+class PrerequisiteMissing(BotError):
+    """Something a start needs is not there (certificate, hosted zone, base infrastructure)."""

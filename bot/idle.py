@@ -86,8 +86,10 @@ def decide(
             watch = watch.with_(max_warned=True)
 
     # Budget: what ended this month plus this session so far.
-    if budget.monthly is not None:
-        spent = month_cost + costs.session_cost(max(elapsed, 0.0))
+    session_cost = costs.session_cost(max(elapsed, 0.0))
+    # Unknown prices (no table for the region): the budget cannot judge, so it never stops.
+    if budget.monthly is not None and session_cost is not None:
+        spent = month_cost + session_cost
         if spent >= budget.monthly:
             text = (
                 f"This month's cost reached {money(spent)}, the monthly budget of "

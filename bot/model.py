@@ -253,7 +253,7 @@ class SessionCost:
     """One ended session: how long it ran and what it cost."""
 
     seconds: float
-    cost: float
+    cost: float | None  # None: prices unknown for the region
 
 
 @dataclass(frozen=True, slots=True)

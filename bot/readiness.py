@@ -1,28 +1,12 @@
-"""What "Meeting ready" waits on besides the way in: the start's prerequisites, the
-task's containers, and the meeting page as a browser sees it. Pure: turns what the
-ports report into a progress note or a failure worded for people."""
+"""The task's containers while a start waits on them: a progress note, and a failure
+worded for people when ECS stopped the task. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.errors import BotError, CloudError
-from bot.model import Finding, Task
-
-
-class MissingPrerequisite(BotError):
-    """A start cannot succeed until someone fixes the account: refused before any spend."""
-
-
-def refuse_if_blocking(findings: Sequence[Finding]) -> None:
-    """Raise ``MissingPrerequisite`` naming every blocking finding and its fix."""
-    missing = [f for f in findings if not f.ok and f.blocking]
-    if not missing:
-        return
-    what = "; ".join(f"{f.check}: {f.detail}" for f in missing)
-    fixes = " ".join(f.fix for f in missing if f.fix)
-    hint = f"{fixes} `jitsi-bot doctor` checks everything.".strip()
-    raise MissingPrerequisite(f"Cannot start: {what}.", hint)
+from bot.errors import CloudError
+from bot.model import Task
 
 
 def containers_note(tasks: Sequence[Task]) -> str:

@@ -244,7 +244,9 @@ class CommandService:
                 url = f"{self.settings.meeting_base_url}/{room}"
             return Reply(
                 ReplyKind.INFO,
-                f"Already running: {url} ({money(self.costs.running_hour)} per hour).",
+                f"Already running: {url} ({money(self.costs.running_hour)} per hour)."
+                if self.costs.known
+                else f"Already running: {url}.",
             )
         assert claim.job_id is not None
         job_id, joined = claim.job_id, claim.joined
@@ -275,7 +277,11 @@ class CommandService:
         if s.url:
             lines.append(f"Meeting URL: {s.url}")
         if s.state is PlatformState.RUNNING:
-            lines.append(f"Costs {money(self.costs.running_hour)} per hour while running.")
+            lines.append(
+                f"Costs {money(self.costs.running_hour)} per hour while running."
+                if self.costs.known
+                else f"Running cost unknown: {self.costs.unknown_reason}."
+            )
         if s.job_id:
             lines.append(
                 f"A {s.job_kind.value if s.job_kind else ''} job is under way ({s.job_id})."
@@ -286,6 +292,11 @@ class CommandService:
 
     def cost_text(self) -> str:
         c = self.costs
+        if not c.known:
+            hours, _ = self.ledger.month_to_date(self.clock.now())
+            return (
+                f"Costs unknown: {c.unknown_reason}.\nThis month so far: {hours:.1f} h of meetings."
+            )
         hours, month = self.ledger.month_to_date(self.clock.now())
         running = "\n".join(f"  {i.label}: {money(i.amount)}/h" for i in c.running_items())
         idle_items = "\n".join(f"  {i.label}: {money(i.amount)}/month" for i in c.idle_items())

@@ -8,12 +8,13 @@ waiting: a stop asked for meanwhile wins, and what was made is removed.
 
 from __future__ import annotations
 
-from bot.cost import money
+from bot.cost import money, rounded
 from bot.errors import BotError, Cancelled, CloudError
 from bot.events import EventKind
 from bot.job import JobRun, count
 from bot.model import DnsTarget, JobResult, ProbeResult, Readiness, Task
-from bot.readiness import containers_note, containers_ready, refuse_if_blocking
+from bot.preflight import require
+from bot.readiness import containers_note, containers_ready
 from bot.state import DesiredState, PlatformState
 from bot.stop import tear_down
 
@@ -54,14 +55,20 @@ def run_start(run: JobRun) -> JobResult:
     run.save(PlatformState.RUNNING, url=url, ingress_address=address)
     run.report.emit(EventKind.URL_READY, f"Meeting ready: {url}", url=url, ingress_address=address)
     costs = run.deps.costs
-    items = [{"label": i.label, "per_hour": round(i.amount, 5)} for i in costs.running_items()]
+    items = [{"label": i.label, "per_hour": rounded(i.amount, 5)} for i in costs.running_items()]
+    text = (
+        f"Running costs {money(costs.running_hour)} per hour "
+        f"(idle: {money(costs.idle_month)} per month)."
+        if costs.known
+        else f"Running cost unknown: {costs.unknown_reason}."
+    )
     run.report.emit(
         EventKind.COST,
-        f"Running costs {money(costs.running_hour)} per hour "
-        f"(idle: {money(costs.idle_month)} per month).",
-        running_hour=round(costs.running_hour, 5),
+        text,
+        running_hour=rounded(costs.running_hour, 5),
         items=items,
-        idle_month=round(costs.idle_month, 4),
+        idle_month=rounded(costs.idle_month, 4),
+        unknown_reason=costs.unknown_reason or None,
     )
     run.finish(True, f"Platform running: {url}")
     return JobResult(True)
@@ -74,7 +81,7 @@ def _bring_up(run: JobRun) -> str | None:
     # A few read-only calls first: a start that cannot succeed (no certificate, no
     # hosted zone, no base infrastructure) is refused before anything bills.
     with step("preflight"):
-        refuse_if_blocking(run.parts.preflight.check())
+        require(run.parts.preflight.check())
     run.check_cancel()
     with step("ingress"):
         ingress.bring_up(run.tags, run.report.note)

@@ -4,7 +4,7 @@ audit, and account the session. Every path ends with the audit."""
 
 from __future__ import annotations
 
-from bot.cost import money
+from bot.cost import money, rounded
 from bot.errors import BotError
 from bot.events import EventKind
 from bot.fmt import duration
@@ -83,12 +83,12 @@ def _audit(run: JobRun) -> bool:
             "kind": r.kind.value,
             "id": r.resource_id,
             "name": r.name,
-            "per_hour": round(costs.resource_hour(r), 5),
+            "per_hour": rounded(costs.resource_hour(r), 5),
             "detail": r.detail,
         }
         for r in found
     ]
-    total = sum(costs.resource_hour(r) for r in found)
+    total = costs.total_hour(found)
     if rows:
         run.report.emit(
             EventKind.AUDIT,
@@ -96,7 +96,7 @@ def _audit(run: JobRun) -> bool:
             "Run stop again or remove them by hand.",
             clean=False,
             resources=rows,
-            per_hour=round(total, 5),
+            per_hour=rounded(total, 5),
         )
         return False
     run.report.emit(
@@ -119,18 +119,22 @@ def _account_session(run: JobRun, error: str | None) -> SessionCost | None:
     if status.session_started_at:
         seconds = max(now - status.session_started_at, 0.0)
         session = SessionCost(seconds, costs.session_cost(seconds))
-        deps.ledger.record_session(status.session_started_at, now, session.cost)
+        # An unknown cost (no prices for the region) counts as nothing in the ledger's
+        # dollars; its hours still count, and the month's total is then shown unknown.
+        deps.ledger.record_session(status.session_started_at, now, session.cost or 0.0)
         hours, month = deps.ledger.month_to_date(now)
+        month_cost = month if costs.known else None
+        unknown = f" (prices unknown: {costs.unknown_reason})" if not costs.known else ""
         run.report.emit(
             EventKind.COST,
             f"Session lasted {duration(seconds)} and cost about {money(session.cost)}. "
             f"Idle from now on: {money(costs.idle_month)} per month. "
-            f"This month: {hours:.1f} h, {money(month)}.",
+            f"This month: {hours:.1f} h, {money(month_cost)}.{unknown}",
             session_seconds=round(seconds, 1),
-            session_cost=round(session.cost, 4),
-            idle_month=round(costs.idle_month, 4),
+            session_cost=rounded(session.cost, 4),
+            idle_month=rounded(costs.idle_month, 4),
             month_hours=round(hours, 3),
-            month_cost=round(month, 4),
+            month_cost=rounded(month_cost, 4),
         )
     run.save(
         PlatformState.STOPPED,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from bot.config import Settings
-from bot.cost import CostModel, money
+from bot.cost import CostModel, money, rounded
 from bot.events import Notice, NoticeKind
 from bot.fmt import duration
 from bot.idle import SessionGuard, notice
@@ -199,7 +199,7 @@ class Guards:
                 text,
                 reason=reason.value,
                 job_id=spec.job_id,
-                session_cost=round(session.cost, 4) if session else None,
+                session_cost=rounded(session.cost, 4) if session else None,
                 session_seconds=round(session.seconds, 1) if session else None,
             )
         )

@@ -19,6 +19,22 @@ def available_regions() -> list[str]:
     )
 
 
+def unknown_reason(region: str) -> str:
+    """Why the prices of ``region`` are unknown, for messages next to an unknown cost."""
+    return (
+        f"no price table for region {region} (infra/prices has "
+        f"{', '.join(available_regions()) or 'none'})"
+    )
+
+
+def find_prices(region: str) -> PriceTable | None:
+    """The price table for ``region``, or None when none is shipped: an unknown price
+    never blocks a start or a command. A table that exists but is broken still raises."""
+    if not (PRICES_DIR / f"{region}.json").is_file():
+        return None
+    return load_prices(region)
+
+
 def load_prices(region: str) -> PriceTable:
     """The price table for ``region``; a clear error lists the regions that have one."""
     path = PRICES_DIR / f"{region}.json"

@@ -18,7 +18,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.cost import CostModel, money
+from bot.cost import CostModel, money, rounded
 from bot.events import Event, EventKind, NoticeKind
 from bot.model import Actor, BillableResource, ChatPlatform, JobId, JobKind, JobSpec, UserId
 from bot.ports import Clock, PlatformParts
@@ -178,13 +178,14 @@ class Reconciler:
         found = self._billable()
         if not found:
             return "converged"
-        per_hour = sum(self.costs.resource_hour(r) for r in found)
+        per_hour = self.costs.total_hour(found)
         self._run(JobKind.STOP)
         # Project-tagged load balancers under another name: the lifecycle only
         # knows its own.
         self.parts.audit.sweep(self.parts.audit.billable())
         left = self._billable()
-        saved = per_hour - sum(self.costs.resource_hour(r) for r in left)
+        left_hour = self.costs.total_hour(left)
+        saved = None if per_hour is None or left_hour is None else per_hour - left_hour
         what = _describe(found)
         text = (
             f"Reconciler: the platform is stopped but {what} existed, costing "
@@ -197,7 +198,7 @@ class Reconciler:
             text,
             repair="stopped-with-billables",
             resources=[r.resource_id for r in found],
-            saved_per_hour=round(saved, 5),
+            saved_per_hour=rounded(saved, 5),
         )
         return f"removed {what}"
 
@@ -213,7 +214,7 @@ class Reconciler:
         elif tasks:
             drift, useless = "a task with no NLB", self.costs.task_hour
         else:
-            drift, useless = "neither NLB nor task", 0.0
+            drift, useless = "neither NLB nor task", 0.0 if self.costs.known else None
         ok = self._run(JobKind.START)
         self.guards.announce(
             NoticeKind.REPAIR,
@@ -222,7 +223,7 @@ class Reconciler:
             + ("Brought it back up." if ok else "Restarting failed; it was rolled back."),
             repair="running-drift",
             drift=drift,
-            saved_per_hour=round(useless, 5),
+            saved_per_hour=rounded(useless, 5),
         )
         if ok and tasks:
             # A new NLB under the task that kept running: new addresses it never read.

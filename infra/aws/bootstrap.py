@@ -324,3 +324,11 @@ def _service(rec: Recorder) -> None:
         )
         rec.made("ECS service", s.service_name)
     rec.result["service"] = s.service_name
+
+
+def expected_containers(settings: Settings, clients: AwsClients) -> dict[str, str]:
+    """Container name -> image of the task definition ``bootstrap`` would register now
+    (``jitsi-bot doctor`` compares the service's registered one with it)."""
+    rec = Recorder(settings, clients, lambda _msg: None, TagSet(settings.project_name))
+    rec.result["advertise_ips_parameter_arn"] = ""  # only the names and images are read
+    return {c["name"]: c["image"] for c in _containers(rec)}

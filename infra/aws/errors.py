@@ -232,5 +232,10 @@ def translated(doing: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return wrap
 
 
+def access_denied(exc: ClientError) -> bool:
+    """Whether AWS refused the call for want of an IAM permission."""
+    return error_code(exc) in _ACCESS
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))

@@ -9,6 +9,7 @@ from infra.aws.audit import AwsAudit
 from infra.aws.compute import EcsCompute
 from infra.aws.dns import Route53Dns
 from infra.aws.nlb import NlbIngress, NlbProvisioner
+from infra.aws.preflight import AwsPreflight
 from infra.aws.session import AwsClients
 
 
@@ -38,5 +39,6 @@ def aws_parts(
         advertised=SsmAdvertisedAddresses(settings, clients),
         audit=AwsAudit(settings, clients),
         meter=Meter(clients, provisioner),
+        preflight=AwsPreflight(settings, clients),
     )
     return parts, ingress

@@ -9,6 +9,8 @@ POST /_emulator/faults   {"throttle": {"operation": OP, "count": N}}
 POST /_emulator/participants {"count": N|null, "project": P}  what the task's stats
                          sidecar publishes each simulated minute (project optional: all;
                          null: the sidecar is silent)
+POST /_emulator/iam      {"deny": [ACTION, ...]} | {"clear": true}  (simulated denials)
+POST /_emulator/quotas   {"service": S, "code": Q, "value": N} | {"clear": true}
 POST /_emulator/reset    moto reset plus emulator state (profile kept)
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import patches, scheduler
+from . import iam_sim, patches, quotas, scheduler
 from .profiles import Profile
 from .state import ANY_PROJECT, TARGET_MODES, EmulatorState
 
@@ -118,6 +120,8 @@ _ROUTES = {
     "/_emulator/faults": _set_faults,
     "/_emulator/participants": _set_participants,
     "/_emulator/reset": _reset,
+    "/_emulator/iam": iam_sim.set_denied,
+    "/_emulator/quotas": quotas.set_quota,
 }
 
 
@@ -135,6 +139,6 @@ def handle(state: EmulatorState, method: str, path: str, raw: bytes) -> tuple[in
             raise ControlError("the body must be a JSON object")
         with state.lock:
             action(state, body)
-    except (ControlError, json.JSONDecodeError) as exc:
+    except (ControlError, ValueError) as exc:  # JSONDecodeError is a ValueError
         return 400, {"error": str(exc)}
     return 200, snapshot(state)

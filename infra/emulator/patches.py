@@ -21,7 +21,7 @@ from moto.ecs.exceptions import InvalidParameterException
 from moto.elbv2 import models as elbv2
 from moto.moto_api import state_manager
 
-from . import deployments, route53, scheduler
+from . import deployments, iam_sim, quotas, route53, scheduler
 from .state import EmulatorState, now
 
 log = logging.getLogger("infra.emulator")
@@ -43,6 +43,8 @@ def install(state: EmulatorState) -> None:
     _patch_elbv2()
     route53.install(_st)
     deployments.install()
+    iam_sim.install(_st)
+    quotas.install(_st)
 
 
 def pin_task_states() -> None:

@@ -50,6 +50,10 @@ class EmulatorState:
     # What the simulated stats sidecar reports, by project (ANY_PROJECT: the rest);
     # None: the sidecar is silent. Unset: 0, an empty meeting.
     participants: dict[str, int | None] = field(default_factory=dict)
+    # IAM actions every principal is denied in simulations (iam_sim), and quota
+    # values other than AWS's defaults (quotas): the doctor's tests set them.
+    denied_actions: set[str] = field(default_factory=set)
+    quota_values: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def next_public_ip(self, in_use: set[str]) -> str:
         """A fake public IPv4 address no live interface holds."""
@@ -66,4 +70,6 @@ class EmulatorState:
         self.faults = FaultBook()
         self.service_errors.clear()
         self.participants.clear()
+        self.denied_actions.clear()
+        self.quota_values.clear()
         self._next_public = 0

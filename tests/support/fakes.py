@@ -316,15 +316,6 @@ class FakeAudit:
         return len(strays)
 
 
-class FakePreflight:
-    def __init__(self, world: FakeCloud) -> None:
-        self.w = world
-
-    def check(self) -> list[Finding]:
-        self.w.call("preflight.check")
-        return list(self.w.findings)
-
-
 class FakeProbe:
     """The meeting page answers once DNS points somewhere and every target is healthy."""
 
@@ -347,6 +338,17 @@ class FakeMeter:
 
     def calls(self) -> dict[str, int]:
         return dict(self.w.calls)
+
+
+class FakePreflight:
+    """Reports ``world.findings`` (all prerequisites there when empty)."""
+
+    def __init__(self, world: FakeCloud) -> None:
+        self.w = world
+
+    def check(self) -> list[Finding]:
+        self.w.call("preflight.check")
+        return list(self.w.findings)
 
 
 class MemoryStore:

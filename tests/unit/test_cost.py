@@ -7,7 +7,7 @@ import pytest
 from bot.config import Settings
 from bot.cost import CostModel, PriceTable, money
 from bot.model import BillableResource, ResourceKind
-from infra.pricing import available_regions, load_prices
+from infra.pricing import available_regions, find_prices, load_prices, unknown_reason
 
 
 @pytest.fixture
@@ -78,3 +78,24 @@ def test_money() -> None:
     assert money(0.235) == "$0.235"
     assert money(0.005) == "$0.005"
     assert money(171.55) == "$171.55"
+
+
+def test_a_region_with_no_price_table_has_unknown_costs_not_an_error() -> None:
+    settings = Settings(aws_region="eu-central-1", hosted_zone_id="Z1")
+    model = CostModel(settings, find_prices("eu-central-1"), unknown_reason("eu-central-1"))
+    assert not model.known
+    assert "eu-central-1" in model.unknown_reason and "us-east-1" in model.unknown_reason
+    assert model.running_hour is None and model.idle_month is None
+    assert model.session_cost(3600.0) is None and model.break_even_hours() is None
+    assert all(od is None and ao is None for _, _, od, ao in model.scenarios(5.0))
+    assert model.total_hour([]) == 0.0
+    assert money(None) == "unknown"
+    assert model.region == "eu-central-1"
+
+
+def test_unknown_prices_never_refuse_a_start_on_the_budget() -> None:
+    from bot.budget import check_start
+
+    settings = Settings(aws_region="us-west-2", budget={"monthly": 1.0})
+    model = CostModel(settings, None, "no price table for region us-west-2")
+    assert check_start(settings, model, 1000.0, "console:alice", False).allowed

@@ -1,0 +1,92 @@
+"""Every region: a start and a stop where the project ships no price table succeed,
+and every cost says "unknown" with the reason instead of failing (issue 10, item 8)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from infra.aws.bootstrap import bootstrap
+from infra.aws.session import AwsClients
+from tests.e2e.conftest import Platform, platform_env
+from tests.support.certificates import prerequisites
+from tests.support.services import wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(params=["us-west-2", "eu-central-1"])
+def regional(
+    request: pytest.FixtureRequest, project: str, redis_url: str, emulator_url: str, tmp_path: Path
+) -> Iterator[Platform]:
+    region = str(request.param)
+    settings = Settings(
+        project_name=project,
+        redis_url=redis_url,
+        aws_endpoint_url=emulator_url,
+        aws_region=region,
+        domain="meet.e2e.example",
+    )
+    clients = AwsClients(settings)
+    bootstrap(settings, clients)
+    # Everything a start's preflight asks for, so only the prices are missing.
+    env = {
+        **platform_env(project, redis_url, emulator_url),
+        "JITSI_AWS_REGION": region,
+        **prerequisites(clients, settings.domain),
+    }
+    p = Platform(env, settings, emulator_url, tmp_path)
+    yield p
+    for proc in p.workers:
+        if proc.poll() is None:
+            p.kill_worker(proc)
+
+
+def test_start_and_stop_succeed_with_unknown_prices(regional: Platform) -> None:
+    region = regional.settings.aws_region
+    regional.start_worker()
+    start = regional.say("start standup")
+    assert start.code == 0, start.stdout + start.stderr
+    assert start.events("url_ready")[0]["data"]["url"] == "https://meet.e2e.example/standup"
+    cost = start.events("cost")[0]
+    assert cost["data"]["running_hour"] is None
+    assert f"no price table for region {region}" in cost["data"]["unknown_reason"]
+    assert "unknown" in cost["message"].lower()
+    # The resources are really in the region asked for.
+    lbs = regional.clients.elbv2.describe_load_balancers()["LoadBalancers"]
+    assert any(f":{region}:" in lb["LoadBalancerArn"] for lb in lbs)
+
+    status = regional.cli("status", "--json")
+    assert status.code == 0, status.stderr
+    data = json.loads(status.stdout)
+    assert data["state"] == "running" and data["running_cost_per_hour"] is None
+    assert region in data["prices_unknown"]
+    doctor = json.loads(regional.cli("doctor", "--json").stdout)
+    assert doctor["ok"] is True, doctor  # missing prices never block
+    shown = regional.cli("status")
+    assert "Running cost: unknown per hour" in shown.stdout
+
+    costs = regional.cli("cost", "--json")
+    assert costs.code == 0, costs.stderr
+    table = json.loads(costs.stdout)
+    assert table["running_per_hour"] is None and table["region"] == region
+    assert "unknown" in regional.say("cost").stdout.lower()
+
+    stop = regional.say("stop")
+    assert stop.code == 0, stop.stdout + stop.stderr
+    assert stop.events("audit")[0]["data"]["clean"] is True
+    session = [e for e in stop.events("cost") if "session_cost" in e["data"]]
+    assert session and session[0]["data"]["session_cost"] is None
+    assert "unknown" in session[0]["message"]
+
+    # The worker said once, at start-up, that prices are missing for the region.
+    wait_for(
+        lambda: "Costs will show as unknown" in regional.worker_log(),
+        timeout=10,
+        what="the worker's note on prices",
+    )
+    assert regional.worker_log().count("Costs will show as unknown") == 1
