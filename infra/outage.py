@@ -24,7 +24,7 @@ from contextlib import contextmanager
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from tenacity import Retrying, retry_if_exception_type, wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception_type, wait_exponential, wait_random
 
 from bot.errors import BotError
 
@@ -133,7 +133,7 @@ class Outage:
             self.lost(exc)
         for attempt in Retrying(
             retry=retry_if_exception_type(OUTAGE_ERRORS),
-            wait=wait_exponential_jitter(initial=0.1, max=self.max_backoff, jitter=0.1),
+            wait=wait_exponential(multiplier=0.1, max=self.max_backoff) + wait_random(0, 0.1),
             stop=lambda _state: self.stopping(),
             reraise=True,
         ):

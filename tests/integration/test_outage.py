@@ -1,0 +1,84 @@
+"""The outage toolkit on a real redis-server that is stopped and started again: the
+wait that outlasts it (logged once each way), the lease taken back afterwards, and
+the conversion commands answer with."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from infra.lock import LeaseLock
+from infra.outage import Outage, StateUnavailable, converted, is_outage
+from tests.support.services import RestartableRedis, restartable_redis, wait_for
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RestartableRedis]:
+    with restartable_redis(tmp_path / "data") as srv:
+        yield srv
+
+
+def test_a_wait_outlasts_the_outage_and_logs_once_each_way(
+    server: RestartableRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = redis.Redis.from_url(server.url, socket_connect_timeout=1)
+    back: list[float] = []
+    outage = Outage(
+        client, "test", logging.getLogger("t.outage"), max_backoff=0.2, on_back=back.append
+    )
+    server.stop()
+    with pytest.raises(redis.ConnectionError) as err:
+        client.ping()
+    restarted = threading.Event()
+
+    def restart_when_waiting() -> None:
+        wait_for(lambda: outage.down, 10, "the wait to begin")
+        server.start()
+        restarted.set()
+
+    helper = threading.Thread(target=restart_when_waiting)
+    with caplog.at_level(logging.WARNING, logger="t.outage"):
+        helper.start()
+        seconds = outage.wait(err.value)
+    helper.join()
+    assert restarted.is_set() and seconds > 0 and back == [pytest.approx(seconds)]
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2 and "unreachable" in lines[0] and "is back" in lines[1], lines
+    assert client.ping()
+
+
+def test_the_lease_is_taken_back_unless_another_owner_has_it(
+    server: RestartableRedis,
+) -> None:
+    client = redis.Redis.from_url(server.url)
+    lock = LeaseLock(client, "t:lock", lease=5)
+    assert lock.acquire(0)
+    assert lock.regain()  # still held
+    client.delete("t:lock")  # the lease ran out during the outage; nobody took it
+    assert lock.regain() and client.pttl("t:lock") > 0
+    client.set("t:lock", "someone-else")
+    assert not lock.regain()
+    lock.release()  # not ours: left alone
+    assert client.get("t:lock") == b"someone-else"
+
+
+def test_commands_see_state_unavailable(server: RestartableRedis) -> None:
+    client = redis.Redis.from_url(server.url, socket_connect_timeout=1, retry=None)
+    server.stop()
+    with pytest.raises(StateUnavailable, match="The queue is unreachable"), converted():
+        client.get("x")
+    try:
+        client.get("x")
+    except redis.ConnectionError as exc:
+        assert is_outage(exc)
+        try:  # e.g. a job timeout that strikes while a job waits Redis out
+            raise RuntimeError("raised while handling the outage")
+        except RuntimeError as chained:
+            assert is_outage(chained)
+    assert not is_outage(RuntimeError("a bug"))
+    assert not is_outage(OSError("AWS or a subprocess, not Redis"))
