@@ -85,8 +85,7 @@ class App:
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             where = redact_url(self.settings.redis_dsn)
             raise RedisUnavailable(
-                f"The queue is unreachable. Cannot reach Redis at {where} "
-                f"({type(exc).__name__}).",
+                f"The queue is unreachable. Cannot reach Redis at {where} ({type(exc).__name__}).",
                 "Start redis-server or set JITSI_REDIS_URL (make demo starts its own).",
             ) from None
 

@@ -208,7 +208,11 @@ class ConsoleChat:
                 break
             if not interactive:
                 self.console.print(f"> {text}", style="bold", markup=False, highlight=False)
-            status = self.say(text, live=self.console.is_terminal)
+            try:
+                status = self.say(text, live=self.console.is_terminal)
+            except StateUnavailable as exc:  # Redis away: this command fails, the chat goes on
+                self._problem(exc.user_message(), as_json=False)
+                status = EXIT_FAILED
         return status
 
     def resume(self) -> None:

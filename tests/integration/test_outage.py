@@ -4,6 +4,7 @@ the conversion commands answer with."""
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 from collections.abc import Iterator
@@ -11,7 +12,11 @@ from pathlib import Path
 
 import pytest
 import redis
+from rich.console import Console
 
+from adapters.console.translate import actor as console_actor
+from adapters.wiring import App
+from bot.config import Settings
 from infra.lock import LeaseLock
 from infra.outage import Outage, StateUnavailable, converted, is_outage
 from tests.support.services import RestartableRedis, restartable_redis, wait_for
@@ -82,3 +87,14 @@ def test_commands_see_state_unavailable(server: RestartableRedis) -> None:
             assert is_outage(chained)
     assert not is_outage(RuntimeError("a bug"))
     assert not is_outage(OSError("AWS or a subprocess, not Redis"))
+
+
+def test_the_terminal_chat_outlives_an_outage(server: RestartableRedis, project: str) -> None:
+    out = io.StringIO()
+    app = App(Settings(project_name=project, redis_url=server.url))
+    chat = app.console_chat(console_actor("alice"), Console(file=out, width=200))
+    server.stop()
+    assert chat.repl(["status", "start"]) == 1  # each command fails; the loop goes on
+    assert out.getvalue().count("The queue is unreachable") == 2, out.getvalue()
+    server.start()
+    assert chat.repl(["status"]) == 0
