@@ -97,4 +97,5 @@ def test_the_terminal_chat_outlives_an_outage(server: RestartableRedis, project:
     assert chat.repl(["status", "start"]) == 1  # each command fails; the loop goes on
     assert out.getvalue().count("The queue is unreachable") == 2, out.getvalue()
     server.start()
-    assert chat.repl(["status"]) == 0
+    wait_for(app.redis.ping, 10, "Redis to load its AOF")
+    assert chat.repl(["status"]) == 0, out.getvalue()
