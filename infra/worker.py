@@ -28,7 +28,8 @@ from typing import Any
 import redis
 from redis.exceptions import RedisError
 from rq import Queue, Worker
-from rq.job import Job
+from rq.exceptions import InvalidJobOperation
+from rq.job import Job, JobStatus
 from rq.scheduler import RQScheduler
 
 from infra.outage import OUTAGE_ERRORS, Outage, is_outage
@@ -173,8 +174,26 @@ class OutlastingWorker(Worker):
             if self._horse_pid:  # the horse is still ours: never leave it behind
                 self.wait_for_horse()
                 self._horse_pid = 0
-            log.warning("job %s: its bookkeeping was cut by the outage", job.id)
             self.outage.wait(exc)
+            self._close_interrupted(job, queue)
+
+    def _close_interrupted(self, job: Job, queue: Queue) -> None:
+        """RQ's record of a job the outage cut short says failed, not started forever;
+        the job's own slot in the platform record stays, so the reconciler (run when
+        Redis returned) resumes it on its id."""
+        try:
+            if job.get_status(refresh=True) in (JobStatus.FINISHED, JobStatus.FAILED):
+                return
+            log.warning("job %s: interrupted by the outage; the reconciler resumes it", job.id)
+            self.handle_job_failure(
+                job,
+                queue=queue,
+                exc_string="Interrupted by a Redis outage; resumed by the reconciler.",
+            )
+        except InvalidJobOperation:
+            pass  # its record expired meanwhile
+        except OUTAGE_ERRORS:
+            pass  # Redis away again: RQ's own cleanup settles it
 
     def _pubsub_exception_handler(self, exc: Exception, pubsub: Any, pubsub_thread: Any) -> None:
         # RQ's handler logs every 2 s for as long as Redis is away: once is enough.

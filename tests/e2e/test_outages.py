@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 import redis
 
@@ -186,3 +187,49 @@ def test_followers_are_told_when_the_worker_dies(
     wait_for(lambda: r.hget(keys.platform, "state") == b"running", 120, "the resumed start")
     stop = p.say("stop")
     assert stop.code == 0 and stop.events("audit")[0]["data"]["clean"] is True
+
+
+def test_an_idle_worker_outlives_an_outage_and_works_after(
+    outage_platform: Platform, server: RestartableRedis
+) -> None:
+    p = outage_platform
+    worker = p.start_worker()
+    wait_for(lambda: "Listening on" in p.worker_log(), 30, "the worker to listen")
+    _outage(server, 3, worker)
+    wait_for(lambda: "Redis is back" in p.worker_log(), 30, "the worker to see Redis back")
+    start = p.say("start")
+    assert start.code == 0, start.stdout + start.stderr + p.worker_log()
+    stop = p.say("stop")
+    assert stop.code == 0 and stop.events("audit")[0]["data"]["clean"] is True
+    log = p.worker_log()
+    assert worker.poll() is None and "quitting" not in log, log
+    assert log.count("Redis is back") <= 3, log  # the worker loop, the scheduler thread
+
+
+def test_a_job_killed_during_an_outage_is_resumed_on_its_id_when_redis_returns(
+    outage_platform: Platform, server: RestartableRedis
+) -> None:
+    """The reconciler's path: the work horse dies while Redis is away (its wait for
+    Redis can not save it), the worker lives; Redis returns, the worker runs the
+    reconciler at once, and it resumes the same job."""
+    p = outage_platform
+    worker = p.start_worker()
+    p.say_async("start retro")
+    r, keys = _client(server), Keys(p.settings.project_name)
+    job_id = wait_for(lambda: _reached_step(r, keys, "scale-up"), 60, "the start to scale up")
+    server.stop()
+    [horse] = psutil.Process(worker.pid).children()
+    horse.kill()
+    horse.wait(timeout=10)
+    server.start()
+    back = time.monotonic()
+    wait_for(lambda: r.hget(keys.platform, "state") == b"running", 120, "the resumed start")
+    converged = time.monotonic() - back
+    events = _events(r, keys, str(job_id))
+    resumed = [e for e in events if e.get("data", {}).get("resumed")]  # type: ignore[union-attr]
+    assert resumed and "Resuming" in str(resumed[-1]["message"]), events
+    assert "url_ready" in [e["kind"] for e in events]
+    assert worker.poll() is None, p.worker_log()
+    stop = p.say("stop")
+    assert stop.code == 0 and stop.events("audit")[0]["data"]["clean"] is True
+    print(f"\n[horse killed in an outage] converged {converged:.1f} s after Redis returned")
