@@ -56,11 +56,12 @@ class SchedulerThread:
         return self
 
     def _run(self) -> None:
-        failing = False
+        outage = Outage(self.scheduler.connection, "scheduler", log)
+        broken = False  # a bug, said once until a round succeeds
         try:
             self.scheduler.register_birth()
-        except RedisError:
-            failing = True
+        except RedisError as exc:
+            outage.lost(exc)
         while not self._stop.is_set():
             try:
                 if self.scheduler.should_reacquire_locks:
@@ -68,17 +69,14 @@ class SchedulerThread:
                 if self.scheduler.acquired_locks:
                     self.scheduler.heartbeat()
                     self.scheduler.enqueue_scheduled_jobs()
-                if failing:
-                    log.info("scheduler: Redis is back")
-                failing = False
+                outage.back()
+                broken = False
             except RedisError as exc:
-                if not failing:  # once per outage
-                    log.warning("scheduler: Redis unavailable (%s); retrying", exc)
-                failing = True
+                outage.lost(exc)  # once per outage; the next round tries again
             except Exception:  # a bug must not end scheduling for good
-                if not failing:
+                if not broken:
                     log.exception("scheduler failed; retrying")
-                failing = True
+                broken = True
             self._stop.wait(self.interval)
 
     def stop(self) -> None:
@@ -184,7 +182,9 @@ class OutlastingWorker(Worker):
         try:
             if job.get_status(refresh=True) in (JobStatus.FINISHED, JobStatus.FAILED):
                 return
-            log.warning("job %s: interrupted by the outage; the reconciler resumes it", job.id)
+            # A lifecycle job keeps its slot (the reconciler resumes it); a chain run
+            # is taken over by the next run (``infra.chain``).
+            log.warning("job %s: cut short by the outage; recorded as failed", job.id)
             self.handle_job_failure(
                 job,
                 queue=queue,

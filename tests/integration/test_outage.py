@@ -7,16 +7,19 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 from rich.console import Console
+from rq import Queue
 
 from adapters.console.translate import actor as console_actor
 from adapters.wiring import App
 from bot.config import Settings
+from infra.chain import JobChain
 from infra.lock import LeaseLock
 from infra.outage import Outage, StateUnavailable, converted, is_outage
 from tests.support.services import RestartableRedis, restartable_redis, wait_for
@@ -99,3 +102,20 @@ def test_the_terminal_chat_outlives_an_outage(server: RestartableRedis, project:
     server.start()
     wait_for(app.redis.ping, 10, "Redis to load its AOF")
     assert chat.repl(["status"]) == 0, out.getvalue()
+
+
+def _noop() -> None:
+    """A job function for the chain test (never run)."""
+
+
+def test_a_chain_whose_run_was_cut_short_is_taken_over(redis_client: redis.Redis) -> None:
+    queue = Queue(f"t-chain-{uuid.uuid4().hex[:6]}", connection=redis_client)
+    key = f"{queue.name}:chain"
+    chain = JobChain(redis_client, queue, key, _noop, "run")
+    assert chain.start(interval=60, delay=30)  # the next run waits in RQ's scheduler
+    alive = redis_client.get(key)
+    assert not chain.hand_over("someone-else", 60, 30)  # the recorded run will hand over
+    assert redis_client.get(key) == alive
+    redis_client.set(key, "run-killed-in-the-outage")  # RQ has no such job any more
+    assert chain.hand_over("run-now", 60, 30)
+    assert redis_client.get(key) not in (None, alive, b"run-killed-in-the-outage")
