@@ -15,6 +15,7 @@ from adapters.console import translate
 from adapters.console.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from adapters.wiring import App
 from bot.errors import BotError
+from infra.outage import converted
 from infra.settings import load_settings
 
 log = logging.getLogger("jitsi")
@@ -118,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_demo(args.profile, args.time_scale, args.script)
         app = App(load_settings())
-        return _dispatch(app, args)
+        with converted():  # Redis lost mid-command: say so, never a traceback
+            return _dispatch(app, args)
     except BotError as exc:
         err.print(f"[bold red]Error:[/] {exc.user_message()}", highlight=False)
         return EXIT_FAILED if not isinstance(exc, _usage_errors()) else EXIT_USAGE

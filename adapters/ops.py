@@ -31,6 +31,10 @@ def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
         app.keys.queue_name,
         name=name or f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:4]}",
         burst=burst,
+        retry_max_seconds=app.settings.redis_retry_max_seconds,
+        # Redis is back: converge at once (a job the outage cut short is resumed on
+        # its own id) rather than at the next periodic run.
+        on_back=lambda _seconds: app.reconcile_chain.run_now(),
     )
     return EXIT_OK
 

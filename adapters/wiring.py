@@ -3,6 +3,7 @@ where objects are made and handed to each other."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,6 +32,7 @@ from infra.guard import Guards
 from infra.jobs import JobContext
 from infra.keys import Keys
 from infra.lock import LeaseLock
+from infra.outage import Outage
 from infra.pricing import find_prices, unknown_reason
 from infra.queue import RQJobQueue
 from infra.reconciler import Reconciler
@@ -84,7 +86,7 @@ class App:
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             where = redact_url(self.settings.redis_dsn)
             raise RedisUnavailable(
-                f"Cannot reach Redis at {where} ({type(exc).__name__}).",
+                f"The queue is unreachable. Cannot reach Redis at {where} ({type(exc).__name__}).",
                 "Start redis-server or set JITSI_REDIS_URL (make demo starts its own).",
             ) from None
 
@@ -269,7 +271,22 @@ class App:
     @cached_property
     def runner(self) -> LifecycleRunner:
         return LifecycleRunner(
-            self.settings, self.lifecycle, self.store, self.sink, self.lock, self.guards.after_job
+            self.settings,
+            self.lifecycle,
+            self.store,
+            self.sink,
+            self.lock,
+            self.guards.after_job,
+            self.outage,
+        )
+
+    def outage(self, what: str) -> Outage:
+        """A tracker that waits out a Redis outage for ``what`` (a job, the worker)."""
+        return Outage(
+            self.redis,
+            what,
+            logging.getLogger("jitsi.worker"),
+            max_backoff=self.settings.redis_retry_max_seconds,
         )
 
     @cached_property

@@ -102,6 +102,11 @@ class Settings(BaseModel):
 
     reconcile_interval_seconds: float = Field(default=300.0, ge=0)  # 0 turns it off
     worker_pickup_seconds: float = Field(default=30.0, gt=0)
+    # Redis outages: the longest pause between two tries to reach Redis again (worker,
+    # running jobs), and how long a followed job may have no worker holding its lease
+    # (after the lease ran out) before the follower is told the worker stopped.
+    redis_retry_max_seconds: float = Field(default=5.0, gt=0, le=300)
+    worker_lost_seconds: float = Field(default=10.0, ge=0)
 
     @field_validator("domain")
     @classmethod

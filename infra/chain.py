@@ -2,8 +2,10 @@
 
 Exactly one chain runs per key, however many workers share the queue: the key
 holds the id of the next scheduled run, and only that run may schedule the one
-after. If the chain breaks (a worker died with the run), the key expires after a
-few intervals and the next start of a chain takes over.
+after. If the chain breaks (a worker died with the run, or a Redis outage cut the
+run short before it handed over), any other run takes it over as soon as RQ says
+the recorded run is over (failed, finished, or gone); else the key expires after
+a few intervals and the next start of a chain takes over.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from datetime import timedelta
 
 import redis
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 # KEYS[1] the chain's key. ARGV: the run handing over, the next run, TTL in ms.
 # Only the run whose id is recorded (or any run when none is) schedules the next.
@@ -24,6 +28,9 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 """
 # Ends the chain, unless another run owns it by now.
+# RQ statuses of a recorded run that will still hand over.
+_ALIVE = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED)
+
 _END = """
 local cur = redis.call('GET', KEYS[1])
 if cur and cur ~= ARGV[1] then return 0 end
@@ -73,10 +80,26 @@ class JobChain:
     def hand_over(self, run_id: str, interval: float, delay: float) -> bool:
         """Schedule the run after ``run_id`` in ``delay`` seconds, if the chain is its own."""
         next_id = self.new_id()
-        if not self._handover(keys=[self.key], args=[run_id, next_id, self.ttl_ms(interval)]):
-            return False
+        ttl = self.ttl_ms(interval)
+        if not self._handover(keys=[self.key], args=[run_id, next_id, ttl]):
+            dead = self._dead_run()
+            # Compare-and-set on the dead run's id: one taker wins.
+            if dead is None or not self._handover(keys=[self.key], args=[dead, next_id, ttl]):
+                return False
         self._enqueue(next_id, delay)
         return True
+
+    def _dead_run(self) -> str | None:
+        """The recorded run's id when RQ says it will never hand over, else None."""
+        raw = self._client.get(self.key)
+        if raw is None:
+            return None
+        recorded = raw.decode() if isinstance(raw, bytes) else str(raw)
+        try:
+            status = Job.fetch(recorded, connection=self._client).get_status(refresh=False)
+        except NoSuchJobError:
+            return recorded
+        return None if status in _ALIVE else recorded
 
     def end(self, run_id: str) -> None:
         """Release the chain after ``run_id``'s last run (unless another owns it)."""

@@ -9,12 +9,18 @@ restarted renderer resumes where it stopped.
 
 Redis errors never leave this module raw: they become ``StateUnavailable`` (or a
 cancellation, when the task was being cancelled), which the adapters' retry loops catch.
+
+``WorkerWatch`` tells a follower when the job it shows has lost its worker: nothing
+renews the platform's lease (``infra.lock``) and the job does not wait in the queue.
+Replayed events cannot tell that (a job that died mid-step looks just like one that
+is polling AWS), so a follower that joined such a job would otherwise wait in silence.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,8 +29,8 @@ from typing import Any, Generic, NewType, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from rq.job import Job, JobStatus
 
-from bot.errors import BotError
 from bot.events import Event, Notice
 from bot.model import JobId
 from infra.keys import (
@@ -36,6 +42,9 @@ from infra.keys import (
     cursor_room_notice,
     is_cursor_job,
 )
+from infra.outage import QUEUE_UNREACHABLE, StateUnavailable
+
+__all__ = ["BEGINNING", "WORKER_STOPPED", "Follower", "StateUnavailable", "WorkerWatch"]
 
 EntryId = NewType("EntryId", str)
 """A Redis stream entry id, ``<milliseconds>-<sequence>``; ids only grow."""
@@ -49,8 +58,11 @@ Target = dict[str, Any]
 T = TypeVar("T")
 
 
-class StateUnavailable(BotError):
-    """Redis did not answer. What was saved is intact: trying again later resumes."""
+WORKER_STOPPED = "The worker running this job stopped; it resumes when a worker is running."
+"""What a follower is told when its job lost its worker (``WorkerWatch``)."""
+
+# RQ statuses of a job that waits for a worker: it has none yet, and needs none.
+_WAITING = {JobStatus.QUEUED.value, JobStatus.DEFERRED.value, JobStatus.SCHEDULED.value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +138,16 @@ class Follower:
         with _boundary():
             fields = await self._r.hkeys(self.keys.cursor(renderer))
         return [JobId(f) for f in map(_text, fields) if is_cursor_job(f)]
+
+    async def worker_alive(self, job_id: str) -> bool:
+        """True while something holds the platform's lifecycle lease (a worker running a
+        job, or the reconciler resuming one) or the job still waits in RQ's queue."""
+        with _boundary():
+            async with self._r.pipeline(transaction=False) as pipe:
+                pipe.exists(self.keys.lock)
+                pipe.hget(Job.key_for(job_id), "status")
+                held, status = await pipe.execute()
+        return bool(held) or (status is not None and _text(status) in _WAITING)
 
     # -- message targets ---------------------------------------------------------
     async def save_target(self, renderer: str, job_id: str, target: Mapping[str, Any]) -> None:
@@ -248,6 +270,36 @@ class Follower:
                 await pipe.execute()
 
 
+class WorkerWatch:
+    """Whether a followed job lost its worker: ``Follower.worker_alive`` false for
+    ``grace`` seconds in a row (checked at most every ``every`` seconds). The lease
+    runs out ``lock_lease_seconds`` after its holder's last renewal, so a follower is
+    told within about lease + grace + every seconds of a worker's death."""
+
+    def __init__(
+        self, follower: Follower, job_id: str, grace: float, *, every: float = 1.0
+    ) -> None:
+        self.follower = follower
+        self.job_id = job_id
+        self.grace = grace
+        self.every = every
+        self._next_check = 0.0
+        self._gone_since: float | None = None
+
+    async def stopped(self) -> bool:
+        """True once the job has had no worker for ``grace`` seconds."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return self._gone_since is not None and now - self._gone_since >= self.grace
+        self._next_check = now + self.every
+        if await self.follower.worker_alive(self.job_id):
+            self._gone_since = None
+            return False
+        if self._gone_since is None:
+            self._gone_since = now
+        return now - self._gone_since >= self.grace
+
+
 @contextmanager
 def _boundary() -> Iterator[None]:
     """Redis errors out as ``StateUnavailable``; a cancelled read stays a cancellation."""
@@ -258,7 +310,7 @@ def _boundary() -> Iterator[None]:
         if task is not None and task.cancelling():  # redis-py turns a cancelled
             raise asyncio.CancelledError from exc  # read into its TimeoutError
         raise StateUnavailable(
-            f"Redis is unavailable ({type(exc).__name__}).",
+            f"{QUEUE_UNREACHABLE}: Redis is unavailable ({type(exc).__name__}).",
             "Check that redis-server runs at JITSI_REDIS_URL; the bot retries meanwhile.",
         ) from exc
 

@@ -146,7 +146,8 @@ class Reconciler:
             )
             log.info("reconcile: resuming %s as job %s", kind.value, resumed)
             spec = JobSpec(resumed, kind, SYSTEM, status.session_room, time.time())
-            self.guards.after_job(spec, self.runner.run_locked(spec))
+            # With its lock: a Redis outage mid-run then resumes it in place.
+            self.guards.after_job(spec, self.runner.run_locked(spec, lock))
             return f"resumed {kind.value} as job {resumed}"
         finally:
             lock.release()

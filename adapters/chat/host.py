@@ -16,11 +16,13 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from bot.config import Settings
-from bot.model import Actor
+from bot.events import Event, EventKind
+from bot.model import Actor, JobId
 from bot.render import ProgressView
 from bot.service import Reply
-from infra.follow import BEGINNING, Follower
+from infra.follow import BEGINNING, WORKER_STOPPED, Follower, WorkerWatch
 from infra.glance import PlatformGlance
+from infra.outage import converted
 
 Update = Callable[[ProgressView, bool], Awaitable[None]]
 """Draw ``view`` into the job's message; the flag is True for the final drawing."""
@@ -61,7 +63,11 @@ class ChatHost:
     # -- commands --------------------------------------------------------------
     async def handle(self, text: str, actor: Actor) -> Reply:
         """Parse, authorise, enqueue (in a worker thread: the service is synchronous)."""
-        return await asyncio.to_thread(self._commands.handle, text, actor)
+        return await asyncio.to_thread(self._handle, text, actor)
+
+    def _handle(self, text: str, actor: Actor) -> Reply:
+        with converted():  # Redis away: ``StateUnavailable``, which adapters answer
+            return self._commands.handle(text, actor)
 
     async def status_text(self) -> str:
         return await asyncio.to_thread(self._commands.status_text)
@@ -84,7 +90,9 @@ class ChatHost:
         at most once per ``min_interval`` seconds, and always for the last event.
         Returns the final view; the message target is dropped when the job ends.
         Raises ``TimeoutError`` after ``idle_timeout`` seconds without an event, and
-        ``StateUnavailable`` when Redis fails (the target stays: a restart resumes)."""
+        ``StateUnavailable`` when Redis fails (the target stays: a restart resumes).
+        A job whose worker stopped gets ``WORKER_STOPPED`` as a notice in its message,
+        once, and is still followed: it resumes when a worker runs."""
         idle_limit = idle_timeout or (
             self.settings.start_timeout_seconds + self.settings.stop_timeout_seconds
         )
@@ -93,6 +101,8 @@ class ChatHost:
         drawn_at = 0.0
         dirty = False
         silent_since = time.monotonic()
+        watch = WorkerWatch(self.follower, job_id, self.settings.worker_lost_seconds)
+        told = False
         while True:
             wait_ms = (
                 1000
@@ -105,6 +115,11 @@ class ChatHost:
                 view.apply(event)
                 dirty = True
                 silent_since = time.monotonic()
+                told = told and not event.data.get("resumed")
+            if not batch.items and not told and not view.finished and await watch.stopped():
+                # Drawn locally, never written to the job's stream: it is not the job's.
+                view.apply(Event(EventKind.NOTICE, JobId(job_id), time.time(), WORKER_STOPPED))
+                dirty, told = True, True
             now = time.monotonic()
             if view.finished:
                 await update(view, True)

@@ -20,7 +20,8 @@ from bot.events import Event, EventKind
 from bot.model import Actor
 from bot.render import ProgressView, event_line
 from bot.service import Reply, ReplyKind
-from infra.follow import BEGINNING, Follower
+from infra.follow import BEGINNING, WORKER_STOPPED, Follower, WorkerWatch
+from infra.outage import StateUnavailable, converted
 
 T = TypeVar("T")
 
@@ -29,6 +30,10 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 class NoWorker(Exception):
     """Nobody picked the job up within the pickup window."""
+
+
+class WorkerStopped(Exception):
+    """The job's worker stopped renewing its lease (``infra.follow.WorkerWatch``)."""
 
 
 class ConsoleChat:
@@ -54,7 +59,8 @@ class ConsoleChat:
 
     # -- one command ---------------------------------------------------------
     def say(self, text: str, *, as_json: bool = False, live: bool = False) -> int:
-        reply = self.commands.handle(text, self.actor)
+        with converted():  # Redis gone: "the queue is unreachable", not a traceback
+            reply = self.commands.handle(text, self.actor)
         if as_json:
             print(translate.reply_json(reply), flush=True)
         elif reply.kind is not ReplyKind.JOB or reply.joined:
@@ -93,6 +99,16 @@ class ConsoleChat:
         except NoWorker as exc:
             self._problem(str(exc), as_json)
             return EXIT_FAILED
+        except WorkerStopped:
+            self._problem(WORKER_STOPPED, as_json)
+            return EXIT_FAILED
+        except StateUnavailable as exc:
+            self._problem(
+                f"Lost the queue while following job {reply.job_id}: {exc} The job "
+                "itself goes on; `jitsi-bot status` shows the platform when Redis is back.",
+                as_json,
+            )
+            return EXIT_FAILED
         except TimeoutError:
             self._problem(
                 f"No progress for a long time on job {reply.job_id}; is the worker "
@@ -117,6 +133,9 @@ class ConsoleChat:
         after = await follower.job_cursor(renderer, job_id) if renderer else BEGINNING
         idle_limit = settings.start_timeout_seconds + settings.stop_timeout_seconds
         last_seen = time.monotonic()
+        # Replayed events say a worker picked the job up long ago; only the lease
+        # says whether one still runs it.
+        watch = WorkerWatch(follower, job_id, settings.worker_lost_seconds)
         while True:
             batch = await follower.job_events(job_id, after, block_ms=250)
             after = batch.last
@@ -129,6 +148,8 @@ class ConsoleChat:
                         "(same JITSI_REDIS_URL); the job stays queued and runs when a "
                         "worker starts."
                     )
+                if picked_up and await watch.stopped():
+                    raise WorkerStopped(job_id)
                 if now - last_seen > idle_limit:
                     raise TimeoutError(job_id)
                 continue
@@ -187,7 +208,11 @@ class ConsoleChat:
                 break
             if not interactive:
                 self.console.print(f"> {text}", style="bold", markup=False, highlight=False)
-            status = self.say(text, live=self.console.is_terminal)
+            try:
+                status = self.say(text, live=self.console.is_terminal)
+            except StateUnavailable as exc:  # Redis away: this command fails, the chat goes on
+                self._problem(exc.user_message(), as_json=False)
+                status = EXIT_FAILED
         return status
 
     def resume(self) -> None:

@@ -258,7 +258,10 @@ class SlackAdapter:
         if denial:
             await self.host.audit(req.actor, req.text, f"denied: {denial}")
             return denial
-        return await self.host.handle(req.text, req.actor)
+        try:
+            return await self.host.handle(req.text, req.actor)
+        except StateUnavailable as exc:  # Redis away: say so at once (nothing to audit to)
+            return exc.user_message()
 
     async def _answer(self, req: SlackRequest, result: Reply | str, say: Say) -> None:
         if isinstance(result, str):

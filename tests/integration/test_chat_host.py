@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.events import Event, EventKind
 from bot.model import JobId
 from bot.render import ProgressView
+from infra.follow import WORKER_STOPPED
 
 
 @pytest.fixture
@@ -63,3 +64,35 @@ def test_a_silent_job_times_out_and_keeps_its_target(app: App) -> None:
         await host.close()
 
     asyncio.run(run())
+
+
+def test_a_job_whose_worker_stopped_is_told_and_still_followed(
+    redis_url: str, project: str
+) -> None:
+    app = App(Settings(project_name=project, redis_url=redis_url, worker_lost_seconds=0.2))
+    host = app.chat_host()
+    job = JobId("j3")
+    app.sink.emit(Event(EventKind.ACCEPTED, job, 0.0, "Starting requested by alice."))
+    app.sink.emit(
+        Event(EventKind.NOTICE, job, 1.0, "A worker picked up the start.", data={"picked_up": True})
+    )
+    drawn: list[list[str]] = []
+
+    async def update(view: ProgressView, final: bool) -> None:
+        drawn.append(list(view.notices))
+
+    async def run() -> ProgressView:
+        following = asyncio.create_task(host.follow_job("slack", job, update, min_interval=0.05))
+        deadline = asyncio.get_running_loop().time() + 10
+        while not any(WORKER_STOPPED in notes for notes in drawn):  # no lease, no queue
+            assert asyncio.get_running_loop().time() < deadline, drawn
+            await asyncio.sleep(0.05)
+        # A worker comes back and the reconciler resumes the job on its id.
+        app.sink.emit(Event(EventKind.NOTICE, job, 2.0, "Resuming.", data={"resumed": True}))
+        app.sink.emit(Event(EventKind.FINISHED, job, 3.0, "done", data={"ok": True}))
+        view = await following
+        await host.close()
+        return view
+
+    view = asyncio.run(run())
+    assert view.ok and view.notices == [WORKER_STOPPED, "Resuming."]

@@ -14,7 +14,7 @@ import redis
 from bot.events import Event, EventKind, Notice, NoticeKind
 from bot.model import JobId
 from infra.events import RedisEventSink, RedisNoticeSink
-from infra.follow import BEGINNING, Follower, StateUnavailable
+from infra.follow import BEGINNING, Follower, StateUnavailable, WorkerWatch
 from infra.keys import CURSOR_NOTICES, CURSOR_TTL_SECONDS, Keys
 from infra.local_redis import free_port
 
@@ -260,3 +260,30 @@ def _blocked(follower: Follower) -> bool:
         return any(c.get("cmd") == "xread" for c in client.client_list())
     finally:
         client.close()
+
+
+def test_a_worker_is_alive_while_it_holds_the_lease_or_the_job_waits(
+    follower: Follower, keys: Keys, redis_client: redis.Redis
+) -> None:
+    assert not run(follower, lambda: follower.worker_alive("nobody"))
+    redis_client.set(keys.lock, "token", px=5000)  # a worker's lease
+    assert run(follower, lambda: follower.worker_alive("nobody"))
+    redis_client.delete(keys.lock)
+    redis_client.hset("rq:job:queued1", "status", "queued")  # RQ's record of a waiting job
+    assert run(follower, lambda: follower.worker_alive("queued1"))
+    redis_client.hset("rq:job:queued1", "status", "started")  # its worker died
+    assert not run(follower, lambda: follower.worker_alive("queued1"))
+    redis_client.delete("rq:job:queued1")
+
+
+def test_the_watch_says_stopped_only_after_its_grace(follower: Follower) -> None:
+    async def scenario() -> tuple[bool, bool]:
+        watch = WorkerWatch(follower, "gone", grace=0.3, every=0.05)
+        first = await watch.stopped()
+        deadline = asyncio.get_running_loop().time() + 5
+        while not await watch.stopped():
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+        return first, True
+
+    assert run(follower, scenario) == (False, True)

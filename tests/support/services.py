@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from infra.local_redis import free_port, private_redis, stop_process
+from infra.local_redis import free_port, private_redis, stop_process, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,6 +50,55 @@ def redis_server(tmp: Path) -> Iterator[str]:
     """A private redis-server on a free port; yields its URL."""
     with private_redis(tmp) as url:
         yield url
+
+
+class RestartableRedis:
+    """A private redis-server that a test stops and starts again on the same port, with
+    its data kept in an append-only file (fsync on every write), as in production."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        argv = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--dir",
+            str(self.workdir),
+            "--loglevel",
+            "warning",
+        ]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, self.proc, "redis-server")
+
+    def stop(self) -> None:
+        """SIGTERM: Redis closes every client's connection and exits."""
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+
+@contextmanager
+def restartable_redis(workdir: Path) -> Iterator[RestartableRedis]:
+    server = RestartableRedis(workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _emulator_ready(url: str) -> bool:
