@@ -9,9 +9,9 @@ import sys
 import uuid
 from dataclasses import asdict
 
-from rich.console import Console
 from rich.table import Table
 
+from adapters.console.term import terminal
 from adapters.wiring import App
 from bot.cost import money
 from bot.state import DesiredState
@@ -62,10 +62,10 @@ def status(app: App, as_json: bool) -> int:
     if as_json:
         print(json.dumps(data, indent=2, sort_keys=True))
         return EXIT_OK
-    console = Console(soft_wrap=not sys.stdout.isatty())
+    console = terminal(soft_wrap=not sys.stdout.isatty())
     console.print(
-        f"[bold]{app.settings.project_name}[/]: desired [bold]{data['desired']}[/], "
-        f"recorded [bold]{data['state']}[/], AWS says [bold]{data['actual']}[/]"
+        f"{app.settings.project_name}: desired {data['desired']}, "
+        f"recorded {data['state']}, AWS says {data['actual']}"
     )
     if data["url"]:
         console.print(f"Meeting URL: {data['url']}")
@@ -110,16 +110,16 @@ def cost(app: App, hours: float | None, as_json: bool) -> int:
             )
         )
         return EXIT_OK
-    console = Console(soft_wrap=not sys.stdout.isatty())
+    console = terminal(soft_wrap=not sys.stdout.isatty())
     items = Table("running, per hour", "USD", title=f"Prices: {c.prices.region}")
     for item in c.running_items():
         items.add_row(item.label, money(item.amount))
-    items.add_row("[bold]total[/]", f"[bold]{money(c.running_hour)}[/]")
+    items.add_row("total", money(c.running_hour), style="bold")
     console.print(items)
     idle = Table("idle, per month", "USD")
     for item in c.idle_items():
         idle.add_row(item.label, money(item.amount))
-    idle.add_row("[bold]total[/]", f"[bold]{money(c.idle_month)}[/]")
+    idle.add_row("total", money(c.idle_month), style="bold")
     console.print(idle)
     table = Table(
         "usage",
@@ -144,7 +144,7 @@ def bootstrap(app: App) -> int:
     from infra.aws.bootstrap import bootstrap as run
     from infra.aws.session import AwsClients
 
-    console = Console(soft_wrap=not sys.stdout.isatty())
+    console = terminal(soft_wrap=not sys.stdout.isatty())
     made = run(
         app.settings, AwsClients(app.settings), progress=lambda m: console.print(m, highlight=False)
     )
@@ -184,7 +184,7 @@ def audit(app: App, as_json: bool) -> int:
             )
         )
     else:
-        console = Console(soft_wrap=not sys.stdout.isatty())
+        console = terminal(soft_wrap=not sys.stdout.isatty())
         if not rows:
             console.print("Audit clean: no resource of the project exists.")
         else:
