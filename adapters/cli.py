@@ -9,7 +9,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-
 from adapters.console import translate
 from adapters.console.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from adapters.console.term import error_line, terminal

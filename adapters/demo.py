@@ -17,7 +17,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-
 from adapters.console import translate
 from adapters.console.term import terminal
 from adapters.wiring import App

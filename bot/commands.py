@@ -118,8 +118,8 @@ def validate_room(room: str) -> str:
         suggestion = re.sub(r"[^A-Za-z0-9_-]+", "-", room).strip("-_")[:ROOM_MAX]
         hint = f"Try `{suggestion}`." if suggestion else "Use letters, digits, - and _."
         raise CommandError(
-            f"`{safe_text(room, ROOM_MAX)}` is not a valid room name: use letters, digits, - and _, "
-            "starting with a letter or digit.",
+            f"`{safe_text(room, ROOM_MAX)}` is not a valid room name: "
+            "use letters, digits, - and _, starting with a letter or digit.",
             hint,
         )
     return room
