@@ -110,7 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from adapters.demo import run_demo
 
             return run_demo(args.profile, args.time_scale, args.script)
-        app = App(load_settings())
+        interactive = args.command == "status" or (
+            args.command == "infra" and args.infra_command == "audit"
+        )
+        app = App(load_settings(), interactive_aws=interactive)
         return _dispatch(app, args)
     except BotError as exc:
         err.print(error_line(exc.user_message()))

@@ -11,10 +11,11 @@ from dataclasses import asdict
 
 from rich.table import Table
 
-from adapters.console.term import terminal
+from adapters.console.term import error_line, terminal
 from adapters.wiring import App
 from bot.cost import money
-from bot.state import DesiredState
+from bot.errors import CloudError
+from bot.state import DesiredState, PlatformStatus
 from infra import jobs
 from infra.worker import run_worker
 
@@ -37,7 +38,10 @@ def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
 
 def status(app: App, as_json: bool) -> int:
     stored = app.store.status()
-    seen = app.lifecycle.observe()
+    try:
+        seen = app.lifecycle.observe()
+    except CloudError as exc:
+        return _status_without_aws(app, stored, exc, as_json)
     running = seen.service is not None and seen.service.running_count > 0
     ingress = seen.ingress
     per_hour = round(app.costs.running_hour, 5) if running else 0.0
@@ -78,6 +82,35 @@ def status(app: App, as_json: bool) -> int:
         console.print(table)
     console.print(f"Running cost: {money(per_hour)} per hour")
     return EXIT_OK
+
+
+def _status_without_aws(
+    app: App, stored: PlatformStatus, exc: CloudError, as_json: bool
+) -> int:
+    """What Redis says, and that AWS did not answer (exit 1): a hung or unreachable
+    endpoint must not hang the command a person typed."""
+    problem = exc.user_message()
+    if as_json:
+        data = {
+            "desired": stored.desired.value,
+            "state": stored.state.value,
+            "actual": "unknown",
+            "url": stored.url,
+            "job_id": stored.job_id,
+            "last_error": stored.last_error,
+            "aws_error": problem,
+        }
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return EXIT_FAILED
+    console = terminal(soft_wrap=not sys.stdout.isatty())
+    console.print(
+        f"{app.settings.project_name}: desired {stored.desired.value}, "
+        f"recorded {stored.state.value}; AWS unknown"
+    )
+    if stored.url:
+        console.print(f"Meeting URL: {stored.url}")
+    terminal(stderr=True, soft_wrap=True).print(error_line(problem))
+    return EXIT_FAILED
 
 
 def cost(app: App, hours: float | None, as_json: bool) -> int:

@@ -64,6 +64,8 @@ class App:
     clock: Clock = field(default_factory=SystemClock)
     given_parts: PlatformParts | None = None
     given_source: ParticipantSource | None = None
+    # A person waits on this process's AWS calls (status, audit): short timeouts.
+    interactive_aws: bool = False
 
     # -- Redis -------------------------------------------------------------------
 
@@ -170,9 +172,10 @@ class App:
         # Imported here, not at the top: boto3 and its service models weigh about
         # 20 MiB, and the chat process (serve) never talks to AWS.
         from infra.aws.parts import aws_parts
-        from infra.aws.session import AwsClients
+        from infra.aws.session import INTERACTIVE_CONFIG, RETRY_CONFIG, AwsClients
 
-        clients = AwsClients(self.settings)
+        config = INTERACTIVE_CONFIG if self.interactive_aws else RETRY_CONFIG
+        clients = AwsClients(self.settings, retry_config=config)
         if self.settings.nlb_driver is NlbDriver.TERRAFORM:
             from infra.terraform.nlb import terraform_provisioner
 

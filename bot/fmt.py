@@ -52,3 +52,10 @@ def _escape(char: str) -> str:
     if code <= 0xFF:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def sentence(text: str) -> str:
+    """``text`` ending in exactly one full stop (or its own ``?``/``!``/``…``), so
+    messages built from messages never end in ``..``."""
+    text = text.rstrip().rstrip(".").rstrip()
+    return text if text.endswith(("?", "!", "…")) else f"{text}."

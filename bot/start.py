@@ -14,7 +14,7 @@ from bot.events import EventKind
 from bot.job import JobRun, count
 from bot.model import DnsTarget, JobResult, Readiness, Task
 from bot.state import DesiredState, PlatformState
-from bot.stop import tear_down
+from bot.stop import report_unfinished, tear_down_retrying
 
 
 def run_start(run: JobRun) -> JobResult:
@@ -35,13 +35,22 @@ def run_start(run: JobRun) -> JobResult:
         address = _bring_up(run)
     except Cancelled as exc:
         run.report.emit(EventKind.NOTICE, f"{exc} Undoing what was made.", cancelled=True)
-        clean, session = tear_down(run, rollback=True)
+        try:
+            clean, session = tear_down_retrying(run, rollback=True)
+        except BotError as failed:
+            run.finish(False, f"Start cancelled; {report_unfinished(run, failed)}")
+            return JobResult(False)
         run.finish(clean, "Start cancelled by a stop; platform torn down.")
         return JobResult(clean, session)
     except BotError as exc:
         run.report.emit(EventKind.ERROR, exc.user_message(), error=type(exc).__name__)
         store.set_desired(DesiredState.STOPPED, run.spec.actor)
-        clean, session = tear_down(run, rollback=True, error=exc.user_message())
+        try:
+            clean, session = tear_down_retrying(run, rollback=True, error=exc.user_message())
+        except BotError as failed:
+            left = report_unfinished(run, failed)
+            run.finish(False, f"Start failed, and the rollback could not finish. {left}")
+            return JobResult(False)
         note = (
             "Rolled back: nothing is left running."
             if clean

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from bot.config import Settings
 from bot.events import Event, EventKind
+from bot.fmt import safe_text, sentence
 from bot.lifecycle import Lifecycle
 from bot.model import JobId, JobResult, JobSpec
 from infra.events import RedisEventSink
@@ -71,9 +72,13 @@ class LifecycleRunner:
             return self.lifecycle.run(spec)
         except Exception as exc:  # a bug, not a BotError: still end the stream
             log.exception("job %s crashed", spec.job_id)
+            # The chat gets the error's kind and first line, never a traceback
+            # (that goes to the worker log).
+            first = str(exc).splitlines()[0] if str(exc).strip() else ""
+            detail = f": {sentence(safe_text(first, 200))}" if first else "."
             self.fail(
                 spec.job_id,
-                f"The job crashed: {type(exc).__name__}: {exc}. "
+                f"The job stopped on an unexpected error ({type(exc).__name__}){detail} "
                 "The reconciler will retry; see the worker log.",
             )
             raise
