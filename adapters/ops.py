@@ -6,8 +6,11 @@ import json
 import os
 import socket
 import sys
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
+from typing import TypeVar
 
 from rich.table import Table
 
@@ -20,6 +23,7 @@ from infra import jobs
 from infra.worker import run_worker
 
 EXIT_OK, EXIT_FAILED = 0, 1
+T = TypeVar("T")
 
 
 def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
@@ -36,10 +40,15 @@ def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
     return EXIT_OK
 
 
+# All of `status`'s AWS calls together, however slowly each one answers: with the
+# interpreter's start this keeps the command within 10 s.
+STATUS_AWS_SECONDS = 6.0
+
+
 def status(app: App, as_json: bool) -> int:
     stored = app.store.status()
     try:
-        seen = app.lifecycle.observe()
+        seen = _within(STATUS_AWS_SECONDS, app.lifecycle.observe)
     except CloudError as exc:
         return _status_without_aws(app, stored, exc, as_json)
     running = seen.service is not None and seen.service.running_count > 0
@@ -84,9 +93,33 @@ def status(app: App, as_json: bool) -> int:
     return EXIT_OK
 
 
-def _status_without_aws(
-    app: App, stored: PlatformStatus, exc: CloudError, as_json: bool
-) -> int:
+def _within(seconds: float, call: Callable[[], T]) -> T:
+    """``call()``, or CloudError when it has not returned after ``seconds`` (it is left
+    running in a daemon thread: the command exits right after)."""
+    box: list[T] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            box.append(call())
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True, name="aws-status")
+    thread.start()
+    thread.join(seconds)
+    if failed:
+        raise failed[0]
+    if not box:
+        raise CloudError(
+            f"AWS did not answer within {seconds:.0f} s.",
+            "Check the network and aws_endpoint_url, then try again.",
+            retryable=True,
+        )
+    return box[0]
+
+
+def _status_without_aws(app: App, stored: PlatformStatus, exc: CloudError, as_json: bool) -> int:
     """What Redis says, and that AWS did not answer (exit 1): a hung or unreachable
     endpoint must not hang the command a person typed."""
     problem = exc.user_message()

@@ -27,13 +27,14 @@ RETRY_CONFIG = Config(
 )
 
 # Commands a person waits on (`jitsi-bot status`, `infra audit`): two attempts of
-# at most 3 s each, so the first call to a hung endpoint gives up within about
-# 7 s (2 x 3 s + up to 1 s of backoff) and the command says AWS did not answer,
-# within 10 s of being typed.
+# at most 2 s each, so the first call to a hung endpoint gives up within about
+# 5 s (2 x 2 s + up to 1 s of backoff) and the command says AWS did not answer,
+# within 10 s of being typed (the interpreter and boto3 take 1-2 s to load).
+# `status` also bounds all its calls together (adapters.ops.STATUS_AWS_SECONDS).
 INTERACTIVE_CONFIG = Config(
     retries={"total_max_attempts": 2, "mode": "standard"},
     connect_timeout=2,
-    read_timeout=3,
+    read_timeout=2,
 )
 
 # Credentials for an emulator endpoint, so the demo needs no AWS account.
