@@ -130,6 +130,16 @@ class JobRun:
             raise
         return result.value  # type: ignore[return-value]
 
+    def retry(self, step: str, what: str, call: Callable[[], object]) -> None:
+        """Run an idempotent ``call`` (find-or-create, register what is missing) again
+        while AWS fails retryably, as ``wait`` does for a poll, until the step's deadline."""
+
+        def attempt() -> bool:
+            call()
+            return True
+
+        self.wait(step, what, attempt, bool, lambda _: "done")
+
     def finish(self, ok: bool, message: str) -> None:
         """The job's last event, with its AWS calls and duration."""
         calls = sum(self.parts.meter.calls().values()) - self.calls_before

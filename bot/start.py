@@ -101,7 +101,7 @@ def _bring_up(run: JobRun) -> str | None:
         compute.scale(1)
     with step("register"):
         tasks = run.wait("register", "the task's private IP", lambda: _running(run), bool, count)
-        ingress.attach(tasks)
+        run.retry("register", "the task to be registered", lambda: ingress.attach(tasks))
     run.check_cancel()
     if run.parts.dns.enabled:
         with step("dns"):

@@ -78,7 +78,7 @@ class LifecycleRunner:
             detail = f": {sentence(safe_text(first, 200))}" if first else "."
             self.fail(
                 spec.job_id,
-                f"The job stopped on an unexpected error ({type(exc).__name__}){detail} "
+                f"The job crashed on an unexpected error ({type(exc).__name__}){detail} "
                 "The reconciler will retry; see the worker log.",
             )
             raise
