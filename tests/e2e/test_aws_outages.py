@@ -5,6 +5,7 @@ injection (``/_emulator/faults``), or a TCP server that accepts and never answer
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -177,3 +178,142 @@ def test_status_answers_within_10_s_when_aws_hangs(
     else:
         assert "AWS did not answer" in result.stderr
         assert "desired stopped" in result.stdout
+
+
+class SwitchableEndpoint:
+    """A TCP forwarder to the emulator that can be switched off (connections refused,
+    open ones cut) and on again on the same port: AWS unreachable, then reachable."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target.removeprefix("http://").split(":")
+        self.target = (host, int(port))
+        self._lock = threading.Lock()
+        self._conns: list[socket.socket] = []
+        self._server: socket.socket | None = None
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.up()
+
+    def up(self) -> None:
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(64)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def down(self) -> None:
+        with self._lock:
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+            for conn in self._conns:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+            self._conns.clear()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return  # switched off
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+
+def _step_started(r: redis.Redis, keys: Keys, step: str) -> bool:
+    job = r.hget(keys.platform, "job_id")
+    if not job:
+        return False
+    return any(
+        f'"step":"{step}"'.encode() in f[b"event"] and b"step_started" in f[b"event"]
+        for _, f in r.xrange(keys.job_events(job.decode()))
+    )
+
+
+def test_aws_unreachable_during_a_rollback_then_back(platform: Platform, redis_url: str) -> None:
+    """The issue's case: the start fails, its rollback cannot reach AWS (connections
+    refused), and nothing may keep billing once AWS is back."""
+    fast = 3.0
+    endpoint = SwitchableEndpoint(platform.emulator)
+    platform.env.update(
+        {
+            "JITSI_AWS_ENDPOINT_URL": endpoint.url,
+            "JITSI_START_TIMEOUT_SECONDS": "6",
+            "JITSI_RECONCILE_INTERVAL_SECONDS": "300",
+            "JITSI_RECONCILE_FAST_INTERVAL_SECONDS": str(fast),
+            "JITSI_TEARDOWN_RETRY_SECONDS": "2",
+        }
+    )
+    platform.start_worker()
+    r = redis.Redis.from_url(redis_url)
+    keys = Keys(platform.settings.project_name)
+    follower = platform.say_async("start")
+    try:
+        wait_for(lambda: _step_started(r, keys, "healthy"), 60, "the health wait")
+        endpoint.down()  # AWS unreachable: the wait times out, the rollback cannot run
+        out, err = follower.communicate(timeout=120)
+        assert follower.returncode == 1, out + err
+        assert "Traceback" not in out + err and "crashed" not in out
+        lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+        finished = [x for x in lines if x.get("kind") == "finished"][-1]
+        assert "rollback could not finish" in finished["message"]
+        audit = [x for x in lines if x.get("kind") == "audit"][-1]
+        assert audit["data"]["clean"] is False and audit["data"]["per_hour"] > 0.2
+        assert "could not be reached" in audit["message"]
+        for line in lines:
+            assert ".." not in str(line.get("message", "")).replace("…", "")
+        wait_for(
+            lambda: [n for n in _notices(r, keys) if n.data.get("repair") == "leftovers"],
+            30,
+            "the leftover notice",
+        )
+        # Two more fast runs fail while AWS stays away: still one notice.
+        seen: set[bytes] = set()
+
+        def chain_moved_on() -> bool:
+            current = r.get(keys.reconcile_scheduled)
+            if current:
+                seen.add(current)
+            return len(seen) >= 3
+
+        wait_for(chain_moved_on, 60, "two reconcile runs during the outage", step=0.2)
+    finally:
+        endpoint.up()
+    began = time.monotonic()
+    audit_ok = Platform(
+        {**platform.env, "JITSI_AWS_ENDPOINT_URL": platform.emulator},
+        platform.settings,
+        platform.emulator,
+        platform.tmp,
+    )
+    wait_for(lambda: audit_ok.cli("infra", "audit").code == 0, 90, "a clean audit")
+    wait_for(lambda: r.hget(keys.platform, "state") == b"stopped", 30, "the stopped state")
+    took = time.monotonic() - began
+    # Within two fast intervals, plus the audit CLI's own start (2-3 s here).
+    assert took < 2 * fast + 5, took
+    notices = _notices(r, keys)
+    leftovers = [n for n in notices if n.data.get("repair") == "leftovers"]
+    assert len(leftovers) == 1, [n.text for n in notices]
+    assert "not answering" in leftovers[0].text and "$0.235 per hour" in leftovers[0].text
+    assert "Traceback" not in platform.worker_log()
