@@ -173,6 +173,10 @@ class Reconciler:
         normal = self.settings.reconcile_interval_seconds
         if not self.leftovers.marked():
             return normal
+        if self.store.status().desired is not DesiredState.STOPPED:
+            # Someone started again: the start reuses or replaces what was left.
+            self.leftovers.clear()
+            return normal
         with contextlib.suppress(Exception):  # Redis or AWS down: keep hurrying
             pending, _ = self._left_billing()
             if not pending:

@@ -13,6 +13,7 @@ from bot.errors import CloudError
 from bot.events import NoticeKind
 from bot.state import DesiredState, PlatformState
 from infra import jobs
+from tests.idle.conftest import actor
 
 UNREACHABLE = CloudError(
     "AWS could not be reached while removing the way in.",
@@ -108,3 +109,23 @@ def test_leftovers_after_a_stop_are_noticed_once_not_every_run(rig_factory: Any)
     _run_chain(rig)
     assert _next_run_in(rig) > 250
     assert len([n for n in rig.notices() if n.data.get("repair") == "leftovers-gone"]) == 1
+
+
+def test_a_new_start_ends_the_leftover_episode_without_an_all_clear(rig_factory: Any) -> None:
+    rig = rig_factory(
+        reconcile_interval_seconds=300,
+        reconcile_fast_interval_seconds=30,
+        unhealthy_grace_seconds=5,
+        teardown_retry_seconds=60,
+    )
+    rig.cloud.health_mode = "unhealthy"
+    rig.cloud.fail_on.update({"ingress.remove": UNREACHABLE, "audit.billable": UNREACHABLE})
+    rig.say("start")
+    rig.drain()
+    assert len(_leftover_notices(rig)) == 1
+    rig.cloud.fail_on.clear()
+    rig.cloud.health_mode = "auto"
+    rig.app.store.set_desired(DesiredState.RUNNING, actor())
+    assert rig.app.reconciler.next_interval() == 300
+    assert not rig.app.reconciler.leftovers.marked()
+    assert not [n for n in rig.notices() if n.data.get("repair") == "leftovers-gone"]
