@@ -102,7 +102,7 @@ class JobRun:
             if cancellable:
                 self.check_cancel()
             if seen.error is not None:
-                note = f"AWS is not answering yet ({_short(seen.error)}); retrying"
+                note = f"AWS is not answering yet, retrying: {_short(seen.error)}"
             else:
                 note = describe(seen.value)  # type: ignore[arg-type]
             if note != last_note[0]:
@@ -162,7 +162,7 @@ class _Attempt(Generic[T]):
 
 
 def _short(error: CloudError) -> str:
-    """The error's first sentence, without its closing period (it sits in parentheses)."""
+    """The error's message without its closing period (it ends a clause)."""
     return str(error).rstrip(".")
 
 
