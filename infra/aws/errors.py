@@ -53,8 +53,20 @@ _THROTTLING = frozenset(
         "ProvisionedThroughputExceededException",
     }
 )
+# Server-side failures that pass (most come with a 5xx status, also retryable);
+# the request timeouts come with 4xx statuses but say the server gave up waiting.
 _TRANSIENT = frozenset(
-    {"InternalError", "InternalFailure", "ServiceUnavailable", "ServerException", "Unavailable"}
+    {
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "ServerException",
+        "Unavailable",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
 )
 _ACCESS = frozenset(
     {
