@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.cost import CostModel
 from bot.errors import Cancelled, CloudError, LifecycleTimeout
 from bot.events import EventKind
+from bot.fmt import sentence
 from bot.model import JobSpec, SessionTags
 from bot.polling import poll
 from bot.ports import Clock, EventSink, Ledger, PlatformParts, PlatformStore
@@ -81,19 +82,21 @@ class JobRun:
         A start's waits see a stop at every poll (``cancellable``); teardown waits don't.
         A poll only reads, so a retryable failure (throttling, 5xx, a connection error or
         a read timeout, after botocore's own attempts) means "not yet": the wait goes on
-        until the step's deadline, which then names the last AWS error."""
+        until the step's deadline, which then names the AWS error if it still holds."""
         s = self.settings
         last_note = [""]
         last_error: list[CloudError] = []
 
         def attempt() -> _Attempt[T]:
             try:
-                return _Attempt(probe())
+                seen = _Attempt(probe())
             except CloudError as exc:
                 if not exc.retryable:
                     raise
                 last_error[:] = [exc]
                 return _Attempt(None, exc)
+            last_error.clear()  # the deadline names an error only if it still holds
+            return seen
 
         def finished(seen: _Attempt[T]) -> bool:
             return seen.error is None and done(seen.value)  # type: ignore[arg-type]
@@ -123,8 +126,7 @@ class JobRun:
         except LifecycleTimeout as exc:
             if last_error:
                 raise LifecycleTimeout(
-                    f"{str(exc).rstrip('.')}; the last AWS error was: {last_error[0]}".rstrip(".")
-                    + ".",
+                    sentence(f"{str(exc).rstrip('.')}; AWS still fails: {last_error[0]}"),
                     exc.hint,
                 ) from exc
             raise
