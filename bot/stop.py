@@ -11,7 +11,7 @@ from bot.errors import BotError, CloudError, LifecycleTimeout
 from bot.events import EventKind
 from bot.fmt import duration, sentence
 from bot.job import JobRun, remaining
-from bot.model import JobResult, SessionCost, Task
+from bot.model import BillableResource, JobResult, SessionCost, Task
 from bot.state import PlatformState
 
 
@@ -112,8 +112,8 @@ def report_unfinished(run: JobRun, exc: BotError) -> str:
     """A teardown gave up: say why, what is left and what it costs per hour (the audit's
     answer when AWS gives one, else everything a start makes), record the failure.
 
-    Returns the summary for the job's last event. Never raises: it runs when AWS is
-    failing."""
+    Returns the summary for the job's last event. AWS failing again here is part of
+    the report, not a new error."""
     costs = run.deps.costs
     try:
         found = run.parts.audit.billable()
@@ -126,19 +126,13 @@ def report_unfinished(run: JobRun, exc: BotError) -> str:
             f"costing up to {money(per_hour)} per hour"
         )
         rows: list[dict[str, object]] = []
+    elif not found:
+        per_hour, rows = 0.0, []
+        what = "The audit finds nothing billable left"
     else:
         per_hour = sum(costs.resource_hour(r) for r in found)
         what = f"{len(found)} resource(s) still exist, costing {money(per_hour)} per hour"
-        rows = [
-            {
-                "kind": r.kind.value,
-                "id": r.resource_id,
-                "name": r.name,
-                "per_hour": round(costs.resource_hour(r), 5),
-                "detail": r.detail,
-            }
-            for r in found
-        ]
+        rows = _rows(run, found)
     why = sentence(exc.user_message())
     retry = (
         "The reconciler keeps removing them every "
@@ -167,10 +161,10 @@ def _not_stopped(run: JobRun) -> list[Task]:
     return [t for t in run.parts.compute.tasks(include_stopped=True) if t.last_status != "STOPPED"]
 
 
-def _audit(run: JobRun) -> bool:
-    found = run.parts.audit.billable()
+def _rows(run: JobRun, found: list[BillableResource]) -> list[dict[str, object]]:
+    """The audit's findings as event data, each with its hourly cost."""
     costs = run.deps.costs
-    rows = [
+    return [
         {
             "kind": r.kind.value,
             "id": r.resource_id,
@@ -180,6 +174,12 @@ def _audit(run: JobRun) -> bool:
         }
         for r in found
     ]
+
+
+def _audit(run: JobRun) -> bool:
+    found = run.parts.audit.billable()
+    costs = run.deps.costs
+    rows = _rows(run, found)
     total = sum(costs.resource_hour(r) for r in found)
     if rows:
         run.report.emit(
