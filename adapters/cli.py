@@ -9,10 +9,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from rich.console import Console
-
 from adapters.console import translate
 from adapters.console.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from adapters.console.term import error_line, terminal
 from adapters.wiring import App
 from bot.errors import BotError
 from infra.outage import converted
@@ -97,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    err = Console(stderr=True, soft_wrap=True)
+    err = terminal(stderr=True, soft_wrap=True)
     try:
         if args.command == "emulator":
             from infra.emulator.server import main as emulator_main
@@ -118,11 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from adapters.demo import run_demo
 
             return run_demo(args.profile, args.time_scale, args.script)
-        app = App(load_settings())
+        interactive = args.command == "status" or (
+            args.command == "infra" and args.infra_command == "audit"
+        )
+        app = App(load_settings(), interactive_aws=interactive)
         with converted():  # Redis lost mid-command: say so, never a traceback
             return _dispatch(app, args)
     except BotError as exc:
-        err.print(f"[bold red]Error:[/] {exc.user_message()}", highlight=False)
+        err.print(error_line(exc.user_message()))
         return EXIT_FAILED if not isinstance(exc, _usage_errors()) else EXIT_USAGE
     except KeyboardInterrupt:
         return 130

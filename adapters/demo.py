@@ -17,9 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rich.console import Console
-
 from adapters.console import translate
+from adapters.console.term import terminal
 from adapters.wiring import App
 from bot.config import Settings
 from infra.local_redis import private_redis, stop_process
@@ -48,7 +47,7 @@ def run_demo(profile: str, time_scale: float, script: str | None) -> int:
 
     # werkzeug logs every request at INFO unless its logger has a level.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    console = Console(soft_wrap=not sys.stdout.isatty())
+    console = terminal(soft_wrap=not sys.stdout.isatty())
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jitsi-demo-")))
         with console.status("Starting Redis, the AWS emulator and a worker…"):
@@ -61,7 +60,7 @@ def run_demo(profile: str, time_scale: float, script: str | None) -> int:
             worker = _start_worker(settings, workdir)
             stack.callback(stop_process, worker)
         console.print(
-            f"[green]Ready.[/] Emulated AWS at {emulator.url} (profile {profile}, "
+            f"Ready. Emulated AWS at {emulator.url} (profile {profile}, "
             f"time scale {time_scale:g}); Redis at {redis_url}."
         )
         chat = App(settings).console_chat(translate.actor(), console)

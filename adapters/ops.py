@@ -6,19 +6,24 @@ import json
 import os
 import socket
 import sys
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
+from typing import TypeVar
 
-from rich.console import Console
 from rich.table import Table
 
+from adapters.console.term import error_line, terminal
 from adapters.wiring import App
 from bot.cost import money, rounded
-from bot.state import DesiredState
+from bot.errors import CloudError
+from bot.state import DesiredState, PlatformStatus
 from infra import jobs
 from infra.worker import run_worker
 
 EXIT_OK, EXIT_FAILED = 0, 1
+T = TypeVar("T")
 
 
 def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
@@ -39,9 +44,17 @@ def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
     return EXIT_OK
 
 
+# All of `status`'s AWS calls together, however slowly each one answers: with the
+# interpreter's start this keeps the command within 10 s.
+STATUS_AWS_SECONDS = 6.0
+
+
 def status(app: App, as_json: bool) -> int:
     stored = app.store.status()
-    seen = app.lifecycle.observe()
+    try:
+        seen = _within(STATUS_AWS_SECONDS, app.lifecycle.observe)
+    except CloudError as exc:
+        return _status_without_aws(app, stored, exc, as_json)
     running = seen.service is not None and seen.service.running_count > 0
     ingress = seen.ingress
     per_hour = rounded(app.costs.running_hour, 5) if running else 0.0
@@ -67,10 +80,10 @@ def status(app: App, as_json: bool) -> int:
     if as_json:
         print(json.dumps(data, indent=2, sort_keys=True))
         return EXIT_OK
-    console = Console(soft_wrap=not sys.stdout.isatty())
+    console = terminal(soft_wrap=not sys.stdout.isatty())
     console.print(
-        f"[bold]{app.settings.project_name}[/]: desired [bold]{data['desired']}[/], "
-        f"recorded [bold]{data['state']}[/], AWS says [bold]{data['actual']}[/]"
+        f"{app.settings.project_name}: desired {data['desired']}, "
+        f"recorded {data['state']}, AWS says {data['actual']}"
     )
     if data["url"]:
         console.print(f"Meeting URL: {data['url']}")
@@ -84,6 +97,59 @@ def status(app: App, as_json: bool) -> int:
     unknown = f" ({app.costs.unknown_reason})" if per_hour is None else ""
     console.print(f"Running cost: {money(per_hour)} per hour{unknown}")
     return EXIT_OK
+
+
+def _within(seconds: float, call: Callable[[], T]) -> T:
+    """``call()``, or CloudError when it has not returned after ``seconds`` (it is left
+    running in a daemon thread: the command exits right after)."""
+    box: list[T] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            box.append(call())
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True, name="aws-status")
+    thread.start()
+    thread.join(seconds)
+    if failed:
+        raise failed[0]
+    if not box:
+        raise CloudError(
+            f"AWS did not answer within {seconds:.0f} s.",
+            "Check the network and aws_endpoint_url, then try again.",
+            retryable=True,
+        )
+    return box[0]
+
+
+def _status_without_aws(app: App, stored: PlatformStatus, exc: CloudError, as_json: bool) -> int:
+    """What Redis says, and that AWS did not answer (exit 1): a hung or unreachable
+    endpoint must not hang the command a person typed."""
+    problem = exc.user_message()
+    if as_json:
+        data = {
+            "desired": stored.desired.value,
+            "state": stored.state.value,
+            "actual": "unknown",
+            "url": stored.url,
+            "job_id": stored.job_id,
+            "last_error": stored.last_error,
+            "aws_error": problem,
+        }
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return EXIT_FAILED
+    console = terminal(soft_wrap=not sys.stdout.isatty())
+    console.print(
+        f"{app.settings.project_name}: desired {stored.desired.value}, "
+        f"recorded {stored.state.value}; AWS unknown"
+    )
+    if stored.url:
+        console.print(f"Meeting URL: {stored.url}")
+    terminal(stderr=True, soft_wrap=True).print(error_line(problem))
+    return EXIT_FAILED
 
 
 def cost(app: App, hours: float | None, as_json: bool) -> int:
@@ -117,18 +183,18 @@ def cost(app: App, hours: float | None, as_json: bool) -> int:
             )
         )
         return EXIT_OK
-    console = Console(soft_wrap=not sys.stdout.isatty())
+    console = terminal(soft_wrap=not sys.stdout.isatty())
     if not c.known:
-        console.print(f"Costs unknown: {c.unknown_reason}.", highlight=False)
+        console.print(f"Costs unknown: {c.unknown_reason}.")
     items = Table("running, per hour", "USD", title=f"Prices: {c.region}")
     for item in c.running_items():
         items.add_row(item.label, money(item.amount))
-    items.add_row("[bold]total[/]", f"[bold]{money(c.running_hour)}[/]")
+    items.add_row("total", money(c.running_hour), style="bold")
     console.print(items)
     idle = Table("idle, per month", "USD")
     for item in c.idle_items():
         idle.add_row(item.label, money(item.amount))
-    idle.add_row("[bold]total[/]", f"[bold]{money(c.idle_month)}[/]")
+    idle.add_row("total", money(c.idle_month), style="bold")
     console.print(idle)
     table = Table(
         "usage",
@@ -155,7 +221,7 @@ def bootstrap(app: App) -> int:
     from infra.aws.bootstrap import bootstrap as run
     from infra.aws.session import AwsClients
 
-    console = Console(soft_wrap=not sys.stdout.isatty())
+    console = terminal(soft_wrap=not sys.stdout.isatty())
     made = run(
         app.settings, AwsClients(app.settings), progress=lambda m: console.print(m, highlight=False)
     )
@@ -195,7 +261,7 @@ def audit(app: App, as_json: bool) -> int:
             )
         )
     else:
-        console = Console(soft_wrap=not sys.stdout.isatty())
+        console = terminal(soft_wrap=not sys.stdout.isatty())
         if not rows:
             console.print("Audit clean: no resource of the project exists.")
         else:

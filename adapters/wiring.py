@@ -67,6 +67,8 @@ class App:
     clock: Clock = field(default_factory=SystemClock)
     given_parts: PlatformParts | None = None
     given_source: ParticipantSource | None = None
+    # A person waits on this process's AWS calls (status, audit): short timeouts.
+    interactive_aws: bool = False
 
     # -- Redis -------------------------------------------------------------------
 
@@ -183,9 +185,10 @@ class App:
     def aws_clients(self) -> AwsClients:
         # Imported here, not at the top: boto3 and its service models weigh about
         # 20 MiB, and the chat process (serve) never talks to AWS.
-        from infra.aws.session import AwsClients
+        from infra.aws.session import INTERACTIVE_CONFIG, RETRY_CONFIG, AwsClients
 
-        return AwsClients(self.settings)
+        config = INTERACTIVE_CONFIG if self.interactive_aws else RETRY_CONFIG
+        return AwsClients(self.settings, retry_config=config)
 
     @cached_property
     def _aws(self) -> tuple[PlatformParts, NlbIngress]:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from bot.errors import CommandError
+from bot.fmt import safe_text, unsafe_char
 
 ROOM_MAX = 64
 # Jitsi room names end up in URLs and XMPP MUC JIDs: keep to a conservative set.
@@ -117,8 +118,8 @@ def validate_room(room: str) -> str:
         suggestion = re.sub(r"[^A-Za-z0-9_-]+", "-", room).strip("-_")[:ROOM_MAX]
         hint = f"Try `{suggestion}`." if suggestion else "Use letters, digits, - and _."
         raise CommandError(
-            f"`{room}` is not a valid room name: use letters, digits, - and _, "
-            "starting with a letter or digit.",
+            f"`{safe_text(room, ROOM_MAX)}` is not a valid room name: "
+            "use letters, digits, - and _, starting with a letter or digit.",
             hint,
         )
     return room
@@ -132,8 +133,35 @@ def strip_prefix(text: str, command_name: str) -> str:
     return text.strip()
 
 
+def refuse_unsafe(text: str) -> None:
+    """Raise ``CommandError`` when ``text`` holds a character other than a plain space
+    that is whitespace, a control or a format character (tab, CR, BEL, U+202E...).
+
+    Refused rather than normalised: ``start\tstop`` is more likely a paste gone wrong
+    than a room named ``stop``, and a bot that starts a paid platform should not
+    guess. Leading and trailing whitespace (the newline a chat client adds) is
+    trimmed before this check."""
+    for index, char in enumerate(text):
+        if unsafe_char(char):
+            raise CommandError(
+                f"The command contains {_char_name(char)} at position {index + 1}: "
+                "separate words with plain spaces only.",
+                "Type the command again without tabs, line breaks or control characters.",
+            )
+
+
+def _char_name(char: str) -> str:
+    escaped = safe_text(char)
+    named = {"\t": "a tab", "\n": "a line break", "\r": "a carriage return"}
+    return named.get(escaped, f"the invisible character {escaped}")
+
+
 def parse(text: str, command_name: str = "jitsi") -> Command:
-    """Parse the text after the command name; raise ``CommandError`` with help on bad input."""
+    """Parse the text after the command name; raise ``CommandError`` with help on bad input.
+
+    Words are separated by plain spaces; any other whitespace or control character
+    inside the command is refused (see ``refuse_unsafe``)."""
+    refuse_unsafe(text.strip())
     body = strip_prefix(text, command_name)
     words = body.split()
     if not words:
@@ -183,8 +211,8 @@ def parse(text: str, command_name: str = "jitsi") -> Command:
         simple: dict[str, Command] = {"stop": Stop(), "status": Status(), "cost": Cost()}
         return simple[verb]
     close = difflib.get_close_matches(verb, VERBS, n=1)
-    hint = f"Did you mean `{close[0]}`?" if close else ""
-    shown = verb if len(verb) <= 32 else verb[:32] + "…"
+    hint = f"Did you mean `{close[0]}`?" if close and close[0] != verb else ""
+    shown = safe_text(verb, 32)
     raise CommandError(f"Unknown command `{shown}`. {hint}".strip(), "\n" + help_text())
 
 
@@ -200,7 +228,7 @@ def command_of(text: str, command_name: str = "jitsi") -> str | None:
 def _clock(text: str) -> tuple[int, int]:
     match = _CLOCK.match(text)
     if not match:
-        shown = text if len(text) <= 16 else text[:16] + "…"
+        shown = safe_text(text, 16)
         raise CommandError(
             f"`{shown}` is not a time of day.", "Use HH:MM on a 24-hour clock, e.g. 18:45."
         )
@@ -211,7 +239,7 @@ def _minutes(text: str, what: str) -> int:
     """``30``, ``30m``, ``2h``, ``1h30m`` -> minutes, between 1 and 24 hours."""
     match = _DURATION.match(text.lower())
     if not match or not any(match.groups()):
-        shown = text if len(text) <= 16 else text[:16] + "…"
+        shown = safe_text(text, 16)
         raise CommandError(
             f"`{shown}` is not a duration for `{what}`.",
             "Use minutes or hours: 30, 90m, 2h, 1h30m.",

@@ -101,6 +101,12 @@ class Settings(BaseModel):
     https_check_connect_to: str | None = None
 
     reconcile_interval_seconds: float = Field(default=300.0, ge=0)  # 0 turns it off
+    # While something billable is left with the platform meant to be stopped (a
+    # rollback or stop that could not finish), the reconciler runs this often instead.
+    reconcile_fast_interval_seconds: float = Field(default=30.0, gt=0)
+    # How long a rollback or stop keeps retrying (with backoff) when AWS fails
+    # retryably (unreachable, throttling, 5xx) before it reports what is left.
+    teardown_retry_seconds: float = Field(default=300.0, ge=0)
     worker_pickup_seconds: float = Field(default=30.0, gt=0)
     # Redis outages: the longest pause between two tries to reach Redis again (worker,
     # running jobs), and how long a followed job may have no worker holding its lease

@@ -16,7 +16,7 @@ from bot.model import DnsTarget, JobResult, ProbeResult, Readiness, Task
 from bot.preflight import require
 from bot.readiness import containers_note, containers_ready
 from bot.state import DesiredState, PlatformState
-from bot.stop import tear_down
+from bot.stop import report_unfinished, tear_down_retrying
 
 
 def run_start(run: JobRun) -> JobResult:
@@ -37,13 +37,22 @@ def run_start(run: JobRun) -> JobResult:
         address = _bring_up(run)
     except Cancelled as exc:
         run.report.emit(EventKind.NOTICE, f"{exc} Undoing what was made.", cancelled=True)
-        clean, session = tear_down(run, rollback=True)
+        try:
+            clean, session = tear_down_retrying(run, rollback=True)
+        except BotError as failed:
+            run.finish(False, f"Start cancelled; {report_unfinished(run, failed)}")
+            return JobResult(False)
         run.finish(clean, "Start cancelled by a stop; platform torn down.")
         return JobResult(clean, session)
     except BotError as exc:
         run.report.emit(EventKind.ERROR, exc.user_message(), error=type(exc).__name__)
         store.set_desired(DesiredState.STOPPED, run.spec.actor)
-        clean, session = tear_down(run, rollback=True, error=exc.user_message())
+        try:
+            clean, session = tear_down_retrying(run, rollback=True, error=exc.user_message())
+        except BotError as failed:
+            left = report_unfinished(run, failed)
+            run.finish(False, f"Start failed, and the rollback could not finish. {left}")
+            return JobResult(False)
         note = (
             "Rolled back: nothing is left running."
             if clean
@@ -105,7 +114,7 @@ def _bring_up(run: JobRun) -> str | None:
         compute.scale(1)
     with step("register"):
         tasks = run.wait("register", "the task's private IP", lambda: _running(run), bool, count)
-        ingress.attach(tasks)
+        run.retry("register", "the task to be registered", lambda: ingress.attach(tasks))
     run.check_cancel()
     if run.parts.dns.enabled:
         with step("dns"):

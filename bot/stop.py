@@ -4,12 +4,14 @@ audit, and account the session. Every path ends with the audit."""
 
 from __future__ import annotations
 
+import contextlib
+
 from bot.cost import money, rounded
-from bot.errors import BotError
+from bot.errors import BotError, CloudError, LifecycleTimeout
 from bot.events import EventKind
-from bot.fmt import duration
+from bot.fmt import duration, sentence
 from bot.job import JobRun, remaining
-from bot.model import JobResult, SessionCost, Task
+from bot.model import BillableResource, JobResult, SessionCost, Task
 from bot.state import PlatformState
 
 
@@ -18,11 +20,10 @@ def run_stop(run: JobRun) -> JobResult:
     run.save(PlatformState.STOPPING)
     run.report.emit(EventKind.NOTICE, "A worker picked up the stop.", picked_up=True)
     try:
-        clean, session = tear_down(run, rollback=False)
+        clean, session = tear_down_retrying(run, rollback=False)
     except BotError as exc:
-        run.report.emit(EventKind.ERROR, exc.user_message(), error=type(exc).__name__)
-        run.save(PlatformState.FAILED, last_error=exc.user_message())
-        run.finish(False, "Stop failed; the platform may still bill. Run stop again.")
+        left = report_unfinished(run, exc)
+        run.finish(False, f"Stop failed. {left}")
         return JobResult(False)
     run.finish(clean, "Platform stopped." if clean else "Stopped, but resources remain.")
     return JobResult(clean, session)
@@ -71,14 +72,100 @@ def tear_down(
     return clean, _account_session(run, error)
 
 
+# Backoff between whole teardown attempts while AWS fails: from the poll ceiling
+# up to a minute, so a long outage costs a call every minute, not a storm.
+_RETRY_CAP_SECONDS = 60.0
+
+
+def tear_down_retrying(
+    run: JobRun, *, rollback: bool, error: str | None = None
+) -> tuple[bool, SessionCost | None]:
+    """``tear_down``, run again with backoff while AWS fails retryably (unreachable,
+    throttling, 5xx, a wait that timed out), for up to ``teardown_retry_seconds``.
+
+    Every step of a teardown finds what is left before acting, so running it again
+    is safe. After the budget the last error is raised (see ``report_unfinished``)."""
+    clock = run.deps.clock
+    budget = run.settings.teardown_retry_seconds
+    began = clock.monotonic()
+    delay = max(run.settings.poll_max_seconds, 0.05)
+    while True:
+        try:
+            return tear_down(run, rollback=rollback, error=error)
+        except (CloudError, LifecycleTimeout) as exc:
+            waited = clock.monotonic() - began
+            if (isinstance(exc, CloudError) and not exc.retryable) or waited >= budget:
+                raise
+            pause = min(delay, budget - waited)
+            run.report.emit(
+                EventKind.NOTICE,
+                f"{sentence(exc.user_message())} Trying again in {duration(pause)} "
+                "to remove what is left.",
+                retrying=True,
+                error=type(exc).__name__,
+            )
+            clock.sleep(pause)
+            delay = min(delay * 2, _RETRY_CAP_SECONDS)
+
+
+def report_unfinished(run: JobRun, exc: BotError) -> str:
+    """A teardown gave up: say why, what is left and what it costs per hour (the audit's
+    answer when AWS gives one, else everything a start makes), record the failure.
+
+    Returns the summary for the job's last event. AWS failing again here is part of
+    the report, not a new error."""
+    costs = run.deps.costs
+    per_hour: float | None
+    try:
+        found = run.parts.audit.billable()
+    except BotError:
+        found = None
+    if found is None:
+        per_hour = costs.running_hour
+        what = (
+            "AWS did not answer the audit, so the way in and the task may still exist, "
+            f"costing up to {money(per_hour)} per hour"
+        )
+        rows: list[dict[str, object]] = []
+    elif not found:
+        per_hour, rows = 0.0, []
+        what = "The audit finds nothing billable left"
+    else:
+        per_hour = costs.total_hour(found)
+        what = f"{len(found)} resource(s) still exist, costing {money(per_hour)} per hour"
+        rows = _rows(run, found)
+    why = sentence(exc.user_message())
+    retry = (
+        "The reconciler keeps removing them every "
+        f"{duration(run.settings.reconcile_fast_interval_seconds)} until the audit is clean."
+        if run.settings.reconcile_interval_seconds > 0
+        else "Run stop again once AWS answers."
+    )
+    message = f"Could not remove everything: {why} {sentence(what)} {retry}"
+    run.report.emit(EventKind.ERROR, why, error=type(exc).__name__)
+    run.report.emit(
+        EventKind.AUDIT,
+        message,
+        clean=False,
+        known=found is not None,
+        resources=rows,
+        per_hour=rounded(per_hour, 5),
+    )
+    # An illegal transition must not hide the report above; the state is the
+    # reconciler's to converge.
+    with contextlib.suppress(BotError):
+        run.save(PlatformState.FAILED, last_error=message)
+    return sentence(what)
+
+
 def _not_stopped(run: JobRun) -> list[Task]:
     return [t for t in run.parts.compute.tasks(include_stopped=True) if t.last_status != "STOPPED"]
 
 
-def _audit(run: JobRun) -> bool:
-    found = run.parts.audit.billable()
+def _rows(run: JobRun, found: list[BillableResource]) -> list[dict[str, object]]:
+    """The audit's findings as event data, each with its hourly cost."""
     costs = run.deps.costs
-    rows = [
+    return [
         {
             "kind": r.kind.value,
             "id": r.resource_id,
@@ -88,6 +175,12 @@ def _audit(run: JobRun) -> bool:
         }
         for r in found
     ]
+
+
+def _audit(run: JobRun) -> bool:
+    found = run.parts.audit.billable()
+    costs = run.deps.costs
+    rows = _rows(run, found)
     total = costs.total_hour(found)
     if rows:
         run.report.emit(

@@ -105,6 +105,15 @@ class JobChain:
         """Release the chain after ``run_id``'s last run (unless another owns it)."""
         self._end(keys=[self.key], args=[run_id])
 
+    def restart(self, interval: float, delay: float) -> str:
+        """Make a new run, ``delay`` seconds from now, the chain's owner whatever run
+        owned it (a change of cadence that cannot wait for the scheduled run). The
+        run it replaces still runs once when due, but no longer hands over."""
+        run_id = self.new_id()
+        self._client.set(self.key, run_id, px=self.ttl_ms(interval))
+        self._enqueue(run_id, delay)
+        return run_id
+
     def run_now(self) -> str:
         """One run as soon as a worker is free (outside the chain's bookkeeping: it
         hands over like any run, and starts a chain when none exists)."""

@@ -12,7 +12,7 @@ import logging
 from bot.config import Settings
 from bot.cost import CostModel, money, rounded
 from bot.events import Notice, NoticeKind
-from bot.fmt import duration
+from bot.fmt import duration, sentence
 from bot.idle import SessionGuard, notice
 from bot.model import Actor, ChatPlatform, JobId, JobKind, JobResult, JobSpec
 from bot.ports import Clock, Ledger, NoticeSink, ParticipantSource, PlatformStore, SessionStore
@@ -150,7 +150,8 @@ class Guards:
         text = (
             f"Meeting ready: {status.url} (started for {who})."
             if ok
-            else f"The start for {who} failed: {status.last_error or 'see the worker log'}."
+            else f"The start for {who} failed: "
+            + sentence(status.last_error or "see the worker log")
         )
         system = actor.platform is ChatPlatform.SYSTEM
         self.announce(

@@ -52,7 +52,11 @@ def _run_id() -> str:
 
 def lifecycle(spec_data: dict[str, Any]) -> bool:
     """A start or a stop (``JobSpec`` as a dict), under the platform's lock."""
-    return _context().runner.run_queued(JobSpec.from_dict(spec_data))
+    context = _context()
+    ok = context.runner.run_queued(JobSpec.from_dict(spec_data))
+    if not ok:  # a rollback or stop may have left something billing: hurry
+        context.reconciler.after_failed_job()
+    return ok
 
 
 def reconcile() -> str:

@@ -1,15 +1,17 @@
 """The reconciler: converge AWS toward the desired state when no job is doing so.
 
 Every run (a ``JobChain``, every ``reconcile_interval_seconds``, and once at each
-worker start): clear a lock whose owner died, resume a job whose worker died (same
-job id, so its followers keep rendering), repair drift between Redis and AWS, post
-the daily summary. Repairs go through the lifecycle (find-or-create, teardown and
-audit), so they are as safe to interrupt as any job, and each is announced with
-the hourly cost it saved.
+worker start; every ``reconcile_fast_interval_seconds`` while something billable
+is left with the platform meant to be stopped): clear a lock whose owner died,
+resume a job whose worker died (same job id, so its followers keep rendering),
+repair drift between Redis and AWS, post the daily summary. Repairs go through
+the lifecycle (find-or-create, teardown and audit), so they are as safe to
+interrupt as any job, and each is announced with the hourly cost it saved.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -19,8 +21,19 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.cost import CostModel, money, rounded
+from bot.errors import BotError
 from bot.events import Event, EventKind, NoticeKind
-from bot.model import Actor, BillableResource, ChatPlatform, JobId, JobKind, JobSpec, UserId
+from bot.fmt import duration
+from bot.model import (
+    Actor,
+    BillableResource,
+    ChatPlatform,
+    JobId,
+    JobKind,
+    JobResult,
+    JobSpec,
+    UserId,
+)
 from bot.ports import Clock, PlatformParts
 from bot.state import DesiredState, PlatformState
 from infra.chain import JobChain
@@ -78,6 +91,7 @@ class Reconciler:
         self.lock = lock
         self.chain = chain
         self.drift = DriftRepair(parts, guards)
+        self.leftovers = LeftoverMark(store)
 
     def run(self, run_id: str) -> str:
         """One reconcile run; says what was done, and schedules the next run."""
@@ -90,8 +104,9 @@ class Reconciler:
         finally:
             interval = self.settings.reconcile_interval_seconds
             if interval > 0:
+                cadence = self.next_interval()
                 elapsed = time.monotonic() - began
-                delay = max(interval - elapsed - SCHEDULER_LAG_SECONDS, 0.5)
+                delay = max(cadence - elapsed - SCHEDULER_LAG_SECONDS, 0.5)
                 self.chain.hand_over(run_id, interval, delay)
 
     def clear_stale_lock(self) -> bool:
@@ -147,10 +162,103 @@ class Reconciler:
             log.info("reconcile: resuming %s as job %s", kind.value, resumed)
             spec = JobSpec(resumed, kind, SYSTEM, status.session_room, time.time())
             # With its lock: a Redis outage mid-run then resumes it in place.
-            self.guards.after_job(spec, self.runner.run_locked(spec, lock))
+            result = self.runner.run_locked(spec, lock)
+            self._after_resumed(spec, result)
             return f"resumed {kind.value} as job {resumed}"
         finally:
             lock.release()
+
+    # -- leftovers: something billable with the platform meant to be stopped ---------
+
+    def next_interval(self) -> float:
+        """Seconds until the next run: the fast cadence while leftovers are marked (and
+        still there: the mark is cleared, with one all-clear notice, once they are gone)."""
+        normal = self.settings.reconcile_interval_seconds
+        if not self.leftovers.marked():
+            return normal
+        if self.store.status().desired is not DesiredState.STOPPED:
+            # Someone started again: the start reuses or replaces what was left.
+            self.leftovers.clear()
+            return normal
+        with contextlib.suppress(Exception):  # Redis or AWS down: keep hurrying
+            pending, _ = self._left_billing()
+            if not pending:
+                self._leftovers_gone()
+                return normal
+        return min(self.settings.reconcile_fast_interval_seconds, normal)
+
+    def after_failed_job(self) -> None:
+        """A start or stop failed: if it left something billable with the platform meant
+        to be stopped, post ONE notice saying what and what it costs per hour, and run
+        at the fast cadence from now on (not at the next normal run, minutes away).
+        Never raises: it runs after a job, often while AWS is failing."""
+        if self.settings.reconcile_interval_seconds <= 0:
+            return
+        try:
+            pending, found = self._left_billing()
+            if not pending:
+                return
+            self._leftovers_seen(found)
+            fast = min(
+                self.settings.reconcile_fast_interval_seconds,
+                self.settings.reconcile_interval_seconds,
+            )
+            self.chain.restart(self.settings.reconcile_interval_seconds, fast)
+        except Exception:
+            log.exception("after a failed job: checking for leftovers")
+
+    def _left_billing(self) -> tuple[bool, list[BillableResource] | None]:
+        """(the platform is meant to be stopped and the audit finds something billable
+        or cannot answer, what it found: None when AWS did not answer)."""
+        if self.store.status().desired is not DesiredState.STOPPED:
+            return False, []
+        try:
+            found = self._billable()
+        except BotError:
+            return True, None
+        return bool(found), found
+
+    def _leftovers_seen(self, found: list[BillableResource] | None) -> None:
+        """Mark the leftovers; the first sighting of an episode posts the one notice."""
+        if not self.leftovers.mark():
+            return  # already told
+        every = duration(
+            min(
+                self.settings.reconcile_fast_interval_seconds,
+                self.settings.reconcile_interval_seconds,
+            )
+        )
+        if found is None:
+            per_hour = self.costs.running_hour
+            what = (
+                "AWS is not answering, so the way in and the task may still exist, "
+                f"costing up to {money(per_hour)} per hour"
+            )
+            ids: list[str] = []
+        else:
+            per_hour = self.costs.total_hour(found)
+            what = f"{_describe(found)} still exist, costing {money(per_hour)} per hour"
+            ids = [r.resource_id for r in found]
+        self.guards.announce(
+            NoticeKind.REPAIR,
+            f"Reconciler: the platform should be stopped but {what}. "
+            f"Trying every {every} until the audit is clean; "
+            "`jitsi-bot infra audit` lists them.",
+            repair="leftovers",
+            resources=ids,
+            per_hour=rounded(per_hour, 5),
+            saved_per_hour=0.0,
+        )
+
+    def _leftovers_gone(self) -> None:
+        if self.leftovers.clear():
+            self.guards.announce(
+                NoticeKind.REPAIR,
+                "Reconciler: what a failed start or stop had left is removed; "
+                "the audit is clean and nothing bills by the hour.",
+                repair="leftovers-gone",
+                saved_per_hour=0.0,
+            )
 
     def _system_job(self, kind: JobKind) -> JobSpec:
         job_id = JobId(uuid.uuid4().hex[:16])
@@ -171,6 +279,20 @@ class Reconciler:
         if status.desired is DesiredState.RUNNING and status.state is PlatformState.RUNNING:
             return self._restore_running()
         return "converged"
+
+    def _after_resumed(self, spec: JobSpec, result: JobResult) -> None:
+        """A failed stop this run resumed: the leftover notice (once an episode), not a
+        failure notice every run."""
+        if result.ok or spec.kind is not JobKind.STOP:
+            self.guards.after_job(spec, result)
+            return
+        if self.settings.reconcile_interval_seconds > 0:
+            with contextlib.suppress(Exception):
+                pending, found = self._left_billing()
+                if pending:
+                    self._leftovers_seen(found)
+                    return
+        self.guards.after_job(spec, result)
 
     def _billable(self) -> list[BillableResource]:
         return [r for r in self.parts.audit.billable() if r.billable]
@@ -193,6 +315,10 @@ class Reconciler:
             f"{money(per_hour)} per hour. Removed it: saves {money(saved)} per hour."
         )
         if left:
+            if self.settings.reconcile_interval_seconds > 0:
+                # Not one notice a run: one for the episode, and the fast cadence.
+                self._leftovers_seen(left)
+                return f"{_describe(left)} still there"
             text += f" Still there: {_describe(left)}; remove by hand (`jitsi-bot infra audit`)."
         self.guards.announce(
             NoticeKind.REPAIR,
@@ -265,6 +391,29 @@ class Reconciler:
             cost=round(cost, 4),
         )
         return True
+
+
+class LeftoverMark:
+    """Whether leftovers were seen and announced (one notice an episode). Kept in
+    Redis so every worker, and the next run, agrees; it expires after a day so a
+    lost clear cannot mute the next episode for ever."""
+
+    TTL_SECONDS = 86400
+
+    def __init__(self, store: RedisPlatformStore) -> None:
+        self.r = store.r
+        self.key = f"{store.keys.prefix}:leftovers-noticed"
+
+    def mark(self) -> bool:
+        """True for the first mark of an episode (the caller posts the notice)."""
+        return bool(self.r.set(self.key, "1", nx=True, ex=self.TTL_SECONDS))
+
+    def marked(self) -> bool:
+        return bool(self.r.exists(self.key))
+
+    def clear(self) -> bool:
+        """True when a mark was there."""
+        return bool(self.r.delete(self.key))
 
 
 def _describe(found: list[BillableResource]) -> str:

@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from bot.config import Settings
 from bot.events import Event, EventKind
+from bot.fmt import safe_text, sentence
 from bot.lifecycle import Lifecycle
 from bot.model import JobId, JobKind, JobResult, JobSpec
 from bot.state import DesiredState
@@ -95,10 +96,14 @@ class LifecycleRunner:
                     "job %s interrupted by a Redis outage; the reconciler resumes it", spec.job_id
                 )
                 raise
-            log.exception("job %s crashed", spec.job_id)  # a bug, not a BotError:
-            self.fail(  # still end the stream
+            log.exception("job %s crashed", spec.job_id)  # a bug, not a BotError
+            # The chat gets the error's kind and first line, never a traceback
+            # (that goes to the worker log).
+            first = str(exc).splitlines()[0] if str(exc).strip() else ""
+            detail = f": {sentence(safe_text(first, 200))}" if first else "."
+            self.fail(
                 spec.job_id,
-                f"The job crashed: {type(exc).__name__}: {exc}. "
+                f"The job crashed on an unexpected error ({type(exc).__name__}){detail} "
                 "The reconciler will retry; see the worker log.",
             )
             raise

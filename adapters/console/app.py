@@ -11,12 +11,15 @@ from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.live import Live
+from rich.text import Text
 
 from adapters.chat.host import Commands
 from adapters.console import translate
 from adapters.console.notices import NoticePrinter
+from adapters.console.term import terminal
 from bot.config import Settings
 from bot.events import Event, EventKind
+from bot.fmt import safe_text
 from bot.model import Actor
 from bot.render import ProgressView, event_line
 from bot.service import Reply, ReplyKind
@@ -54,7 +57,7 @@ class ConsoleChat:
         self.settings = settings
         self.actor = actor
         # Piped output is read by programs and tests: never wrap it.
-        self.console = console or Console(soft_wrap=not sys.stdout.isatty())
+        self.console = console or terminal(soft_wrap=not sys.stdout.isatty())
         self.renderer = renderer
 
     # -- one command ---------------------------------------------------------
@@ -188,7 +191,7 @@ class ConsoleChat:
         interactive = lines is None and sys.stdin.isatty()
         source = lines if lines is not None else _stdin_lines(interactive, self.console)
         if interactive:
-            self.console.print("Type [bold]help[/] for commands, [bold]quit[/] to leave.")
+            self.console.print("Type help for commands, quit to leave.", markup=False)
         # Notices (idle warnings, repairs) interleave with the prompt: only when a
         # person is typing, never in scripted output that programs read.
         printer = NoticePrinter(self.follower, self.console).start() if interactive else None
@@ -207,7 +210,9 @@ class ConsoleChat:
             if text.lower() in ("quit", "exit", "q"):
                 break
             if not interactive:
-                self.console.print(f"> {text}", style="bold", markup=False, highlight=False)
+                self.console.print(
+                    f"> {safe_text(text)}", style="bold", markup=False, highlight=False
+                )
             try:
                 status = self.say(text, live=self.console.is_terminal)
             except StateUnavailable as exc:  # Redis away: this command fails, the chat goes on
@@ -220,14 +225,18 @@ class ConsoleChat:
         if self.renderer is None:
             return
         for job_id in self._run(self.follower.pending_jobs(self.renderer)):
-            self.console.print(f"Resuming job {job_id}…", style="dim")
+            self.console.print(f"Resuming job {job_id}…", style="dim", markup=False)
             self.follow(Reply(ReplyKind.JOB, "", job_id=job_id), live=self.console.is_terminal)
 
 
 def _stdin_lines(interactive: bool, console: Console) -> Iterable[str]:
     while True:
         try:
-            line = console.input("[bold cyan]jitsi>[/] ") if interactive else sys.stdin.readline()
+            line = (
+                console.input(Text("jitsi> ", style="bold cyan"))
+                if interactive
+                else sys.stdin.readline()
+            )
         except (EOFError, KeyboardInterrupt):
             return
         if not interactive and line == "":

@@ -19,12 +19,14 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
     ReadTimeoutError,
 )
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from bot.config import Settings, redact_url
 from bot.errors import CloudError
@@ -51,8 +53,20 @@ _THROTTLING = frozenset(
         "ProvisionedThroughputExceededException",
     }
 )
+# Server-side failures that pass (most come with a 5xx status, also retryable);
+# the request timeouts come with 4xx statuses but say the server gave up waiting.
 _TRANSIENT = frozenset(
-    {"InternalError", "InternalFailure", "ServiceUnavailable", "ServerException", "Unavailable"}
+    {
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "ServerException",
+        "Unavailable",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
 )
 _ACCESS = frozenset(
     {
@@ -120,7 +134,18 @@ def translate(exc: Exception, settings: Settings, doing: str = "") -> CloudError
         return exc
     if isinstance(exc, ClientError):
         return _client_error(exc, settings, where)
-    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ConnectionClosedError):
+    if isinstance(exc, ReadTimeoutError):
+        return CloudError(f"AWS did not answer in time{where}.", "Try again.", retryable=True)
+    # Every other connection-level failure (refused, reset, closed mid-answer,
+    # proxy, TLS, a stream cut short) passes with the network: retryable.
+    if isinstance(
+        exc,
+        EndpointConnectionError
+        | ConnectTimeoutError
+        | ConnectionClosedError
+        | BotoConnectionError
+        | HTTPClientError,
+    ):
         if endpoint:
             hint = (
                 f"Is the AWS emulator running at {endpoint}? "
@@ -132,8 +157,6 @@ def translate(exc: Exception, settings: Settings, doing: str = "") -> CloudError
                 "set aws_endpoint_url only for an emulator."
             )
         return CloudError(f"AWS could not be reached{where}.", hint, retryable=True)
-    if isinstance(exc, ReadTimeoutError):
-        return CloudError(f"AWS did not answer in time{where}.", "Try again.", retryable=True)
     if isinstance(exc, ProfileNotFound):
         return CloudError(
             f"The AWS profile {settings.aws_profile!r} does not exist{where}.",

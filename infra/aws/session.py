@@ -11,13 +11,30 @@ from botocore.config import Config
 
 from bot.config import Settings
 
-# "standard" retry mode backs off on throttling and transient 5xx errors with
-# jitter; 5 attempts ride out a short burst of Throttling and fail an
-# unreachable endpoint in seconds rather than a minute.
+# "standard" retry mode backs off on throttling, transient 5xx errors, connection
+# errors and read timeouts with jitter (up to 1 s, 2 s, 4 s... between attempts).
+#
+# Jobs (the worker): the control-plane calls the bot makes answer in well under a
+# second, so 10 s of silence means the endpoint is stuck, and 3 attempts ride out a
+# short burst of Throttling on the calls that change things. Polls ride out longer
+# bursts themselves: bot.job.JobRun.wait treats a retryable failure as "not yet"
+# until the step's own deadline. Worst case for an endpoint that accepts
+# connections and never answers: 3 x 10 s + about 3 s of backoff per call.
 RETRY_CONFIG = Config(
-    retries={"max_attempts": 5, "mode": "standard"},
-    connect_timeout=5,
-    read_timeout=30,
+    retries={"total_max_attempts": 3, "mode": "standard"},
+    connect_timeout=3,
+    read_timeout=10,
+)
+
+# Commands a person waits on (`jitsi-bot status`, `infra audit`): two attempts of
+# at most 2 s each, so the first call to a hung endpoint gives up within about
+# 5 s (2 x 2 s + up to 1 s of backoff) and the command says AWS did not answer,
+# within 10 s of being typed (the interpreter and boto3 take 1-2 s to load).
+# `status` also bounds all its calls together (adapters.ops.STATUS_AWS_SECONDS).
+INTERACTIVE_CONFIG = Config(
+    retries={"total_max_attempts": 2, "mode": "standard"},
+    connect_timeout=2,
+    read_timeout=2,
 )
 
 # Credentials for an emulator endpoint, so the demo needs no AWS account.

@@ -8,7 +8,14 @@ from collections.abc import Callable
 
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, NoCredentialsError
+from botocore.exceptions import (
+    ClientError,
+    NoCredentialsError,
+    ProxyConnectionError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+    SSLError,
+)
 
 from bot.config import Settings
 from bot.errors import CloudError
@@ -132,3 +139,53 @@ def test_access_denied_names_the_iam_action(
         parts.compute.scale(1)
     assert not err.value.retryable
     assert "ecs:UpdateService" in err.value.hint
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (
+            lambda: ReadTimeoutError(endpoint_url="http://x"),
+            "did not answer in time",
+        ),
+        (
+            lambda: ProxyConnectionError(proxy_url="http://p", error="refused"),
+            "could not be reached",
+        ),
+        (
+            lambda: SSLError(endpoint_url="https://x", error="bad"),
+            "could not be reached",
+        ),
+        (
+            lambda: ResponseStreamingError(error="cut"),
+            "could not be reached",
+        ),
+    ],
+)
+def test_every_network_failure_is_retryable(make: Callable[[], Exception], needle: str) -> None:
+    # Polls wait these out within their step's deadline (bot.job.JobRun.wait).
+    error = translate(make(), Settings(), "reading the service")
+    assert error.retryable and needle in str(error)
+    assert not error.user_message().endswith("..")
+
+
+def test_a_hung_endpoint_fails_a_status_call_within_seconds() -> None:
+    """An endpoint that accepts and never answers: the interactive config gives up fast."""
+    import socket
+
+    from infra.aws.session import INTERACTIVE_CONFIG
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)  # the kernel accepts; nobody ever answers
+    try:
+        settings = Settings(aws_endpoint_url=f"http://127.0.0.1:{server.getsockname()[1]}")
+        clients = AwsClients(settings, retry_config=INTERACTIVE_CONFIG)
+        began = time.monotonic()
+        with pytest.raises(CloudError) as info:
+            EcsCompute(settings, clients).service()
+        took = time.monotonic() - began
+    finally:
+        server.close()
+    assert took < 6, took  # 2 attempts x 2 s read + up to 1 s of backoff
+    assert "did not answer in time" in str(info.value) and info.value.retryable

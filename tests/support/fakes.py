@@ -67,6 +67,8 @@ class FakeCloud:
     eni_after: float = 2.0
     health_mode: str = "auto"  # auto | unhealthy | initial
     fail_on: dict[str, CloudError] = field(default_factory=dict)
+    # How many calls of a ``fail_on`` entry fail before it heals (absent: forever).
+    fail_times: dict[str, int] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     lb_created_at: float | None = None
     groups: list[str] = field(default_factory=list)
@@ -91,7 +93,12 @@ class FakeCloud:
     def call(self, name: str) -> None:
         self.calls[name] += 1
         if name in self.fail_on:
-            raise self.fail_on[name]
+            error = self.fail_on[name]
+            if name in self.fail_times:
+                self.fail_times[name] -= 1
+                if self.fail_times[name] <= 0:
+                    del self.fail_on[name], self.fail_times[name]
+            raise error
 
     def parts(self) -> PlatformParts:
         return PlatformParts(

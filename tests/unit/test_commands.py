@@ -22,6 +22,7 @@ from bot.commands import (
     parse,
 )
 from bot.errors import CommandError
+from bot.fmt import safe_text, unsafe_char
 
 
 @pytest.mark.parametrize(
@@ -153,3 +154,90 @@ def test_every_schedule_round_trips(hour: int, minute: int, minutes: int | None)
 )
 def test_command_of_names_what_the_core_would_run(text: str, name: str | None) -> None:
     assert command_of(text) == name
+
+
+# -- text a person typed: separators, controls, bidirectional overrides --------------
+
+_UNSAFE_SAMPLES = [
+    "\t",
+    "\r",
+    "\n",
+    "\x07",
+    "\x08",
+    "\x0b",
+    "\x0c",
+    "\x1b",
+    "\x00",
+    "\x85",
+    "\u00a0",
+    "\u2028",
+    "\u2029",
+    "\u200b",
+    "\u200f",
+    "\u202e",
+    "\u2066",
+    "\ufeff",
+]
+
+
+@pytest.mark.parametrize("sep", ["\t", "\r", "\x0b", "\x0c", "\u00a0", "\u2028", "\n"])
+def test_a_separator_other_than_a_space_is_refused(sep: str) -> None:
+    # `start\tstop` once started a platform with a room named `stop`.
+    with pytest.raises(CommandError) as info:
+        parse(f"start{sep}stop")
+    message = info.value.user_message()
+    assert "plain spaces" in message
+    assert not any(unsafe_char(c) for c in message)
+
+
+def test_control_characters_after_a_verb_are_refused_not_guessed() -> None:
+    # Once answered "Unknown command `start`. Did you mean `start`?".
+    with pytest.raises(CommandError) as info:
+        parse("start\x07\x08\x0b")
+    message = info.value.user_message()
+    assert "Did you mean" not in message
+    assert "\\x07" in message and "position 6" in message
+
+
+def test_surrounding_whitespace_is_trimmed() -> None:
+    # A chat client's trailing newline is not part of the command.
+    assert parse("\tstart standup\r\n") == Start("standup")
+
+
+def test_a_bidi_override_is_never_echoed() -> None:
+    with pytest.raises(CommandError) as info:
+        parse("st\u202eart")
+    assert "\u202e" not in info.value.user_message()
+    assert "\\u202e" in info.value.user_message()
+
+
+@pytest.mark.parametrize("char", _UNSAFE_SAMPLES)
+def test_safe_text_escapes_every_unsafe_sample(char: str) -> None:
+    shown = safe_text(f"a{char}b")
+    assert char not in shown and shown.startswith("a") and shown.endswith("b")
+
+
+@given(st.text(max_size=200))
+def test_no_reply_ever_carries_an_unsafe_character(text: str) -> None:
+    # Whatever was typed, an error message shows it only in safe form.
+    try:
+        parse(text)
+    except CommandError as exc:
+        assert not any(unsafe_char(c) for c in exc.user_message().replace("\n", " "))
+
+
+@given(st.text(max_size=100))
+def test_safe_text_is_printable_and_keeps_safe_text(text: str) -> None:
+    shown = safe_text(text)
+    assert not any(unsafe_char(c) for c in shown)
+    if not any(unsafe_char(c) for c in text):
+        assert shown == text
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60))
+def test_text_with_an_unsafe_character_inside_never_parses(text: str) -> None:
+    inner = f"start x{text}"
+    stripped = inner.strip()
+    if any(unsafe_char(c) for c in stripped):
+        with pytest.raises(CommandError):
+            parse(inner)

@@ -232,3 +232,111 @@ def test_url_waits_for_the_meeting_page_and_fails_after_the_grace() -> None:
     assert "certificate not valid for meet.example.com" in error.message
     assert not error.message.endswith("..")
     assert cloud.desired == 0
+
+
+# -- AWS trouble on polls and during teardown ------------------------------------------
+
+THROTTLED = CloudError(
+    "AWS is throttling DescribeTargetHealth (still Throttling after retries).",
+    "This passes: try again in a minute.",
+    retryable=True,
+)
+UNREACHABLE = CloudError(
+    "AWS could not be reached while removing the way in.",
+    "Check aws_endpoint_url in the configuration.",
+    retryable=True,
+)
+
+
+def _no_double_stops(sink: RecordingSink) -> None:
+    for event in sink.events:
+        assert ".." not in event.message.replace("…", ""), event.message
+
+
+def test_throttled_polls_are_waited_out_within_the_step() -> None:
+    # Six throttled DescribeTargetHealth calls once rolled a whole start back.
+    life, _, store, sink, _, _ = make(
+        fail_on={"ingress.readiness": THROTTLED}, fail_times={"ingress.readiness": 6}
+    )
+    assert life.run(spec(JobKind.START)).ok
+    assert store.status().state is PlatformState.RUNNING
+    waits = [e.message for e in sink.events if e.kind is EventKind.WAITING]
+    assert any("AWS is not answering yet" in w for w in waits)
+    assert not [e for e in sink.events if e.kind is EventKind.ERROR]
+    _no_double_stops(sink)
+
+
+def test_a_poll_that_never_recovers_fails_at_the_step_deadline_naming_the_error() -> None:
+    settings = Settings(poll_min_seconds=1, poll_max_seconds=2, start_timeout_seconds=60)
+    life, cloud, _, sink, clock, _ = make(settings, fail_on={"ingress.readiness": THROTTLED})
+    began = clock.monotonic()
+    assert not life.run(spec(JobKind.START)).ok
+    error = next(e for e in sink.events if e.kind is EventKind.ERROR)
+    assert "Gave up waiting" in error.message and "throttling DescribeTargetHealth" in error.message
+    assert cloud.lb_created_at is None  # rolled back
+    assert clock.monotonic() - began < 60 + 150 + 30  # the deadline held
+    _no_double_stops(sink)
+
+
+def test_a_permanent_error_on_a_poll_still_fails_at_once() -> None:
+    denied = CloudError("AWS DescribeTargetHealth failed: AccessDenied.", "Allow it.")
+    life, _, _, sink, _, _ = make(fail_on={"ingress.readiness": denied})
+    assert not life.run(spec(JobKind.START)).ok
+    error = next(e for e in sink.events if e.kind is EventKind.ERROR)
+    assert "AccessDenied" in error.message
+
+
+def test_a_rollback_that_cannot_reach_aws_is_retried_until_the_audit_is_clean() -> None:
+    life, cloud, store, sink, _, _ = make(
+        health_mode="unhealthy",
+        fail_on={"ingress.remove": UNREACHABLE},
+        fail_times={"ingress.remove": 4},
+    )
+    result = life.run(spec(JobKind.START))
+    assert not result.ok
+    retries = [e for e in sink.events if e.kind is EventKind.NOTICE and e.data.get("retrying")]
+    assert len(retries) == 4
+    assert "Trying again in" in retries[0].message
+    audit = [e for e in sink.events if e.kind is EventKind.AUDIT][-1]
+    assert audit.data["clean"] is True
+    assert store.status().state is PlatformState.STOPPED
+    assert cloud.lb_created_at is None and cloud.desired == 0
+    assert "Rolled back" in sink.events[-1].message
+    _no_double_stops(sink)
+
+
+def test_a_rollback_that_never_reaches_aws_says_what_is_left_and_its_cost() -> None:
+    settings = Settings(
+        poll_min_seconds=1,
+        poll_max_seconds=2,
+        unhealthy_grace_seconds=20,
+        teardown_retry_seconds=120,
+    )
+    life, _, store, sink, clock, _ = make(
+        settings,
+        health_mode="unhealthy",
+        fail_on={"ingress.remove": UNREACHABLE, "audit.billable": UNREACHABLE},
+    )
+    began = clock.monotonic()
+    result = life.run(spec(JobKind.START))  # ends normally: no exception, no traceback
+    assert not result.ok
+    assert clock.monotonic() - began < 400  # the retry budget held
+    audit = [e for e in sink.events if e.kind is EventKind.AUDIT][-1]
+    assert audit.data["clean"] is False and audit.data["known"] is False
+    assert audit.data["per_hour"] == pytest.approx(0.23498, abs=1e-5)
+    assert "$0.23" in audit.message and "reconciler" in audit.message
+    assert store.status().state is PlatformState.FAILED
+    assert store.status().desired is DesiredState.STOPPED
+    last = sink.events[-1]
+    assert last.kind is EventKind.FINISHED and last.data["ok"] is False
+    assert "rollback could not finish" in last.message
+    _no_double_stops(sink)
+
+
+def test_a_stop_denied_by_aws_is_not_retried() -> None:
+    denied = CloudError("AWS DeleteLoadBalancer failed: AccessDenied.", "Allow it.")
+    life, _, store, sink, _, _ = make(fail_on={"ingress.remove": denied})
+    store.set_desired(DesiredState.STOPPED, ALICE)
+    assert not life.run(spec(JobKind.STOP)).ok
+    assert not [e for e in sink.events if e.data.get("retrying")]
+    assert "Allow it" in next(e for e in sink.events if e.kind is EventKind.ERROR).message
