@@ -32,6 +32,7 @@ from infra.jobs import JobContext
 from infra.keys import Keys
 from infra.lock import LeaseLock
 from infra.pricing import load_prices
+from infra.probe import HttpsProbe
 from infra.queue import RQJobQueue
 from infra.reconciler import Reconciler
 from infra.redis_store import (
@@ -173,13 +174,15 @@ class App:
         from infra.aws.session import AwsClients
 
         clients = AwsClients(self.settings)
+        probe = HttpsProbe(self.settings)
         if self.settings.nlb_driver is NlbDriver.TERRAFORM:
             from infra.terraform.nlb import terraform_provisioner
 
-            return aws_parts(self.settings, clients, terraform_provisioner(self.settings, clients))
+            provisioner = terraform_provisioner(self.settings, clients)
+            return aws_parts(self.settings, clients, provisioner, probe)
         from infra.aws.nlb_boto3 import Boto3NlbProvisioner
 
-        return aws_parts(self.settings, clients, Boto3NlbProvisioner(self.settings, clients))
+        return aws_parts(self.settings, clients, Boto3NlbProvisioner(self.settings, clients), probe)
 
     @cached_property
     def parts(self) -> PlatformParts:

@@ -156,6 +156,7 @@ class PlatformParts:
     advertised: AdvertisedAddresses
     audit: Audit
     meter: CallMeter
+    probe: MeetingProbe
 
 
 class EventSink(Protocol):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.ports import PlatformParts
+from bot.ports import MeetingProbe, PlatformParts
 from infra.aws.advertise import SsmAdvertisedAddresses
 from infra.aws.audit import AwsAudit
 from infra.aws.compute import EcsCompute
 from infra.aws.dns import Route53Dns
 from infra.aws.nlb import NlbIngress, NlbProvisioner
 from infra.aws.session import AwsClients
+from infra.probe import HttpsProbe
 
 
 class Meter:
@@ -26,10 +27,14 @@ class Meter:
 
 
 def aws_parts(
-    settings: Settings, clients: AwsClients, provisioner: NlbProvisioner
+    settings: Settings,
+    clients: AwsClients,
+    provisioner: NlbProvisioner,
+    probe: MeetingProbe | None = None,
 ) -> tuple[PlatformParts, NlbIngress]:
     """The parts over ``clients``; the NLB ingress is also returned as itself (the
-    CloudWatch participant source reads its metrics)."""
+    CloudWatch participant source reads its metrics). ``probe`` defaults to the
+    HTTPS probe the settings describe."""
     ingress = NlbIngress(settings, clients, provisioner)
     parts = PlatformParts(
         ingress=ingress,
@@ -38,5 +43,6 @@ def aws_parts(
         advertised=SsmAdvertisedAddresses(settings, clients),
         audit=AwsAudit(settings, clients),
         meter=Meter(clients, provisioner),
+        probe=probe if probe is not None else HttpsProbe(settings),
     )
     return parts, ingress

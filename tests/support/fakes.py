@@ -23,6 +23,7 @@ from bot.model import (
     JobId,
     JobKind,
     JobSpec,
+    ProbeResult,
     Readiness,
     ResourceKind,
     ServiceState,
@@ -76,6 +77,8 @@ class FakeCloud:
     dns: AliasTarget | None = None
     dns_enabled: bool = True  # a hosted zone is configured
     leftovers: list[BillableResource] = field(default_factory=list)
+    probe_failure: str = ""  # set: the HTTPS probe fails with this detail
+    probed: list[str] = field(default_factory=list)  # URLs the probe was asked about
     notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def call(self, name: str) -> None:
@@ -91,6 +94,7 @@ class FakeCloud:
             advertised=FakeAdvertised(self),
             audit=FakeAudit(self),
             meter=FakeMeter(self),
+            probe=FakeProbe(self),
         )
 
     @property
@@ -282,6 +286,22 @@ class FakeMeter:
 
     def calls(self) -> dict[str, int]:
         return dict(self.w.calls)
+
+
+class FakeProbe:
+    """The meeting answers once the ingress is ready, unless ``probe_failure`` says why not."""
+
+    def __init__(self, world: FakeCloud) -> None:
+        self.w = world
+
+    def check(self, url: str) -> ProbeResult:
+        self.w.call("probe.check")
+        self.w.probed.append(url)
+        if self.w.probe_failure:
+            return ProbeResult(False, self.w.probe_failure)
+        if not FakeIngress(self.w).readiness().ready:
+            return ProbeResult(False, "connection refused")
+        return ProbeResult(True, "HTTP 200, the Jitsi Meet page, certificate valid until 2027-03")
 
 
 class MemoryStore:
