@@ -51,6 +51,8 @@ class HttpsProbe:
         except ssl.SSLCertVerificationError as exc:
             return ProbeResult(False, _certificate_problem(exc, host))
         except ssl.SSLError as exc:
+            if exc.reason == "TLSV1_UNRECOGNIZED_NAME":
+                return ProbeResult(False, f"nothing serves HTTPS for {host} (unrecognized name)")
             return ProbeResult(False, f"TLS handshake with {host} failed ({exc.reason or exc})")
         except ConnectionRefusedError:
             return ProbeResult(False, f"connection refused ({address[0]}:{address[1]})")

@@ -6,6 +6,7 @@ POST /_emulator/targets  {"mode": "auto"|"unhealthy"|"initial"}
 POST /_emulator/faults   {"throttle": {"operation": OP, "count": N}}
                          {"permanent": {"operation": OP, "code": C, "count": N}}
                          {"clear": true}
+POST /_emulator/web      {"status": 200|502|...}  what jitsi-web answers behind the HTTPS front
 POST /_emulator/reset    moto reset plus emulator state (profile kept)
 """
 
@@ -56,6 +57,7 @@ def snapshot(state: EmulatorState) -> dict[str, Any]:
             "services": services,
             "load_balancers": load_balancers,
             "faults": state.faults.snapshot(),
+            "https_front": dict(state.https_front, web_status=str(state.web_status)),
         }
 
 
@@ -86,6 +88,13 @@ def _set_faults(state: EmulatorState, body: dict[str, Any]) -> None:
         raise ControlError(f"bad fault spec: {exc!r}") from exc
 
 
+def _set_web(state: EmulatorState, body: dict[str, Any]) -> None:
+    status = body.get("status")
+    if not isinstance(status, int) or not 200 <= status <= 599:
+        raise ControlError(f"status must be an HTTP status code, got {status!r}")
+    state.web_status = status
+
+
 def _reset(state: EmulatorState, body: dict[str, Any]) -> None:
     from moto.moto_api._internal.models import moto_api_backend
 
@@ -98,6 +107,7 @@ _ROUTES = {
     "/_emulator/profile": _set_profile,
     "/_emulator/targets": _set_targets,
     "/_emulator/faults": _set_faults,
+    "/_emulator/web": _set_web,
     "/_emulator/reset": _reset,
 }
 

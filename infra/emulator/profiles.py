@@ -24,6 +24,7 @@ class Delays:
     task_running: float = 0.0  # task started -> RUNNING
     task_stopped: float = 0.0  # task STOPPING -> STOPPED
     target_healthy: float = 0.0  # target registered (and NLB active) -> healthy
+    cert_issued: float = 0.0  # ACM validation CNAME in the zone -> certificate ISSUED
 
 
 # Field numbers from ARCHITECTURE.md section 5: NLB creation over 2 min, Fargate
@@ -39,6 +40,7 @@ _NOMINAL: dict[ProfileName, Delays] = {
         task_running=40.0,
         task_stopped=10.0,
         target_healthy=30.0,
+        cert_issued=60.0,  # ACM polls DNS; a few minutes is common, one is the floor seen
     ),
 }
 

@@ -45,6 +45,11 @@ class EmulatorState:
     # (account, region, cluster, service) -> (retry after, last error): a failing
     # run_task is retried slowly, not on every tick.
     service_errors: dict[tuple[str, str, str, str], tuple[float, str]] = field(default_factory=dict)
+    # The HTTPS front (infra.emulator.front): what jitsi-web answers behind a healthy
+    # target (200: the Jitsi Meet page; 502: nginx with its upstream down), and where
+    # the front listens and its CA file, for the control API.
+    web_status: int = 200
+    https_front: dict[str, str] = field(default_factory=dict)
 
     def next_public_ip(self, in_use: set[str]) -> str:
         """A fake public IPv4 address no live interface holds."""
@@ -60,4 +65,5 @@ class EmulatorState:
         self.target_mode = "auto"
         self.faults = FaultBook()
         self.service_errors.clear()
+        self.web_status = 200
         self._next_public = 0
