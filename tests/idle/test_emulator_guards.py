@@ -19,6 +19,7 @@ from infra.aws.bootstrap import bootstrap
 from infra.aws.session import AwsClients
 from infra.aws.tags import TagSet
 from infra.idle_sources import CloudWatchSource
+from tests.support.aws import issued_certificate
 
 
 @pytest.fixture
@@ -32,6 +33,7 @@ def app(emulator_url: str, redis_url: str, project: str) -> Iterator[App]:
         reconcile_interval_seconds=0,
         lock_lease_seconds=2,
     )
+    issued_certificate(settings)
     bootstrap(settings, AwsClients(settings))
     app = App(settings)
     jobs.install(app.job_context())

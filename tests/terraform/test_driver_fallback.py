@@ -23,6 +23,7 @@ from infra.aws.nlb_boto3 import Boto3NlbProvisioner
 from infra.aws.parts import aws_parts
 from infra.aws.session import AwsClients
 from infra.terraform.nlb import terraform_provisioner
+from tests.support.aws import issued_certificate
 from tests.terraform.conftest import Moto
 
 
@@ -36,6 +37,7 @@ def test_stop_falls_back_to_boto3_when_terraform_is_missing(
         terraform=TerraformSettings(dir=str(tmp_path), binary="no-terraform-here"),
     )
     clients = AwsClients(settings)
+    issued_certificate(settings)
     bootstrap(settings, clients)
     made_by_boto3 = NlbIngress(settings, clients, Boto3NlbProvisioner(settings, clients))
     made_by_boto3.bring_up(SessionTags("s1", "alice"), lambda _m, _d: None)
