@@ -142,14 +142,13 @@ def request(
     found = find(settings, clients, _LIVE)
     if found is not None:
         return found, False
+    token = hashlib.sha256(f"{settings.project_name}/{settings.domain}".encode()).hexdigest()
     arn = clients.client("acm").request_certificate(
         DomainName=settings.domain,
         ValidationMethod="DNS",
         # Same token on a retry within the hour: ACM returns the same certificate.
-        IdempotencyToken=hashlib.sha256(
-            f"{settings.project_name}/{settings.domain}".encode()
-        ).hexdigest()[:32],
-        Tags=tags,
+        IdempotencyToken=token[:32],
+        **({"Tags": tags} if tags else {}),
     )["CertificateArn"]
     return describe(clients, arn), True
 

@@ -15,6 +15,7 @@ from typing import Any
 from moto import settings as moto_settings
 from moto.acm import models as acm
 from moto.backends import get_backend
+from moto.route53 import models as route53
 
 from .state import EmulatorState, now
 
@@ -50,6 +51,14 @@ def install(state: EmulatorState) -> None:
 
     acm.CertBundle.check = check  # type: ignore[method-assign]
 
+    record_init = route53.RecordSet.__init__
+
+    def stamped(self: Any, *args: Any, **kwargs: Any) -> None:
+        record_init(self, *args, **kwargs)
+        self._emu_created = now()  # ACM's delay runs from when the record was written
+
+    route53.RecordSet.__init__ = stamped  # type: ignore[method-assign]
+
 
 def _validation_names(cert: Any) -> set[tuple[str, str]]:
     options = cert.describe()["Certificate"].get("DomainValidationOptions", [])
@@ -63,9 +72,9 @@ def _value(text: str) -> str:
     return text.lower().rstrip(".")
 
 
-def _cnames(account: str) -> set[tuple[str, str]]:
-    """Every CNAME (name, value) in the account's hosted zones."""
-    found: set[tuple[str, str]] = set()
+def _cnames(account: str) -> dict[tuple[str, str], float]:
+    """Every CNAME (name, value) in the account's hosted zones, and when it was written."""
+    found: dict[tuple[str, str], float] = {}
     for partition_backend in get_backend("route53").get(account, {}).values():
         for zone in list(partition_backend.zones.values()):
             for rrset in list(zone.rrsets):
@@ -73,20 +82,21 @@ def _cnames(account: str) -> set[tuple[str, str]]:
                     continue
                 for record in rrset.records:
                     value = record["Value"] if isinstance(record, dict) else str(record)
-                    found.add((rrset.name.lower().rstrip("."), _value(value)))
+                    key = (rrset.name.lower().rstrip("."), _value(value))
+                    found[key] = getattr(rrset, "_emu_created", 0.0)
     return found
 
 
 def _advance(state: EmulatorState, cert: Any) -> None:
+    """Checked whenever ACM is asked about the certificate (moto's own hook)."""
     if cert.status != "PENDING_VALIDATION":
         return
     wanted = _validation_names(cert)
-    account = cert.arn.split(":")[4]
-    if not wanted or not wanted <= _cnames(account):
+    records = _cnames(cert.arn.split(":")[4])
+    if not wanted or not wanted <= records.keys():
         return
-    t = now()
-    seen = cert.__dict__.setdefault("_emu_validated_at", t)
-    if t - seen >= state.profile.delays.cert_issued:
+    written = max(records[key] for key in wanted)
+    if now() - written >= state.profile.delays.cert_issued:
         cert.status = "ISSUED"
         log.info("certificate %s: ISSUED (DNS validation record found)", cert.arn)
 
