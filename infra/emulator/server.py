@@ -224,10 +224,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(
         f"emulator listening on {server.url} "
-        f"(profile {args.profile}, time scale {args.time_scale:g}); "
-        f"HTTPS front on {server.front.address}, CA in {server.front.ca_file}",
+        f"(profile {args.profile}, time scale {args.time_scale:g})",
         flush=True,
     )
+    print(f"HTTPS front on {server.front.address}, CA in {server.front.ca_file}", flush=True)
     while not stop.wait(0.5):
         pass
     server.stop()
