@@ -47,7 +47,7 @@ def test_stop_falls_back_to_boto3_when_terraform_is_missing(
     tf_clients = AwsClients(settings)
     parts, ingress = aws_parts(settings, tf_clients, terraform_provisioner(settings, tf_clients))
     kinds = Counter(r.kind for r in parts.audit.billable())
-    assert kinds == {ResourceKind.LOAD_BALANCER: 1, ResourceKind.TARGET_GROUP: 2}
+    assert kinds == {ResourceKind.LOAD_BALANCER: 1, ResourceKind.TARGET_GROUP: 3}
     notes: list[tuple[str, dict[str, Any]]] = []
     ingress.remove(lambda message, data: notes.append((message, data)))
 
