@@ -54,9 +54,9 @@ def test_stop_falls_back_to_boto3_when_terraform_is_missing(
     # Listeners, NLB and groups went by boto3, in one removal (plain moto makes no
     # NLB interfaces, so nothing is left to wait for).
     calls = parts.meter.calls()
-    assert calls["elbv2.DeleteListener"] == 2
+    assert calls["elbv2.DeleteListener"] == 3  # 10000, 443, 80
     assert calls["elbv2.DeleteLoadBalancer"] == 1
-    assert calls["elbv2.DeleteTargetGroup"] == 2
+    assert calls["elbv2.DeleteTargetGroup"] == 3
     assert ingress.remaining() == []
     assert ingress.describe() is None
     assert parts.audit.billable() == []
