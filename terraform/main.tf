@@ -836,6 +836,14 @@ data "aws_iam_policy_document" "bot" {
   }
 
   statement {
+    sid = "FindCertificate"
+    # Each start finds the ISSUED certificate for the domain before making the NLB
+    # (infra/aws/certificate.py); ListCertificates supports no resource restriction.
+    actions   = ["acm:ListCertificates", "acm:DescribeCertificate"]
+    resources = ["*"]
+  }
+
+  statement {
     sid = "ReadLoadBalancerMetrics"
     # The idle monitor reads ActiveFlowCount_UDP / ProcessedBytes_UDP of the NLB.
     actions   = ["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics"]
