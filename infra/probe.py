@@ -29,13 +29,16 @@ class HttpsProbe:
     def __init__(self, settings: Settings, timeout: float = TIMEOUT_SECONDS) -> None:
         self.settings = settings
         self.timeout = timeout
-        self._context = self._tls_context()
+        self._context: ssl.SSLContext | None = None
 
     def _tls_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()  # system CAs, hostname check, TLS >= 1.2
-        if self.settings.https_check_ca_file:
-            context.load_verify_locations(cafile=self.settings.https_check_ca_file)
-        return context
+        # Made at the first check, not at wiring: a bad CA file is a failed check.
+        if self._context is None:
+            context = ssl.create_default_context()  # system CAs, hostname check, TLS >= 1.2
+            if self.settings.https_check_ca_file:
+                context.load_verify_locations(cafile=self.settings.https_check_ca_file)
+            self._context = context
+        return self._context
 
     def check(self, url: str) -> ProbeResult:
         parts = urlsplit(url)
@@ -47,7 +50,12 @@ class HttpsProbe:
             path += f"?{parts.query}"
         address = self._address(host, parts.port or 443)
         try:
-            return self._get(host, address, path)
+            context = self._tls_context()
+        except (OSError, ssl.SSLError) as exc:
+            ca = self.settings.https_check_ca_file
+            return ProbeResult(False, f"https_check_ca_file {ca!r} cannot be used ({exc})")
+        try:
+            return self._get(context, host, address, path)
         except ssl.SSLCertVerificationError as exc:
             return ProbeResult(False, _certificate_problem(exc, host))
         except ssl.SSLError as exc:
@@ -71,11 +79,13 @@ class HttpsProbe:
             return other, int(other_port)
         return host, port
 
-    def _get(self, host: str, address: tuple[str, int], path: str) -> ProbeResult:
+    def _get(
+        self, context: ssl.SSLContext, host: str, address: tuple[str, int], path: str
+    ) -> ProbeResult:
         deadline = time.monotonic() + self.timeout
         with (
             socket.create_connection(address, timeout=self.timeout) as raw,
-            self._context.wrap_socket(raw, server_hostname=host) as tls,
+            context.wrap_socket(raw, server_hostname=host) as tls,
         ):
             peer = tls.getpeercert() or {}
             not_after = _not_after(str(peer.get("notAfter", "")))

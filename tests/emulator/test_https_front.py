@@ -212,3 +212,9 @@ def test_nothing_answers_before_the_nlb_exists(url: str) -> None:
 def test_not_an_https_url(url: str) -> None:
     result = HttpsProbe(_settings(url)).check("http://meet.example.org/")
     assert not result.ok and "not an https:// URL" in result.detail
+
+
+def test_a_ca_file_that_cannot_be_read(url: str, tmp_path: Any) -> None:
+    missing = str(tmp_path / "no-such-ca.pem")
+    result = HttpsProbe(_settings(url, https_check_ca_file=missing)).check("https://x.example/")
+    assert not result.ok and result.detail.startswith(f"https_check_ca_file {missing!r} cannot")
