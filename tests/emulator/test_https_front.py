@@ -218,3 +218,16 @@ def test_a_ca_file_that_cannot_be_read(url: str, tmp_path: Any) -> None:
     missing = str(tmp_path / "no-such-ca.pem")
     result = HttpsProbe(_settings(url, https_check_ca_file=missing)).check("https://x.example/")
     assert not result.ok and result.detail.startswith(f"https_check_ca_file {missing!r} cannot")
+
+
+def test_bootstrap_without_a_zone_shows_the_record_to_create(url: str) -> None:
+    settings = _settings(url)
+    messages: list[str] = []
+    result = bootstrap(settings, AwsClients(settings), messages.append)
+    assert result["certificate_status"] == certificate.PENDING
+    [record] = [m for m in messages if m.startswith("Create this record")]
+    assert f"where {settings.domain} is hosted: _" in record and " CNAME _" in record
+    # A second run finds the same certificate and asks for no other.
+    again = bootstrap(settings, AwsClients(settings), messages.append)
+    assert again["certificate_arn"] == result["certificate_arn"]
+    assert "ACM certificate" not in again["created"]
