@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from adapters.console import translate
@@ -23,24 +24,31 @@ from adapters.wiring import App
 from bot.config import Settings
 from infra.local_redis import private_redis, stop_process
 
+DEMO_ZONE = "demo.example"
 
-def demo_settings(redis_url: str, endpoint: str, time_scale: float) -> Settings:
+
+def demo_settings(
+    redis_url: str, endpoint: str, time_scale: float, front: dict[str, str] | None = None
+) -> Settings:
+    """``front``: the hosted zone and the emulator's HTTPS front (``https_check_*``)."""
     # Poll about as often as the emulator's scaled delays change state, so the
     # demo's time-to-URL stays close to its lower bound.
     poll = max(min(1.0, 10 * time_scale), 0.05)
     return Settings(
         project_name="jitsi-demo",
-        domain="meet.demo.example",
+        domain=f"meet.{DEMO_ZONE}",
         redis_url=redis_url,
         aws_endpoint_url=endpoint,
         poll_min_seconds=poll,
         poll_max_seconds=poll * 4,
         lock_lease_seconds=10,
         worker_pickup_seconds=20,
+        **(front or {}),
     )
 
 
 def run_demo(profile: str, time_scale: float, script: str | None) -> int:
+    from infra.aws import certificate
     from infra.aws.bootstrap import bootstrap
     from infra.aws.session import AwsClients
     from infra.emulator.server import EmulatorServer
@@ -53,15 +61,38 @@ def run_demo(profile: str, time_scale: float, script: str | None) -> int:
         with console.status("Starting Redis, the AWS emulator and a worker…"):
             redis_url = stack.enter_context(private_redis(workdir))
             emulator = stack.enter_context(
-                EmulatorServer(port=0, profile=profile, time_scale=time_scale)
+                EmulatorServer(
+                    port=0,
+                    profile=profile,
+                    time_scale=time_scale,
+                    ca_file=str(workdir / "emulator-ca.pem"),
+                )
             )
-            settings = demo_settings(redis_url, emulator.url, time_scale)
-            bootstrap(settings, AwsClients(settings))
+            # The documented path: a hosted zone for the domain, so the bootstrap's
+            # certificate request is validated through it, and the start's HTTPS
+            # check reaches the emulator's front with its CA.
+            plain = demo_settings(redis_url, emulator.url, time_scale)
+            zone = AwsClients(plain).route53.create_hosted_zone(
+                Name=DEMO_ZONE, CallerReference="jitsi-demo"
+            )["HostedZone"]["Id"]
+            front = {
+                "hosted_zone_id": str(zone).rsplit("/", 1)[-1],
+                "https_check_connect_to": emulator.front.address,
+                "https_check_ca_file": emulator.front.ca_file,
+            }
+            settings = demo_settings(redis_url, emulator.url, time_scale, front)
+            clients = AwsClients(settings)
+            bootstrap(settings, clients)
             worker = _start_worker(settings, workdir)
             stack.callback(stop_process, worker)
+        with console.status("Waiting for ACM to issue the meeting's certificate…"):
+            deadline = time.monotonic() + 120 * max(time_scale, 0.01) + 30
+            while certificate.find(settings, clients) is None and time.monotonic() < deadline:
+                time.sleep(0.2)  # polling ACM as the doctor would, with a deadline
         console.print(
             f"Ready. Emulated AWS at {emulator.url} (profile {profile}, "
-            f"time scale {time_scale:g}); Redis at {redis_url}."
+            f"time scale {time_scale:g}); Redis at {redis_url}; "
+            f"https://{settings.domain} served at {emulator.front.address}."
         )
         chat = App(settings).console_chat(translate.actor(), console)
         lines = script.split(";") if script is not None else None

@@ -198,7 +198,8 @@ class App:
         if self.settings.nlb_driver is NlbDriver.TERRAFORM:
             from infra.terraform.nlb import terraform_provisioner
 
-            return aws_parts(self.settings, clients, terraform_provisioner(self.settings, clients))
+            provisioner = terraform_provisioner(self.settings, clients)
+            return aws_parts(self.settings, clients, provisioner)
         from infra.aws.nlb_boto3 import Boto3NlbProvisioner
 
         return aws_parts(self.settings, clients, Boto3NlbProvisioner(self.settings, clients))

@@ -32,6 +32,47 @@ data "aws_acm_certificate" "this" {
   most_recent = true
 }
 
+################################################################################
+# The meeting domain's certificate: requested once, validated by DNS, free, renewed
+# by ACM for as long as the validation record stays. Nothing is issued per start.
+################################################################################
+
+resource "aws_acm_certificate" "this" {
+  count = local.manage_certificate ? 1 : 0
+
+  domain_name       = var.domain
+  validation_method = "DNS"
+
+  tags = merge(local.tags, { Name = var.domain })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# With the hosted zone here, the validation record goes in it; without one, the
+# `certificate_validation_records` output says what to create where the domain lives.
+resource "aws_route53_record" "certificate_validation" {
+  for_each = var.hosted_zone_id != null && local.manage_certificate ? {
+    for option in aws_acm_certificate.this[0].domain_validation_options : option.domain_name => option
+  } : {}
+
+  zone_id         = var.hosted_zone_id
+  name            = each.value.resource_record_name
+  type            = each.value.resource_record_type
+  records         = [each.value.resource_record_value]
+  ttl             = 300
+  allow_overwrite = true # the bot's `infra bootstrap` may have written the same record
+}
+
+# Waits until ACM has issued it, so the NLB's TLS listener gets a usable certificate.
+resource "aws_acm_certificate_validation" "this" {
+  count = var.hosted_zone_id != null && local.manage_certificate ? 1 : 0
+
+  certificate_arn         = aws_acm_certificate.this[0].arn
+  validation_record_fqdns = [for record in aws_route53_record.certificate_validation : record.fqdn]
+}
+
 locals {
   name = var.project_name
 
@@ -50,13 +91,20 @@ locals {
   )
 
   # Names shared with the Python side (infra/aws/naming.py, bot/config.py).
-  cluster_name    = "${local.name}-cluster"
-  service_name    = "${local.name}-service"
-  task_family     = "${local.name}-jitsi"
-  log_group_name  = "/ecs/${local.name}"
-  parameter_path  = "/${local.name}"
-  parameter_arn   = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.parameter_path}"
-  certificate_arn = var.acm_certificate_arn != null ? var.acm_certificate_arn : try(data.aws_acm_certificate.this[0].arn, null)
+  cluster_name   = "${local.name}-cluster"
+  service_name   = "${local.name}-service"
+  task_family    = "${local.name}-jitsi"
+  log_group_name = "/ecs/${local.name}"
+  parameter_path = "/${local.name}"
+  parameter_arn  = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.parameter_path}"
+  # Given, looked up, or made here (validated through the hosted zone when there is one).
+  manage_certificate = var.acm_certificate_arn == null && !var.acm_lookup
+  certificate_arn = (
+    var.acm_certificate_arn != null ? var.acm_certificate_arn :
+    var.acm_lookup ? data.aws_acm_certificate.this[0].arn :
+    var.hosted_zone_id != null ? aws_acm_certificate_validation.this[0].certificate_arn :
+    aws_acm_certificate.this[0].arn
+  )
 
   recordings_bucket = var.recordings_bucket_name != null ? var.recordings_bucket_name : "${local.name}-recordings-${local.account_id}"
 }
@@ -135,8 +183,16 @@ resource "aws_security_group" "task" {
   ingress {
     description = "jitsi-web HTTPS through the NLB"
     protocol    = "tcp"
-    from_port   = 443
-    to_port     = 443
+    from_port   = var.web_https_port
+    to_port     = var.web_https_port
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+
+  ingress {
+    description = "jitsi-web HTTP through the NLB (redirects to https://)"
+    protocol    = "tcp"
+    from_port   = var.web_http_port
+    to_port     = var.web_http_port
     cidr_blocks = ["0.0.0.0/0"]
   }
 
@@ -652,6 +708,8 @@ module "jvb_nlb" {
   vpc_id               = aws_vpc.this.id
   subnet_ids           = aws_subnet.public[*].id
   certificate_arn      = local.certificate_arn
+  web_https_port       = var.web_https_port
+  web_http_port        = var.web_http_port
   enable_tcp_4443      = var.enable_tcp_4443
   deregistration_delay = var.deregistration_delay
 
@@ -704,7 +762,7 @@ locals {
   elb_arn_prefix = "arn:${local.partition}:elasticloadbalancing:${local.region}:${local.account_id}"
   ecs_arn_prefix = "arn:${local.partition}:ecs:${local.region}:${local.account_id}"
   # Exactly the names both drivers use (infra/aws/naming.py and modules/jvb-nlb).
-  target_group_names = [for suffix in ["udp10000", "web443", "tcp4443"] : "${local.name}-${suffix}"]
+  target_group_names = [for suffix in ["udp10000", "web443", "web80", "tcp4443"] : "${local.name}-${suffix}"]
   # ARNs built from names rather than resource attributes, so the policy is
   # known at plan time and can be reviewed before anything exists.
   cluster_arn       = "${local.ecs_arn_prefix}:cluster/${local.cluster_name}"
@@ -795,6 +853,14 @@ data "aws_iam_policy_document" "bot" {
     # Task and NLB interfaces (public IPs), the service's subnets, and elastic
     # IPs for the orphan audit. EC2 Describe* supports no resource restriction.
     actions   = ["ec2:DescribeAddresses", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "FindCertificate"
+    # Each start finds the ISSUED certificate for the domain before making the NLB
+    # (infra/aws/certificate.py); ListCertificates supports no resource restriction.
+    actions   = ["acm:ListCertificates", "acm:DescribeCertificate"]
     resources = ["*"]
   }
 

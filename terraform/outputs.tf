@@ -74,8 +74,19 @@ output "meeting_url" {
 }
 
 output "certificate_arn" {
-  description = "ACM certificate used on 443 (given or looked up), or null for TCP pass-through."
+  description = "ACM certificate on the NLB's TLS listener (given, looked up, or requested here)."
   value       = local.certificate_arn
+}
+
+output "certificate_validation_records" {
+  description = "DNS records ACM needs before it issues the requested certificate (written into hosted_zone_id when set; else create them where the domain is hosted, and keep them for renewals)."
+  value = local.manage_certificate ? [
+    for option in aws_acm_certificate.this[0].domain_validation_options : {
+      name  = option.resource_record_name
+      type  = option.resource_record_type
+      value = option.resource_record_value
+    }
+  ] : []
 }
 
 output "bot_policy_json" {

@@ -218,15 +218,27 @@ variable "dns_negative_cache_ttl" {
 }
 
 variable "acm_lookup" {
-  description = "Look up an ISSUED ACM certificate for `domain` (ignored when acm_certificate_arn is set)."
+  description = "Look up an ISSUED ACM certificate for `domain` instead of requesting one here (ignored when acm_certificate_arn is set)."
   type        = bool
   default     = false
 }
 
 variable "acm_certificate_arn" {
-  description = "ACM certificate for the TLS listener on 443. Null (and acm_lookup false) means TCP pass-through to jitsi-web."
+  description = "ACM certificate for the NLB's TLS listener on 443. Null (and acm_lookup false): one is requested here for `domain` with DNS validation, validated through hosted_zone_id when set (else create the record from the certificate_validation_records output)."
   type        = string
   default     = null
+}
+
+variable "web_https_port" {
+  description = "jitsi-web's HTTPS port in the task: 443 up to docker-jitsi-meet stable-11031, 8443 from stable-11146 (awsvpc cannot remap ports). The NLB's 443 forwards here over TLS."
+  type        = number
+  default     = 443
+}
+
+variable "web_http_port" {
+  description = "jitsi-web's HTTP port in the task: 80 up to stable-11031, 8000 from stable-11146. The NLB's 80 forwards here; ENABLE_HTTP_REDIRECT=1 makes it redirect to https://."
+  type        = number
+  default     = 80
 }
 
 # --- storage ---------------------------------------------------------------------------

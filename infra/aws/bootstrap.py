@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from bot.config import Settings
 from infra.aws import naming
+from infra.aws.bootstrap_certificate import ensure_certificate
 from infra.aws.bootstrap_network import Recorder, ensure_network
 from infra.aws.dns_zone import lower_negative_caching
 from infra.aws.errors import cloud_errors, error_code
@@ -55,6 +56,7 @@ def bootstrap(
         account = clients.client("sts").get_caller_identity()["Account"]
         rec.result["account_id"] = account
         ensure_network(rec)
+        ensure_certificate(rec)
         _log_group(rec)
         _parameter(rec, account)
         _execution_role(rec, account)

@@ -176,7 +176,8 @@ def _wanted_ingress() -> list[tuple[str, int, str, str]]:
     return [
         # The NLB preserves client IPs for UDP, so media arrives from anywhere.
         ("udp", naming.UDP_PORT, "0.0.0.0/0", "JVB media through the NLB"),
-        ("tcp", naming.WEB_PORT, "0.0.0.0/0", "jitsi-web through the NLB"),
+        ("tcp", naming.WEB_CONTAINER_HTTPS_PORT, "0.0.0.0/0", "jitsi-web HTTPS through the NLB"),
+        ("tcp", naming.WEB_CONTAINER_HTTP_PORT, "0.0.0.0/0", "jitsi-web HTTP, redirects"),
         ("tcp", naming.HEALTH_PORT, VPC_CIDR, "NLB health checks"),
         ("tcp", naming.TCP_PORT, "0.0.0.0/0", "JVB TCP fallback (only used when enabled)"),
     ]

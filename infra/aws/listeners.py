@@ -1,4 +1,8 @@
-"""The NLB's listeners: one per target group, found or created, and removed on stop."""
+"""The NLB's listeners: one per target group, found or created, and removed on stop.
+
+443 is TLS with the ACM certificate (to nginx's HTTPS port), 80 is TCP (to nginx's
+HTTP port, which redirects to https://), 10000 UDP to JVB.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +18,27 @@ from infra.aws.errors import error_code
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
-def ensure(settings: Settings, elbv2: Any, lb: LoadBalancer, groups: list[TargetGroup]) -> int:
-    """Make one listener per target group; returns how many it created or changed."""
+def ensure(
+    settings: Settings,
+    elbv2: Any,
+    lb: LoadBalancer,
+    groups: list[TargetGroup],
+    certificate_arn: str,
+) -> int:
+    """Make one listener per target group, the TLS one with ``certificate_arn``;
+    returns how many it created or changed."""
+    ports = {spec.name: spec.front_port for spec in naming.group_specs(settings, all_groups=True)}
     existing: dict[int, dict[str, Any]] = {}
     for page in elbv2.get_paginator("describe_listeners").paginate(LoadBalancerArn=lb.arn):
         for listener in page.get("Listeners", []):
             existing[int(listener["Port"])] = listener
     changed = 0
     for group in groups:
-        wanted = _arguments(settings, group)
-        current = existing.get(group.port)
+        port = ports.get(group.name, group.port)
+        wanted = _arguments(group, certificate_arn)
+        current = existing.get(port)
         if current is None:
-            elbv2.create_listener(LoadBalancerArn=lb.arn, Port=group.port, **wanted)
+            elbv2.create_listener(LoadBalancerArn=lb.arn, Port=port, **wanted)
             changed += 1
         elif not _matches(current, wanted):
             elbv2.modify_listener(ListenerArn=current["ListenerArn"], **wanted)
@@ -33,15 +46,14 @@ def ensure(settings: Settings, elbv2: Any, lb: LoadBalancer, groups: list[Target
     return changed
 
 
-def _arguments(settings: Settings, group: TargetGroup) -> dict[str, Any]:
+def _arguments(group: TargetGroup, certificate_arn: str) -> dict[str, Any]:
     args: dict[str, Any] = {
         "Protocol": group.protocol,
         "DefaultActions": [{"Type": "forward", "TargetGroupArn": group.arn}],
     }
-    cert = settings.acm_certificate_arn
-    if group.port == naming.WEB_PORT and cert:
-        # TLS ends at the NLB with the (free) ACM certificate.
-        args.update(Protocol="TLS", Certificates=[{"CertificateArn": cert}], SslPolicy=TLS_POLICY)
+    if group.protocol == "TLS":
+        # TLS ends at the NLB with the (free) ACM certificate: browsers trust it.
+        args.update(Certificates=[{"CertificateArn": certificate_arn}], SslPolicy=TLS_POLICY)
     return args
 
 

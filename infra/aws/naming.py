@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from bot.config import Settings
 
 UDP_PORT = 10000
-WEB_PORT = 443
+WEB_PORT = 443  # the NLB's TLS listener: browsers' https://
+HTTP_PORT = 80  # the NLB's TCP listener: http://, redirected to https:// by nginx
+# jitsi-web's nginx ports inside the task (awsvpc cannot remap them): 443/80 up to
+# docker-jitsi-meet stable-11031, 8443/8000 from stable-11146 (web/rootfs/defaults/default).
+WEB_CONTAINER_HTTPS_PORT = 443
+WEB_CONTAINER_HTTP_PORT = 80
 TCP_PORT = 4443
 HEALTH_PORT = 8080
 HEALTH_PATH = "/about/health"
@@ -24,10 +29,15 @@ class GroupSpec:
 
     name: str
     protocol: str  # target group protocol
-    port: int
+    port: int  # the target's (container's) port
     health_protocol: str
     health_port: str
     health_path: str | None
+    listener_port: int = 0  # the NLB's port for it; 0: the same as ``port``
+
+    @property
+    def front_port(self) -> int:
+        return self.listener_port or self.port
 
 
 def nlb_name(settings: Settings) -> str:
@@ -46,18 +56,31 @@ def group_specs(settings: Settings, *, all_groups: bool = False) -> list[GroupSp
         # UDP cannot be health-checked over UDP: JVB's HTTP health endpoint on
         # 8080 answers for the bridge (same task network namespace).
         GroupSpec(f"{p}-udp{UDP_PORT}", "UDP", UDP_PORT, "HTTP", str(HEALTH_PORT), HEALTH_PATH),
-        # The web group checks the port it forwards to: 8080 belongs to JVB, and
+        # The web groups check the port they forward to: 8080 belongs to JVB, and
         # a healthy bridge says nothing about nginx in jitsi-web.
-        # With a certificate the NLB ends TLS and re-encrypts to jitsi-web's
-        # nginx, which only speaks HTTPS on 443: a TCP group would send it
-        # plain text. Without one, TCP passes the client's TLS through.
+        # The TLS listener ends the browser's TLS with the ACM certificate and opens
+        # a new TLS connection to nginx's HTTPS port (NLBs do not verify target
+        # certificates, so its self-signed one is fine). Not plain TCP to nginx's
+        # HTTP port: with ENABLE_HTTP_REDIRECT that port answers every request with
+        # a redirect to https://, which would loop.
         GroupSpec(
             f"{p}-web{WEB_PORT}",
-            "TLS" if settings.acm_certificate_arn else "TCP",
-            WEB_PORT,
+            "TLS",
+            WEB_CONTAINER_HTTPS_PORT,
             "TCP",
             "traffic-port",
             None,
+            WEB_PORT,
+        ),
+        # http:// reaches nginx's HTTP port, which redirects to https://.
+        GroupSpec(
+            f"{p}-web{HTTP_PORT}",
+            "TCP",
+            WEB_CONTAINER_HTTP_PORT,
+            "TCP",
+            "traffic-port",
+            None,
+            HTTP_PORT,
         ),
     ]
     if settings.enable_tcp_4443 or all_groups:

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from bot.config import Settings
 from bot.model import SessionTags
 from bot.ports import ProgressNote
-from infra.aws import listeners, naming
+from infra.aws import certificate, listeners, naming
 from infra.aws.elb import LoadBalancer, TargetGroup, find_group, load_balancer, target_group
 from infra.aws.errors import error_code
 from infra.aws.network import service_network
@@ -28,6 +28,9 @@ class Boto3NlbProvisioner:
     def create(self, tags: SessionTags, note: ProgressNote) -> LoadBalancer:
         """Each boto3 call is short; the lifecycle reports its waits itself."""
         tag_set = TagSet(self.settings.project_name, tags.session, tags.requested_by)
+        # Before anything that bills: without a certificate browsers would refuse the
+        # meeting, so the start stops here with what to do.
+        certificate_arn = certificate.listener_certificate(self.settings, self.clients)
         network: list[tuple[list[str], str]] = []
 
         def where() -> tuple[list[str], str]:
@@ -39,7 +42,7 @@ class Boto3NlbProvisioner:
             self._ensure_group(spec, tag_set, where) for spec in naming.group_specs(self.settings)
         ]
         lb = self._ensure_load_balancer(tag_set, where)
-        listeners.ensure(self.settings, self.clients.elbv2, lb, groups)
+        listeners.ensure(self.settings, self.clients.elbv2, lb, groups, certificate_arn)
         return lb
 
     def destroy(self, note: ProgressNote) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.ports import PlatformParts
+from bot.ports import MeetingProbe, PlatformParts
 from infra.aws.advertise import SsmAdvertisedAddresses
 from infra.aws.audit import AwsAudit
 from infra.aws.compute import EcsCompute
@@ -11,6 +11,7 @@ from infra.aws.dns import Route53Dns
 from infra.aws.nlb import NlbIngress, NlbProvisioner
 from infra.aws.preflight import AwsPreflight
 from infra.aws.session import AwsClients
+from infra.probe import HttpsProbe
 
 
 class Meter:
@@ -27,10 +28,14 @@ class Meter:
 
 
 def aws_parts(
-    settings: Settings, clients: AwsClients, provisioner: NlbProvisioner
+    settings: Settings,
+    clients: AwsClients,
+    provisioner: NlbProvisioner,
+    probe: MeetingProbe | None = None,
 ) -> tuple[PlatformParts, NlbIngress]:
     """The parts over ``clients``; the NLB ingress is also returned as itself (the
-    CloudWatch participant source reads its metrics)."""
+    CloudWatch participant source reads its metrics). ``probe`` defaults to the
+    HTTPS probe the settings describe."""
     ingress = NlbIngress(settings, clients, provisioner)
     parts = PlatformParts(
         ingress=ingress,
@@ -40,5 +45,6 @@ def aws_parts(
         audit=AwsAudit(settings, clients),
         meter=Meter(clients, provisioner),
         preflight=AwsPreflight(settings, clients),
+        probe=probe if probe is not None else HttpsProbe(settings),
     )
     return parts, ingress

@@ -11,6 +11,7 @@ POST /_emulator/participants {"count": N|null, "project": P}  what the task's st
                          null: the sidecar is silent)
 POST /_emulator/iam      {"deny": [ACTION, ...]} | {"clear": true}  (simulated denials)
 POST /_emulator/quotas   {"service": S, "code": Q, "value": N} | {"clear": true}
+POST /_emulator/web      {"status": 200|502|...}  what jitsi-web answers behind the HTTPS front
 POST /_emulator/reset    moto reset plus emulator state (profile kept)
 """
 
@@ -62,6 +63,7 @@ def snapshot(state: EmulatorState) -> dict[str, Any]:
             "load_balancers": load_balancers,
             "faults": state.faults.snapshot(),
             "participants": dict(state.participants),
+            "https_front": dict(state.https_front, web_status=str(state.web_status)),
         }
 
 
@@ -106,6 +108,13 @@ def _set_participants(state: EmulatorState, body: dict[str, Any]) -> None:
     state.participants[project] = count
 
 
+def _set_web(state: EmulatorState, body: dict[str, Any]) -> None:
+    status = body.get("status")
+    if not isinstance(status, int) or not 200 <= status <= 599:
+        raise ControlError(f"status must be an HTTP status code, got {status!r}")
+    state.web_status = status
+
+
 def _reset(state: EmulatorState, body: dict[str, Any]) -> None:
     from moto.moto_api._internal.models import moto_api_backend
 
@@ -119,6 +128,7 @@ _ROUTES = {
     "/_emulator/targets": _set_targets,
     "/_emulator/faults": _set_faults,
     "/_emulator/participants": _set_participants,
+    "/_emulator/web": _set_web,
     "/_emulator/reset": _reset,
     "/_emulator/iam": iam_sim.set_denied,
     "/_emulator/quotas": quotas.set_quota,

@@ -26,6 +26,7 @@ class Delays:
     task_stopped: float = 0.0  # task STOPPING -> STOPPED
     target_healthy: float = 0.0  # target registered (and NLB active) -> healthy
     dns_insync: float = 0.0  # Route 53 change submitted -> INSYNC (PENDING until then)
+    cert_issued: float = 0.0  # ACM validation CNAME in the zone -> certificate ISSUED
 
 
 # Field numbers from ARCHITECTURE.md section 5: NLB creation over 2 min, Fargate
@@ -44,6 +45,7 @@ _NOMINAL: dict[ProfileName, Delays] = {
         target_healthy=30.0,
         # Route 53: "within 60 seconds under normal conditions" (Route 53 FAQ).
         dns_insync=60.0,
+        cert_issued=60.0,  # ACM polls DNS; a few minutes is common, one is the floor seen
     ),
 }
 

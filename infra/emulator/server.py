@@ -26,8 +26,9 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wsgi import get_input_stream
 
-from . import control, patches
+from . import acm, control, patches
 from .faults import error_response, operation_of
+from .front import HttpsFront
 from .profiles import PROFILE_NAMES, Profile
 from .scheduler import Scheduler
 from .state import EmulatorState
@@ -120,10 +121,15 @@ class EmulatorServer:
         port: int = 0,
         profile: str = "instant",
         time_scale: float = 1.0,
+        *,
+        https_port: int = 0,
+        ca_file: str | None = None,
     ) -> None:
         self.state = EmulatorState(Profile(profile, time_scale))  # type: ignore[arg-type]
         self._host = host
         self._port = port
+        # The meeting's https:// as browsers would reach it through the NLB.
+        self.front = HttpsFront(self.state, host, https_port, ca_file)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._scheduler: Scheduler | None = None
@@ -138,6 +144,7 @@ class EmulatorServer:
     def start(self) -> None:
         """Bind, serve and schedule in background threads; returns once listening."""
         patches.install(self.state)
+        acm.install(self.state)
         self._server = make_server(
             self._host,
             self._port,
@@ -153,10 +160,13 @@ class EmulatorServer:
         self._thread.start()
         self._scheduler = Scheduler(self.state)
         self._scheduler.start()
+        self.front.start()
+        self.state.https_front = {"address": self.front.address, "ca_file": self.front.ca_file}
         log.debug("emulator listening on %s", self.url)
 
     def stop(self) -> None:
         """Stop serving and scheduling; idempotent."""
+        self.front.stop()
         if self._scheduler is not None:
             self._scheduler.stop()
             self._scheduler = None
@@ -187,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--profile", choices=PROFILE_NAMES, default="instant")
     parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument(
+        "--https-port", type=int, default=0, help="the HTTPS front's port (0: any free one)"
+    )
+    parser.add_argument("--ca-file", default=None, help="where to write the front's CA (PEM)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
@@ -196,7 +210,14 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        server = EmulatorServer(args.host, args.port, args.profile, args.time_scale)
+        server = EmulatorServer(
+            args.host,
+            args.port,
+            args.profile,
+            args.time_scale,
+            https_port=args.https_port,
+            ca_file=args.ca_file,
+        )
         server.start()
     except (OSError, ValueError) as exc:
         print(f"emulator: cannot start: {exc}", file=sys.stderr)
@@ -206,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(profile {args.profile}, time scale {args.time_scale:g})",
         flush=True,
     )
+    print(f"HTTPS front on {server.front.address}, CA in {server.front.ca_file}", flush=True)
     while not stop.wait(0.5):
         pass
     server.stop()

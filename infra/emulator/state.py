@@ -54,6 +54,11 @@ class EmulatorState:
     # values other than AWS's defaults (quotas): the doctor's tests set them.
     denied_actions: set[str] = field(default_factory=set)
     quota_values: dict[tuple[str, str], float] = field(default_factory=dict)
+    # The HTTPS front (infra.emulator.front): what jitsi-web answers behind a healthy
+    # target (200: the Jitsi Meet page; 502: nginx with its upstream down), and where
+    # the front listens and its CA file, for the control API.
+    web_status: int = 200
+    https_front: dict[str, str] = field(default_factory=dict)
 
     def next_public_ip(self, in_use: set[str]) -> str:
         """A fake public IPv4 address no live interface holds."""
@@ -72,4 +77,5 @@ class EmulatorState:
         self.participants.clear()
         self.denied_actions.clear()
         self.quota_values.clear()
+        self.web_status = 200
         self._next_public = 0

@@ -15,7 +15,7 @@ from bot.config_terraform import TerraformSettings
 from bot.errors import CloudError
 from bot.model import SessionTags
 from bot.ports import ProgressNote
-from infra.aws import naming
+from infra.aws import certificate, naming
 from infra.aws.elb import LoadBalancer, find_load_balancer
 from infra.aws.session import AwsClients
 from infra.settings import ConfigError
@@ -58,6 +58,9 @@ class TerraformNlbProvisioner:
         return {f"terraform.{cmd}": n for cmd, n in self.cli.runs.items()}
 
     def create(self, tags: SessionTags, note: ProgressNote) -> LoadBalancer:
+        # As with boto3: no issued certificate, no NLB (and no apply that would
+        # fail half-way on AWS, which refuses a TLS listener without one).
+        certificate.listener_certificate(self.settings, self.clients)
         self._apply(True, [self.tf.nlb_target], note)
         outputs = self._read_outputs()
         for spec in naming.group_specs(self.settings):

@@ -15,7 +15,7 @@ from infra.aws.nlb import NlbIngress
 from infra.aws.nlb_boto3 import Boto3NlbProvisioner
 from infra.aws.parts import aws_parts
 from infra.aws.session import AwsClients
-from tests.support.aws import Endpoint, settings_for
+from tests.support.aws import Endpoint, issued_certificate, settings_for
 
 
 @pytest.fixture
@@ -38,7 +38,8 @@ def clients(settings: Settings) -> AwsClients:
 
 @pytest.fixture
 def base(settings: Settings, clients: AwsClients) -> dict[str, str]:
-    """The project's base infrastructure, bootstrapped."""
+    """The project's base infrastructure, bootstrapped (with its certificate issued)."""
+    issued_certificate(settings)
     return bootstrap(settings, clients)
 
 
@@ -50,6 +51,7 @@ def make_parts(make_settings: Callable[..., Settings]) -> Callable[..., Platform
     def make(**overrides: Any) -> PlatformParts:
         settings = make_settings(**overrides)
         clients = AwsClients(settings)
+        issued_certificate(settings)
         bootstrap(settings, clients)
         return aws_parts(settings, clients, Boto3NlbProvisioner(settings, clients))[0]
 

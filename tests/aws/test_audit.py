@@ -60,7 +60,7 @@ def test_audit_lists_everything_then_nothing(
     kinds = Counter(r.kind for r in found)
     assert kinds == {
         ResourceKind.LOAD_BALANCER: 1,
-        ResourceKind.TARGET_GROUP: 2,
+        ResourceKind.TARGET_GROUP: 3,  # UDP 10000, TLS 443, TCP 80
         ResourceKind.TASK: 1,
         ResourceKind.ELASTIC_IP: 1,
     }
@@ -116,6 +116,7 @@ def test_audit_ignores_other_projects(
         lb.name,
         f"{settings.project_name}-udp10000",
         f"{settings.project_name}-web443",
+        f"{settings.project_name}-web80",
     }
     ingress.remove(_ignore)
 

@@ -13,7 +13,8 @@ from bot.config import Settings
 from bot.errors import CloudError
 from bot.model import AliasTarget, SessionTags, Task
 from bot.ports import PlatformParts
-from infra.aws import naming
+from infra.aws import certificate, naming
+from infra.aws.bootstrap import bootstrap
 from infra.aws.elb import LoadBalancer, existing_groups
 from infra.aws.nlb import NlbIngress
 from infra.aws.nlb_boto3 import Boto3NlbProvisioner
@@ -22,6 +23,7 @@ from infra.aws.tags import TagSet
 from tests.support.aws import (
     Endpoint,
     forget_nlb_interfaces,
+    issued_certificate,
     mutations,
     nlb_interfaces,
     running_task,
@@ -62,7 +64,7 @@ def test_bring_up_is_idempotent(
     ingress: NlbIngress, settings: Settings, clients: AwsClients
 ) -> None:
     lb = _up(ingress)
-    assert _listeners(clients, lb) == [(443, "TCP"), (10000, "UDP")]
+    assert _listeners(clients, lb) == [(80, "TCP"), (443, "TLS"), (10000, "UDP")]
 
     def calls_of_a_bring_up(session: str) -> dict[str, int]:
         before = clients.counter.snapshot()
@@ -87,12 +89,13 @@ def test_bring_up_is_idempotent(
     assert {g["TargetGroupName"] for g in groups} == {
         f"{settings.project_name}-udp10000",
         f"{settings.project_name}-web443",
+        f"{settings.project_name}-web80",
     }
-    assert _listeners(clients, lb) == [(443, "TCP"), (10000, "UDP")]
+    assert _listeners(clients, lb) == [(80, "TCP"), (443, "TLS"), (10000, "UDP")]
     tags = clients.elbv2.describe_tags(
         ResourceArns=[lb.arn, *(g["TargetGroupArn"] for g in groups)]
     )
-    assert len(tags["TagDescriptions"]) == 3
+    assert len(tags["TagDescriptions"]) == 4  # the NLB and its three groups
     for desc in tags["TagDescriptions"]:
         kv = {t["Key"]: t["Value"] for t in desc["Tags"]}
         assert kv["jitsi:project"] == settings.project_name
@@ -122,7 +125,9 @@ def test_target_group_health_checks_and_delay(
     assert udp["HealthCheckIntervalSeconds"] == 10
     assert udp["HealthyThresholdCount"] == 2 and udp["UnhealthyThresholdCount"] == 2
     web = by_name[f"{settings.project_name}-web443"]
-    assert (web["Protocol"], web["Port"], web["HealthCheckProtocol"]) == ("TCP", 443, "TCP")
+    assert (web["Protocol"], web["Port"], web["HealthCheckProtocol"]) == ("TLS", 443, "TCP")
+    http = by_name[f"{settings.project_name}-web80"]
+    assert (http["Protocol"], http["Port"], http["HealthCheckProtocol"]) == ("TCP", 80, "TCP")
     for group in by_name.values():
         attrs = clients.elbv2.describe_target_group_attributes(
             TargetGroupArn=group["TargetGroupArn"]
@@ -134,29 +139,88 @@ def test_tcp_4443_only_with_the_flag(make_parts: Callable[..., PlatformParts]) -
     ingress = _ingress(make_parts(enable_tcp_4443=True))
     lb = _up(ingress)
     groups = existing_groups(ingress.settings, ingress.clients)
-    assert sorted(int(g["Port"]) for g in groups) == [443, 4443, 10000]
-    assert _listeners(ingress.clients, lb) == [(443, "TCP"), (4443, "TCP"), (10000, "UDP")]
+    assert sorted(int(g["Port"]) for g in groups) == [80, 443, 4443, 10000]
+    assert _listeners(ingress.clients, lb) == [
+        (80, "TCP"),
+        (443, "TLS"),
+        (4443, "TCP"),
+        (10000, "UDP"),
+    ]
 
 
-def test_tls_listener_with_a_certificate(
+def _listener(ingress: NlbIngress, lb: LoadBalancer, port: int) -> dict[str, Any]:
+    listeners = ingress.clients.elbv2.describe_listeners(LoadBalancerArn=lb.arn)["Listeners"]
+    return next(x for x in listeners if x["Port"] == port)
+
+
+def _group_of(ingress: NlbIngress, listener: dict[str, Any]) -> dict[str, Any]:
+    arn = listener["DefaultActions"][0]["TargetGroupArn"]
+    groups = ingress.clients.elbv2.describe_target_groups(TargetGroupArns=[arn])
+    return dict(groups["TargetGroups"][0])
+
+
+def test_tls_listener_carries_the_domains_issued_certificate(
     make_settings: Callable[..., Settings], make_parts: Callable[..., PlatformParts]
 ) -> None:
+    """The default path: no acm_certificate_arn, the issued certificate for the domain."""
     plain = make_settings()
-    acm = AwsClients(plain).client("acm")
-    cert = acm.request_certificate(DomainName=plain.domain)["CertificateArn"]
+    other = issued_certificate(plain.model_copy(update={"domain": "elsewhere.example.com"}))
+    ingress = _ingress(make_parts())  # issues one for the domain too
+    lb = _up(ingress)
+    web = _listener(ingress, lb, 443)
+    assert web["Protocol"] == "TLS" and web["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    [cert] = web["Certificates"]
+    assert cert["CertificateArn"] != other
+    # ...and opens a new TLS connection to jitsi-web's HTTPS port, never plain text to it
+    # (its HTTP port redirects everything to https://: a TCP group there would loop).
+    group = _group_of(ingress, web)
+    assert (group["Protocol"], group["Port"]) == ("TLS", naming.WEB_CONTAINER_HTTPS_PORT)
+
+
+def test_http_listener_reaches_the_redirect(ingress: NlbIngress) -> None:
+    """http:// goes to jitsi-web's HTTP port, where ENABLE_HTTP_REDIRECT answers 301."""
+    lb = _up(ingress)
+    http = _listener(ingress, lb, 80)
+    assert http["Protocol"] == "TCP" and "Certificates" not in http
+    group = _group_of(ingress, http)
+    assert (group["Protocol"], group["Port"]) == ("TCP", naming.WEB_CONTAINER_HTTP_PORT)
+    # The task's security group lets the NLB reach that port.
+    sg = ingress.clients.ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"{ingress.settings.project_name}-tasks"]}]
+    )["SecurityGroups"][0]
+    ports = {p.get("FromPort") for p in sg["IpPermissions"] if p.get("IpProtocol") == "tcp"}
+    assert {naming.WEB_CONTAINER_HTTP_PORT, naming.WEB_CONTAINER_HTTPS_PORT} <= ports
+
+
+def test_a_given_certificate_arn_is_used(
+    make_settings: Callable[..., Settings], make_parts: Callable[..., PlatformParts]
+) -> None:
+    cert = issued_certificate(make_settings())
     ingress = _ingress(make_parts(acm_certificate_arn=cert))
     lb = _up(ingress)
-    elbv2 = ingress.clients.elbv2
-    web = next(
-        x for x in elbv2.describe_listeners(LoadBalancerArn=lb.arn)["Listeners"] if x["Port"] == 443
-    )
-    assert web["Protocol"] == "TLS"
-    assert web["Certificates"] == [{"CertificateArn": cert}]
-    # ...and re-encrypts to jitsi-web's HTTPS port, never plain text to it.
-    [group] = elbv2.describe_target_groups(
-        TargetGroupArns=[web["DefaultActions"][0]["TargetGroupArn"]]
-    )["TargetGroups"]
-    assert group["Protocol"] == "TLS"
+    assert _listener(ingress, lb, 443)["Certificates"] == [{"CertificateArn": cert}]
+
+
+def test_no_issued_certificate_refuses_before_anything_bills(
+    make_settings: Callable[..., Settings], aws_endpoint: Endpoint
+) -> None:
+    settings = make_settings()
+    clients = AwsClients(settings)
+    bootstrap(settings, clients)  # requests it; no hosted zone: nobody validates it
+    ingress = NlbIngress(settings, clients, Boto3NlbProvisioner(settings, clients))
+    with pytest.raises(CloudError) as caught:
+        ingress.bring_up(SessionTags("s1", "alice"), Notes())
+    message = caught.value.user_message()
+    assert f"No issued ACM certificate covers {settings.domain}" in message
+    assert "waits for its DNS validation record" in message and "bootstrap" in message
+    assert ingress.load_balancer() is None
+    assert existing_groups(settings, clients) == []
+    # A certificate given by ARN that is not issued is named too.
+    pending = certificate.find(settings, clients, [certificate.PENDING])
+    assert pending is not None
+    given = settings.model_copy(update={"acm_certificate_arn": pending.arn})
+    with pytest.raises(CloudError, match="is PENDING_VALIDATION, not ISSUED"):
+        certificate.listener_certificate(given, clients)
 
 
 def test_advertised_addresses_are_the_nlb_interfaces(
@@ -198,12 +262,13 @@ def test_attach_registers_the_task_and_drops_stale_targets(
     assert sorted((h.target_group.rsplit("-", 1)[-1], h.target_id, h.port) for h in health) == [
         ("udp10000", task.private_ip, 10000),
         ("web443", task.private_ip, 443),
+        ("web80", task.private_ip, 80),
     ]
     # moto: healthy at once; the emulator: once the NLB is active and checks pass.
     wait_for(lambda: all(h.healthy for h in ingress.target_health()), 30, "healthy targets")
     wait_for(lambda: ingress.readiness().ready, 30, "the ingress to be ready")
     view = ingress.describe()
-    assert view is not None and len(view.targets) == 2
+    assert view is not None and len(view.targets) == 3
     ingress.attach([])
     assert ingress.target_health() == []
 

@@ -185,6 +185,6 @@ def test_observe_reads_every_part(
     assert seen.ingress.name == lb.name and seen.ingress.dns_name == lb.dns_name
     assert seen.service.desired_count == 1
     assert [t.arn for t in seen.tasks] == [task.arn]
-    assert len(seen.ingress.targets) == 2
+    assert len(seen.ingress.targets) == 3  # UDP 10000, TLS 443, TCP 80
     assert seen.advertise_ips == tuple(ips) and len(ips) == 2
     assert seen.calls["ecs.DescribeServices"] >= 1

@@ -20,7 +20,7 @@ from infra.aws.elb import find_load_balancer
 from infra.aws.nlb_boto3 import Boto3NlbProvisioner
 from infra.aws.parts import aws_parts
 from infra.aws.session import AwsClients
-from tests.support.aws import Endpoint, settings_for
+from tests.support.aws import Endpoint, issued_certificate, settings_for
 from tests.support.fakes import FakeClock, FakeCloud
 from tests.support.services import wait_for
 
@@ -100,6 +100,7 @@ class AwsWorld:
         self.clients = AwsClients(self.settings)
         self.base = base
         if base:
+            issued_certificate(self.settings)
             bootstrap(self.settings, self.clients)
         provisioner = Boto3NlbProvisioner(self.settings, self.clients)
         self.parts = aws_parts(self.settings, self.clients, provisioner)[0]

@@ -21,6 +21,7 @@ from bot.config import Settings
 from infra.aws.bootstrap import bootstrap
 from infra.aws.session import AwsClients
 from tests.support import services
+from tests.support.aws import issued_certificate
 
 pytestmark = pytest.mark.e2e
 
@@ -131,6 +132,8 @@ class Platform:
 
 def platform_env(project: str, redis_url: str, emulator: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JITSI_")}
+    # The start's HTTPS check reaches the emulator's front and trusts its CA.
+    env.update({f"JITSI_{k.upper()}": v for k, v in services.https_front(emulator).items()})
     env.update(
         {
             "JITSI_PROJECT_NAME": project,
@@ -161,7 +164,9 @@ def platform(project: str, redis_url: str, emulator_url: str, tmp_path: Path) ->
         redis_url=redis_url,
         aws_endpoint_url=emulator_url,
         domain="meet.e2e.example",
+        **services.https_front(emulator_url),
     )
+    issued_certificate(settings)  # validated long ago: the NLB's TLS listener needs it
     bootstrap(settings, AwsClients(settings))
     p = Platform(env, settings, emulator_url, tmp_path)
     yield p

@@ -44,7 +44,11 @@ def test_start_then_stop_through_say(platform: Platform) -> None:
     [lb] = nlbs(platform)
     assert "/net/" in lb["LoadBalancerArn"] and lb["State"]["Code"] == "active"
     listeners = elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
-    assert sorted((x["Protocol"], x["Port"]) for x in listeners) == [("TCP", 443), ("UDP", 10000)]
+    assert sorted((x["Protocol"], x["Port"]) for x in listeners) == [
+        ("TCP", 80),
+        ("TLS", 443),
+        ("UDP", 10000),
+    ]
     groups = elbv2.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]
     udp = next(g for g in groups if g["Protocol"] == "UDP")
     assert (udp["HealthCheckProtocol"], udp["HealthCheckPort"], udp["HealthCheckPath"]) == (

@@ -22,6 +22,7 @@ import pytest
 
 from bot.config import Settings
 from tests.e2e.conftest import Platform, Result, platform_env
+from tests.support.aws import issued_certificate
 from tests.terraform.conftest import copy_tree, find_plugin_mirror
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -89,7 +90,14 @@ def run(
         pytest.skip("terraform or its provider mirror (a folder named tf-plugins) is missing")
     tmp = tmp_path_factory.mktemp("tf-driver")
     workdir = copy_tree(tmp / "terraform") / "examples" / "emulator"
+    settings = Settings(
+        project_name=PROJECT, redis_url=redis_url, aws_endpoint_url=emulator_url, domain=DOMAIN
+    )
+    # A certificate validated long ago (no hosted zone here to validate one through):
+    # Terraform puts it on the TLS listener, the bot finds it by the domain.
+    cert = issued_certificate(settings)
     tf_vars = {
+        "acm_certificate_arn": cert,
         "aws_endpoint_url": emulator_url,
         "project_name": PROJECT,
         "domain": DOMAIN,
@@ -117,9 +125,6 @@ def run(
     ]
     _terraform(workdir, tf_env, "init", "-input=false", "-no-color")
     _terraform(workdir, tf_env, "apply", "-auto-approve", "-input=false", "-no-color", *var_args)
-    settings = Settings(
-        project_name=PROJECT, redis_url=redis_url, aws_endpoint_url=emulator_url, domain=DOMAIN
-    )
     platform = Platform(env, settings, emulator_url, tmp)
     result = Run(platform, workdir, _outputs(workdir, tf_env))
     platform.start_worker()
@@ -159,7 +164,11 @@ def test_start_through_terraform_posts_the_url(run: Run) -> None:
     assert lb["State"]["Code"] == "active"
     assert run.after_start["outputs"]["nlb_arn"] == lb["LoadBalancerArn"]
     assert ready["data"]["ingress_address"] == lb["DNSName"]
-    assert run.after_start["aws"]["groups"] == [f"{PROJECT}-udp10000", f"{PROJECT}-web443"]
+    assert run.after_start["aws"]["groups"] == [
+        f"{PROJECT}-udp10000",
+        f"{PROJECT}-web443",
+        f"{PROJECT}-web80",
+    ]
     assert f"{NLB}.aws_lb.this" in run.after_start["state"]
     assert run.after_start["aws"]["service"]["desiredCount"] == 1
 

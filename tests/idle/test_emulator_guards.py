@@ -19,6 +19,8 @@ from infra.aws.bootstrap import bootstrap
 from infra.aws.session import AwsClients
 from infra.aws.tags import TagSet
 from infra.idle_sources import CloudWatchSource
+from tests.support.aws import issued_certificate
+from tests.support.services import https_front
 
 
 @pytest.fixture
@@ -31,7 +33,9 @@ def app(emulator_url: str, redis_url: str, project: str) -> Iterator[App]:
         poll_max_seconds=0.2,
         reconcile_interval_seconds=0,
         lock_lease_seconds=2,
+        **https_front(emulator_url),  # the start's HTTPS check reaches the emulator
     )
+    issued_certificate(settings)
     bootstrap(settings, AwsClients(settings))
     app = App(settings)
     jobs.install(app.job_context())

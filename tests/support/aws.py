@@ -10,6 +10,7 @@ controls skip there.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -18,6 +19,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from bot.config import Settings
 from tests.support.services import ROOT, emulator, free_port, wait_for
@@ -191,3 +197,36 @@ def remove_interface(clients: AwsClients, eni: dict[str, Any]) -> None:
     if assoc.get("AllocationId"):
         clients.ec2.release_address(AllocationId=assoc["AllocationId"])
     clients.ec2.delete_network_interface(NetworkInterfaceId=eni["NetworkInterfaceId"])
+
+
+def issued_certificate(settings: Settings) -> str:
+    """An ISSUED ACM certificate covering ``settings.domain``, as one validated long ago
+    would be (imported, so it needs no hosted zone and works on plain moto too).
+    The NLB's TLS listener refuses to come up without one."""
+    from infra.aws.session import AwsClients
+
+    acm = AwsClients(settings).client("acm")
+    cert_pem, key_pem = _self_signed(settings.domain)
+    arn = acm.import_certificate(Certificate=cert_pem, PrivateKey=key_pem)["CertificateArn"]
+    return str(arn)
+
+
+def _self_signed(domain: str) -> tuple[bytes, bytes]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=395))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem

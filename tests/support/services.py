@@ -6,6 +6,7 @@ deadline until it answers; nothing sleeps a fixed time.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -139,3 +140,11 @@ def emulator(
         stop_process(proc)
         if log:
             out.close()  # type: ignore[union-attr]
+
+
+def https_front(url: str) -> dict[str, str]:
+    """The emulator's HTTPS front as the settings name it: ``https_check_connect_to``
+    (its host:port) and ``https_check_ca_file`` (the PEM of the CA it signs with)."""
+    with urllib.request.urlopen(f"{url}/_emulator/state", timeout=5) as resp:
+        front = json.loads(resp.read())["https_front"]
+    return {"https_check_connect_to": front["address"], "https_check_ca_file": front["ca_file"]}

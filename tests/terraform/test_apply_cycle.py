@@ -122,12 +122,12 @@ def test_idle_has_no_load_balancer_and_no_task(cycle: Cycle) -> None:
 def test_nlb_on_creates_the_named_nlb(cycle: Cycle) -> None:
     assert cycle.load_balancers["nlb_on"] == [f"{PROJECT}-nlb"]
     groups = cycle.target_groups["nlb_on"]
-    assert set(groups) == {f"{PROJECT}-udp10000", f"{PROJECT}-web443"}
+    assert set(groups) == {f"{PROJECT}-udp10000", f"{PROJECT}-web443", f"{PROJECT}-web80"}
     for name, attrs in groups.items():
         assert attrs["deregistration_delay.timeout_seconds"] == "5", name
     outputs = cycle.outputs["nlb_on"]
     assert outputs["nlb_arn"] and outputs["nlb_dns_name"]
-    assert set(outputs["target_group_arns"]) == {"udp10000", "web443"}
+    assert set(outputs["target_group_arns"]) == {"udp10000", "web443", "web80"}
 
 
 def test_nlb_off_removes_it(cycle: Cycle) -> None:

@@ -23,6 +23,7 @@ from infra.aws.nlb_boto3 import Boto3NlbProvisioner
 from infra.aws.parts import aws_parts
 from infra.aws.session import AwsClients
 from infra.terraform.nlb import terraform_provisioner
+from tests.support.aws import issued_certificate
 from tests.terraform.conftest import Moto
 
 
@@ -36,6 +37,7 @@ def test_stop_falls_back_to_boto3_when_terraform_is_missing(
         terraform=TerraformSettings(dir=str(tmp_path), binary="no-terraform-here"),
     )
     clients = AwsClients(settings)
+    issued_certificate(settings)
     bootstrap(settings, clients)
     made_by_boto3 = NlbIngress(settings, clients, Boto3NlbProvisioner(settings, clients))
     made_by_boto3.bring_up(SessionTags("s1", "alice"), lambda _m, _d: None)
@@ -45,16 +47,16 @@ def test_stop_falls_back_to_boto3_when_terraform_is_missing(
     tf_clients = AwsClients(settings)
     parts, ingress = aws_parts(settings, tf_clients, terraform_provisioner(settings, tf_clients))
     kinds = Counter(r.kind for r in parts.audit.billable())
-    assert kinds == {ResourceKind.LOAD_BALANCER: 1, ResourceKind.TARGET_GROUP: 2}
+    assert kinds == {ResourceKind.LOAD_BALANCER: 1, ResourceKind.TARGET_GROUP: 3}
     notes: list[tuple[str, dict[str, Any]]] = []
     ingress.remove(lambda message, data: notes.append((message, data)))
 
     # Listeners, NLB and groups went by boto3, in one removal (plain moto makes no
     # NLB interfaces, so nothing is left to wait for).
     calls = parts.meter.calls()
-    assert calls["elbv2.DeleteListener"] == 2
+    assert calls["elbv2.DeleteListener"] == 3  # 10000, 443, 80
     assert calls["elbv2.DeleteLoadBalancer"] == 1
-    assert calls["elbv2.DeleteTargetGroup"] == 2
+    assert calls["elbv2.DeleteTargetGroup"] == 3
     assert ingress.remaining() == []
     assert ingress.describe() is None
     assert parts.audit.billable() == []

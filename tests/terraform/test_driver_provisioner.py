@@ -24,6 +24,7 @@ from infra.aws.nlb import NlbIngress
 from infra.aws.nlb_boto3 import Boto3NlbProvisioner
 from infra.aws.session import AwsClients
 from infra.terraform.nlb import terraform_provisioner
+from tests.support.aws import issued_certificate
 from tests.terraform.conftest import Moto
 
 TAGS = SessionTags("job-1", "alice")
@@ -103,6 +104,7 @@ def make(
         )
         clients = AwsClients(settings)
         if not bootstrapped:
+            issued_certificate(settings)
             bootstrap(settings, clients)
             bootstrapped.append(True)
         return settings, clients

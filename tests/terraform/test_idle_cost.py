@@ -18,6 +18,7 @@ PROJECT = "jitsi-emu"
 
 # Free while idle (or billed only per request / per GB stored, never per hour).
 IDLE_FREE = {
+    "aws_acm_certificate",  # ACM public certificates are free
     "aws_vpc",
     "aws_subnet",
     "aws_internet_gateway",
@@ -164,7 +165,7 @@ def test_nlb_matches_the_boto3_driver(nlb_plan: dict[str, Any]) -> None:
     listeners = sorted(
         rc["change"]["after"]["port"] for rc in resources if rc["type"] == "aws_lb_listener"
     )
-    assert listeners == sorted(spec.port for spec in specs.values())
+    assert listeners == sorted(spec.front_port for spec in specs.values())
 
 
 def test_dns_and_tls_when_configured(terraform: Terraform, moto: Moto) -> None:

@@ -6,23 +6,34 @@
 # registered here because the task's address changes on every start.
 
 locals {
-  tls = var.certificate_arn != null
-
   target_groups = merge(
     {
       udp10000 = {
-        port     = 10000
-        protocol = "UDP"
+        listener_port = 10000
+        port          = 10000
+        protocol      = "UDP"
         # UDP target groups cannot be checked over UDP: probe the JVB REST health endpoint.
         health_protocol = "HTTP"
         health_port     = tostring(var.health_check_port)
         health_path     = var.health_check_path
       }
       web443 = {
-        port = 443
-        # With an ACM certificate the NLB terminates TLS and re-encrypts to jitsi-web's
-        # own (self-signed) certificate; NLBs do not validate target certificates.
-        protocol        = local.tls ? "TLS" : "TCP"
+        listener_port = 443
+        port          = var.web_https_port
+        # The NLB ends the browser's TLS with the ACM certificate and opens a new TLS
+        # connection to jitsi-web's own (self-signed) certificate: NLBs do not verify
+        # target certificates. Not TCP to nginx's HTTP port: with ENABLE_HTTP_REDIRECT
+        # it answers every request with a redirect to https://, which would loop.
+        protocol        = "TLS"
+        health_protocol = "TCP"
+        health_port     = "traffic-port"
+        health_path     = null
+      }
+      web80 = {
+        listener_port = 80
+        port          = var.web_http_port
+        # http:// reaches nginx's HTTP port, whose ENABLE_HTTP_REDIRECT answers 301 to https://.
+        protocol        = "TCP"
         health_protocol = "TCP"
         health_port     = "traffic-port"
         health_path     = null
@@ -30,7 +41,8 @@ locals {
     },
     var.enable_tcp_4443 ? {
       tcp4443 = {
-        port = 4443
+        listener_port = 4443
+        port          = 4443
         # JVB again: the same health endpoint as the UDP group.
         protocol        = "TCP"
         health_protocol = "HTTP"
@@ -83,7 +95,7 @@ resource "aws_lb_listener" "this" {
   for_each = local.target_groups
 
   load_balancer_arn = aws_lb.this.arn
-  port              = each.value.port
+  port              = each.value.listener_port
   protocol          = each.value.protocol
   certificate_arn   = each.value.protocol == "TLS" ? var.certificate_arn : null
   ssl_policy        = each.value.protocol == "TLS" ? var.ssl_policy : null

@@ -19,7 +19,7 @@ output "lb_zone_id" {
 }
 
 output "target_group_arns" {
-  description = "Target group ARNs by key (udp10000, web443 and, when enabled, tcp4443)."
+  description = "Target group ARNs by key (udp10000, web443, web80 and, when enabled, tcp4443)."
   value       = try({ for key, tg in aws_lb_target_group.this : key => tg.arn }, {})
 }
 

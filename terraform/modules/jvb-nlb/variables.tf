@@ -24,13 +24,29 @@ variable "subnet_ids" {
 }
 
 variable "certificate_arn" {
-  description = "ACM certificate for a TLS listener on 443. When null, 443 is a plain TCP pass-through and jitsi-web terminates TLS itself."
+  description = "ISSUED ACM certificate covering the meeting domain, for the TLS listener on 443 (browsers must trust what 443 presents: there is no pass-through to jitsi-web's self-signed certificate)."
   type        = string
-  default     = null
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:acm:", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN (arn:aws:acm:...)."
+  }
+}
+
+variable "web_https_port" {
+  description = "jitsi-web's HTTPS port in the task: 443 up to docker-jitsi-meet stable-11031, 8443 from stable-11146 (awsvpc cannot remap ports)."
+  type        = number
+  default     = 443
+}
+
+variable "web_http_port" {
+  description = "jitsi-web's HTTP port in the task (80 up to stable-11031, 8000 from stable-11146); with ENABLE_HTTP_REDIRECT=1 it redirects to https://."
+  type        = number
+  default     = 80
 }
 
 variable "ssl_policy" {
-  description = "Security policy of the TLS listener (only used when certificate_arn is set)."
+  description = "Security policy of the TLS listener."
   type        = string
   default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 }
