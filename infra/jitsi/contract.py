@@ -51,9 +51,7 @@ def heap_mib(value: str) -> int | None:
     if not match:
         return None
     number, unit = int(match.group(1)), match.group(2).lower()
-    return {"k": number // 1024, "m": number, "g": number * 1024, "": number // (1024 * 1024)}[
-        unit
-    ]
+    return {"k": number // 1024, "m": number, "g": number * 1024, "": number // (1024 * 1024)}[unit]
 
 
 def image_name(image: str) -> tuple[str, str]:
@@ -113,7 +111,7 @@ def _check_one(
     for rule in rules["required"]:
         key = rule["name"]
         if rule.get("secret") and key in env:
-            add(Effect.POLICY, f"{key} is in plain environment; it must be a secret", rule["source"])
+            add(Effect.POLICY, f"{key} is in plain environment, not a secret", rule["source"])
         if key not in secrets and not env.get(key):
             log = f" ({rule['log']})" if rule.get("log") else ""
             add(rule["effect"], f"{key} is missing or empty{log}", rule["source"])
@@ -122,7 +120,8 @@ def _check_one(
         if env.get(key, rule.get("default")) != rule["value"]:
             add(
                 rule["effect"],
-                f"{key}={env.get(key)!r}, needs {rule['value']!r}: {rule['why']}",
+                f"{key}={env.get(key, rule.get('default'))!r}, needs {rule['value']!r}: "
+                f"{rule['why']}",
                 rule["source"],
             )
     memory = c.get("memory") or c.get("memoryReservation") or task_memory
