@@ -24,6 +24,9 @@ class Delays:
     task_running: float = 0.0  # task started -> RUNNING
     task_stopped: float = 0.0  # task STOPPING -> STOPPED
     target_healthy: float = 0.0  # target registered (and NLB active) -> healthy
+    # task RUNNING -> a container's first passing health check (task.json: interval 10 s;
+    # jicofo and jvb need about that long to join prosody)
+    container_healthy: float = 0.0
 
 
 # Field numbers from ARCHITECTURE.md section 5: NLB creation over 2 min, Fargate
@@ -39,6 +42,7 @@ _NOMINAL: dict[ProfileName, Delays] = {
         task_running=40.0,
         task_stopped=10.0,
         target_healthy=30.0,
+        container_healthy=20.0,
     ),
 }
 

@@ -36,6 +36,7 @@ class Violation:
     effect: Effect
     message: str
     source: str = ""  # file:lines in docker-jitsi-meet at the contract's release
+    subject: str = ""  # the variable, or for a missing secret the SSM parameter's name
 
     def __str__(self) -> str:
         where = f" [{self.source}]" if self.source else ""
@@ -97,8 +98,8 @@ def _check_one(
         return [Violation(name, Effect.POLICY, f"image {c.get('image')!r} is not in the contract")]
     out: list[Violation] = []
 
-    def add(effect: str | Effect, message: str, source: str = "") -> None:
-        out.append(Violation(name, Effect(effect), message, source))
+    def add(effect: str | Effect, message: str, source: str = "", subject: str = "") -> None:
+        out.append(Violation(name, Effect(effect), message, source, subject))
 
     if image != "busybox" and tag != release:
         add(Effect.POLICY, f"image tag {tag!r} is not the contract's release {release}")
@@ -107,7 +108,11 @@ def _check_one(
     if parameter_exists is not None:
         for key, value_from in secrets.items():
             if not parameter_exists(parameter_name(value_from)):
-                add(Effect.SECRET, f"secret {key}: SSM parameter {value_from} does not exist")
+                add(
+                    Effect.SECRET,
+                    f"secret {key}: SSM parameter {value_from} does not exist",
+                    subject=parameter_name(value_from),
+                )
     for rule in rules["required"]:
         key = rule["name"]
         if rule.get("secret") and key in env:
