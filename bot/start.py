@@ -8,6 +8,7 @@ waiting: a stop asked for meanwhile wins, and what was made is removed.
 
 from __future__ import annotations
 
+from bot.containers import first_failure, healthy, progress
 from bot.cost import money
 from bot.errors import BotError, Cancelled, CloudError
 from bot.events import EventKind
@@ -89,21 +90,43 @@ def _bring_up(run: JobRun) -> str | None:
             run.parts.advertised.publish(sorted(addresses))
         run.check_cancel()
     with step("scale-up"):
+        # Tasks ECS stopped before this start (kept visible for an hour) are not ours to judge.
+        earlier = {t.arn for t in compute.tasks(include_stopped=True)}
         compute.scale(1)
     with step("register"):
-        tasks = run.wait("register", "the task's private IP", lambda: _running(run), bool, count)
+        tasks = run.wait(
+            "register", "the task's private IP", lambda: _running(run, earlier), bool, count
+        )
         ingress.attach(tasks)
     run.check_cancel()
     if run.parts.dns.enabled:
         with step("dns"):
             run.parts.dns.upsert(_dns_target(run, tasks))
+    with step("containers"):
+        run.wait(
+            "containers",
+            "healthy containers",
+            lambda: _running(run, earlier),
+            lambda seen: any(healthy(t) for t in seen),
+            lambda seen: progress(seen[0]) if seen else "no task",
+        )
     with step("healthy"):
         ready = _wait_ready(run)
     return ready.address or None
 
 
-def _running(run: JobRun) -> list[Task]:
-    return [t for t in run.parts.compute.tasks() if t.private_ip and t.desired_status == "RUNNING"]
+def _running(run: JobRun, earlier: set[str]) -> list[Task]:
+    """The service's running tasks with an address; fails as soon as ECS stops a new one
+    for a reason of its own (a container exited, a health check failed, a secret is missing)."""
+    tasks = run.parts.compute.tasks(include_stopped=True)
+    failed = first_failure(tasks, ignore=earlier)
+    if failed:
+        raise CloudError(
+            f"The Jitsi task stopped: {failed}.",
+            "Its containers' logs are in CloudWatch Logs; docs/jitsi.md lists what each "
+            "docker-jitsi-meet image needs (jitsi-bot infra bootstrap recreates the task).",
+        )
+    return [t for t in tasks if t.private_ip and t.desired_status == "RUNNING"]
 
 
 def _dns_target(run: JobRun, tasks: list[Task]) -> DnsTarget:

@@ -17,6 +17,7 @@ from bot.model import (
     Actor,
     AliasTarget,
     BillableResource,
+    ContainerState,
     DnsTarget,
     IngressKind,
     IngressView,
@@ -53,6 +54,9 @@ class FakeClock:
         self.m += seconds
 
 
+JITSI_CONTAINERS = ("prosody", "jicofo", "jvb", "web")
+
+
 @dataclass
 class FakeCloud:
     """An AWS account in memory; ``parts()`` is the lifecycle's view of it. Delays count
@@ -64,6 +68,11 @@ class FakeCloud:
     healthy_after: float = 30.0
     eni_after: float = 2.0
     health_mode: str = "auto"  # auto | unhealthy | initial
+    # After the task runs, its containers' health checks pass after this long...
+    containers_healthy_after: float = 20.0
+    # ...unless one container breaks the Jitsi contract: (name, exit code, reason);
+    # the task then stops as ECS stops it ("Essential container in task exited").
+    container_failure: tuple[str, int, str] | None = None
     fail_on: dict[str, CloudError] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     lb_created_at: float | None = None
@@ -103,8 +112,41 @@ class FakeCloud:
     def running_tasks(self) -> list[Task]:
         if self.task_started_at is None:
             return []
-        up = self.clock.monotonic() - self.task_started_at >= self.task_running_after
-        return [Task("arn:task/1", "RUNNING" if up else "PENDING", "10.0.1.5")]
+        age = self.clock.monotonic() - self.task_started_at
+        up = age >= self.task_running_after
+        if up and self.container_failure is not None:
+            name, code, reason = self.container_failure
+            stopped = tuple(
+                ContainerState(c, "STOPPED", exit_code=code, reason=reason)
+                if c == name
+                else ContainerState(c, "STOPPED")
+                for c in JITSI_CONTAINERS
+            )
+            return [
+                Task(
+                    "arn:task/1",
+                    "STOPPED",
+                    "10.0.1.5",
+                    desired_status="STOPPED",
+                    containers=stopped,
+                    stopped_reason="Essential container in task exited",
+                )
+            ]
+        healthy = up and age - self.task_running_after >= self.containers_healthy_after
+        health = "HEALTHY" if healthy else "UNKNOWN"
+        containers = tuple(
+            ContainerState(c, "RUNNING" if up else "PENDING", health=health)
+            for c in JITSI_CONTAINERS
+        )
+        return [
+            Task(
+                "arn:task/1",
+                "RUNNING" if up else "PENDING",
+                "10.0.1.5",
+                health=health,
+                containers=containers,
+            )
+        ]
 
     def target_health(self) -> list[TargetHealth]:
         out = []
@@ -219,7 +261,8 @@ class FakeCompute:
 
     def tasks(self, *, include_stopped: bool = False) -> list[Task]:
         self.w.call("compute.tasks")
-        return self.w.running_tasks()
+        tasks = self.w.running_tasks()
+        return tasks if include_stopped else [t for t in tasks if t.desired_status == "RUNNING"]
 
 
 class FakeDns:

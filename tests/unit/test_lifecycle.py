@@ -70,6 +70,7 @@ def test_start_reports_call_count_and_step_durations() -> None:
         "scale-up",
         "register",
         "dns",
+        "containers",
         "healthy",
     ]
     assert all(e.data["ok"] and e.data["seconds"] >= 0 for e in finished)
@@ -141,6 +142,16 @@ def test_unhealthy_targets_fail_the_start_and_roll_back() -> None:
     assert store.status().desired is DesiredState.STOPPED
     assert store.status().state is PlatformState.STOPPED
     assert store.status().last_error
+
+
+def test_a_container_that_exits_fails_the_start_with_ecs_reason_and_rolls_back() -> None:
+    life, cloud, store, sink, _, _ = make(container_failure=("prosody", 1, ""))
+    assert not life.run(spec(JobKind.START)).ok
+    error = next(e for e in sink.events if e.kind is EventKind.ERROR)
+    assert "Essential container in task exited" in error.message
+    assert "prosody exited with code 1" in error.message
+    assert cloud.lb_created_at is None and cloud.desired == 0
+    assert store.status().state is PlatformState.STOPPED
 
 
 def test_timeout_fails_with_a_clear_message() -> None:
