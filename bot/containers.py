@@ -27,14 +27,19 @@ def healthy(task: Task) -> bool:
 
 
 def progress(task: Task) -> str:
-    """Short, stable summary: ``3/4 containers healthy (waiting: jvb)``."""
-    checked = [c for c in task.containers if c.last_status != "STOPPED" or c.health != "UNKNOWN"]
-    if not checked:
+    """Short, stable summary: ``3/5 containers healthy (waiting: jvb, participants)``.
+
+    ECS does not say which containers have no health check (they stay UNKNOWN), so
+    while waiting they are listed too; once the task is HEALTHY only the count is.
+    """
+    live = [c for c in task.containers if c.last_status != "STOPPED"]
+    if not live:
         return f"task {task.last_status.lower()}"
-    ok = [c.name for c in checked if c.health == "HEALTHY"]
-    waiting = [c.name for c in checked if c.health != "HEALTHY"]
-    note = f"{len(ok)}/{len(checked)} containers healthy"
-    return f"{note} (waiting: {', '.join(waiting)})" if waiting else note
+    ok = [c.name for c in live if c.health == "HEALTHY"]
+    if task.health == "HEALTHY":
+        return f"{len(ok)} containers healthy"
+    waiting = [c.name for c in live if c.health != "HEALTHY"]
+    return f"{len(ok)}/{len(live)} containers healthy (waiting: {', '.join(waiting)})"
 
 
 def _describe(c: ContainerState) -> str:

@@ -134,7 +134,8 @@ def advance(state: EmulatorState, task: Any, t: float) -> None:
                 c.last_status = "STOPPED"
         return
     missing = getattr(task, "_emu_secrets_missing", [])
-    if missing and task.last_status == "PENDING":
+    # ECS fetches secrets while the task is PENDING (the instant profile skips past it).
+    if missing and task.last_status in ("PENDING", "RUNNING"):
         names = ", ".join(sorted(v.subject for v in missing))
         _stop(
             state,
