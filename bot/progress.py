@@ -16,6 +16,7 @@ STEP_LABELS = {
     "scale-up": "ECS service to 1 task",
     "register": "Task attached to the way in",
     "dns": "DNS record",
+    "containers": "Jitsi containers healthy",
     "healthy": "Reachable and healthy",
     "scale-down": "ECS service to 0 tasks",
     "dns-delete": "Remove the DNS record",
