@@ -5,8 +5,9 @@ moto accepts any task definition and reports one made-up container, always
 HEALTHY. Here each container of the definition becomes a container of the task;
 the contract (infra/jitsi/contract.py) decides its fate:
 
-- a secret whose SSM parameter does not exist: the task never starts
-  (``TaskFailedToStart``, ECS's ResourceInitializationError);
+- a secret whose SSM parameter does not exist, or that the task's execution role
+  may not read (``ssm:GetParameters``): the task never starts (``TaskFailedToStart``,
+  ECS's ResourceInitializationError);
 - a required variable missing or empty: the container exits with code 1 as it
   starts, and an essential one stops the task ("Essential container in task exited");
 - a heap larger than the container: the container is killed with code 137
@@ -21,8 +22,10 @@ Runs with ``state.lock`` held, from the scheduler's tick or a patched moto call.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
 from moto.backends import get_backend
@@ -73,6 +76,65 @@ def _parameter_exists(account: str, region: str) -> Any:
     return exists
 
 
+def _statements(document: Any) -> list[dict[str, Any]]:
+    doc = json.loads(document) if isinstance(document, str) else document
+    found = doc.get("Statement", []) if isinstance(doc, dict) else []
+    return [found] if isinstance(found, dict) else list(found)
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _role_can_read(account: str, role_arn: str | None) -> Any:
+    """A predicate: may ``role_arn`` call ssm:GetParameters on a parameter ARN?
+
+    Allow statements only (no Deny, no conditions): enough to catch a role that was
+    never granted the task's parameters, which is what fails on AWS.
+    """
+    statements: list[dict[str, Any]] = []
+    if role_arn:
+        iam = get_backend("iam")[account]["global"]
+        role = next((r for r in iam.roles.values() if r.arn == role_arn), None)
+        if role is not None:
+            for document in role.policies.values():
+                statements.extend(_statements(document))
+            for policy in role.managed_policies.values():
+                for version in policy.versions:
+                    if version.is_default:
+                        statements.extend(_statements(version.document))
+
+    def can_read(arn: str) -> bool:
+        for st in statements:
+            if st.get("Effect") != "Allow":
+                continue
+            actions = [a.lower() for a in _as_list(st.get("Action"))]
+            if not any(fnmatchcase("ssm:getparameters", a) for a in actions):
+                continue
+            if any(fnmatchcase(arn, r) for r in _as_list(st.get("Resource"))):
+                return True
+        return False
+
+    return can_read
+
+
+def _denied_secrets(task: Any, task_definition: Any, defs: list[dict[str, Any]]) -> list[str]:
+    """Secret ARNs the execution role may not read (ECS fetches them with that role)."""
+    can_read = _role_can_read(
+        task._account_id, getattr(task_definition, "execution_role_arn", None)
+    )
+    denied = []
+    for cd in defs:
+        for secret in cd.get("secrets", []):
+            arn = str(secret.get("valueFrom", ""))
+            if not arn.startswith("arn:"):
+                name = arn.lstrip("/")
+                arn = f"arn:aws:ssm:{task.region_name}:{task._account_id}:parameter/{name}"
+            if not can_read(arn) and arn not in denied:
+                denied.append(arn)
+    return denied
+
+
 def attach(task: Any, task_definition: Any) -> None:
     """Give a new task one container per definition, each judged by the contract."""
     defs: list[dict[str, Any]] = list(task_definition.container_definitions or [])
@@ -100,6 +162,7 @@ def attach(task: Any, task_definition: Any) -> None:
     task.containers = containers
     task.health_status = "UNKNOWN"
     task._emu_secrets_missing = [v for v in violations if v.effect is Effect.SECRET]
+    task._emu_secrets_denied = _denied_secrets(task, task_definition, defs)
     for v in violations:
         log.info("task %s: contract: %s (%s)", task.id, v, v.effect.value)
 
@@ -134,8 +197,21 @@ def advance(state: EmulatorState, task: Any, t: float) -> None:
                 c.last_status = "STOPPED"
         return
     missing = getattr(task, "_emu_secrets_missing", [])
+    denied = getattr(task, "_emu_secrets_denied", [])
     # ECS fetches secrets while the task is PENDING (the instant profile skips past it).
-    if missing and task.last_status in ("PENDING", "RUNNING"):
+    fetching = task.last_status in ("PENDING", "RUNNING")
+    if denied and fetching:
+        _stop(
+            state,
+            task,
+            t,
+            "ResourceInitializationError: unable to pull secrets or registry auth: "
+            "unable to retrieve secrets from ssm: AccessDeniedException: the task's execution "
+            f"role is not authorized to perform ssm:GetParameters on {', '.join(denied)}",
+            "TaskFailedToStart",
+        )
+        return
+    if missing and fetching:
         names = ", ".join(sorted(v.subject for v in missing))
         _stop(
             state,

@@ -167,3 +167,15 @@ def test_xmpp_on_a_name_fargate_cannot_resolve_fails_the_health_check(
     assert task.stopped_reason == "Task failed container health checks"
     assert _container(task, "jicofo").health == "UNHEALTHY"
     assert "jicofo health check failing" in (failure(task) or "")
+
+
+def test_an_execution_role_that_may_not_read_the_secrets_fails_the_task(
+    base: dict[str, str], settings: Settings, clients: AwsClients
+) -> None:
+    iam = clients.client("iam")
+    role = f"{settings.project_name}-task-execution"
+    iam.delete_role_policy(RoleName=role, PolicyName="read-task-parameters")
+    task = _stopped(_run(settings, clients))
+    assert task.stopped_reason.startswith("ResourceInitializationError")
+    assert "AccessDeniedException" in task.stopped_reason
+    assert "jicofo-auth-password" in task.stopped_reason
