@@ -8,13 +8,13 @@ waiting: a stop asked for meanwhile wins, and what was made is removed.
 
 from __future__ import annotations
 
+from bot.containers import first_failure, healthy, progress
 from bot.cost import money, rounded
 from bot.errors import BotError, Cancelled, CloudError
 from bot.events import EventKind
 from bot.job import JobRun, count
 from bot.model import DnsTarget, JobResult, ProbeResult, Readiness, Task
 from bot.preflight import require
-from bot.readiness import containers_note, containers_ready
 from bot.state import DesiredState, PlatformState
 from bot.stop import report_unfinished, tear_down_retrying
 
@@ -111,9 +111,13 @@ def _bring_up(run: JobRun) -> str | None:
             run.parts.advertised.publish(sorted(addresses))
         run.check_cancel()
     with step("scale-up"):
+        # Tasks ECS stopped before this start (kept visible for an hour) are not ours to judge.
+        earlier = {t.arn for t in compute.tasks(include_stopped=True)}
         compute.scale(1)
     with step("register"):
-        tasks = run.wait("register", "the task's private IP", lambda: _running(run), bool, count)
+        tasks = run.wait(
+            "register", "the task's private IP", lambda: _running(run, earlier), bool, count
+        )
         run.retry("register", "the task to be registered", lambda: ingress.attach(tasks))
     run.check_cancel()
     if run.parts.dns.enabled:
@@ -124,7 +128,13 @@ def _bring_up(run: JobRun) -> str | None:
         with step("dns-sync"):
             run.wait("dns-sync", "DNS to be in sync", run.parts.dns.in_sync, bool, _sync_note)
     with step("containers"):
-        _wait_containers(run, tasks)
+        run.wait(
+            "containers",
+            "healthy containers",
+            lambda: _running(run, earlier),
+            lambda seen: any(healthy(t) for t in seen),
+            lambda seen: progress(seen[0]) if seen else "no task",
+        )
     with step("healthy"):
         ready = _wait_ready(run)
     with step("https"):
@@ -132,23 +142,22 @@ def _bring_up(run: JobRun) -> str | None:
     return ready.address or None
 
 
-def _running(run: JobRun) -> list[Task]:
-    return [t for t in run.parts.compute.tasks() if t.private_ip and t.desired_status == "RUNNING"]
+def _running(run: JobRun, earlier: set[str]) -> list[Task]:
+    """The service's running tasks with an address; fails as soon as ECS stops a new one
+    for a reason of its own (a container exited, a health check failed, a secret is missing)."""
+    tasks = run.parts.compute.tasks(include_stopped=True)
+    failed = first_failure(tasks, ignore=earlier)
+    if failed:
+        raise CloudError(
+            f"The Jitsi task stopped: {failed}.",
+            "Its containers' logs are in CloudWatch Logs; docs/jitsi.md lists what each "
+            "docker-jitsi-meet image needs (jitsi-bot infra bootstrap recreates the task).",
+        )
+    return [t for t in tasks if t.private_ip and t.desired_status == "RUNNING"]
 
 
 def _sync_note(insync: bool) -> str:
     return "in sync" if insync else "change pending on Route 53's servers"
-
-
-def _wait_containers(run: JobRun, attached: list[Task]) -> None:
-    """Until every essential container of the attached task passes its health check:
-    prosody, jicofo and jvb can be dead behind a web container that accepts TCP."""
-    arns = {t.arn for t in attached}
-
-    def ours() -> list[Task]:
-        return [t for t in run.parts.compute.tasks(include_stopped=True) if t.arn in arns]
-
-    run.wait("containers", "the Jitsi containers", ours, containers_ready, containers_note)
 
 
 def _wait_meeting_page(run: JobRun) -> None:

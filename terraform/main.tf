@@ -420,138 +420,45 @@ resource "aws_ecs_cluster" "this" {
 }
 
 locals {
-  image = { for c in ["web", "prosody", "jicofo", "jvb"] : c => "${var.jitsi_image_registry}/${c}:${var.jitsi_image_tag}" }
+  # The one definition of the Jitsi task, shared with `jitsi-bot infra bootstrap`
+  # (infra/jitsi/spec.py renders it the same way; a test compares the two
+  # registrations). The docker-jitsi-meet release is pinned there, once.
+  jitsi_task_file = "${path.module}/../infra/jitsi/task.json"
+  jitsi_raw       = jsondecode(file(local.jitsi_task_file))
 
-  # The four containers share the task's network namespace (awsvpc), so they
-  # reach each other on 127.0.0.1 instead of compose's service names.
-  xmpp_env = {
-    TZ                       = var.timezone
-    PUBLIC_URL               = "https://${var.domain}"
-    XMPP_DOMAIN              = "meet.jitsi"
-    XMPP_AUTH_DOMAIN         = "auth.meet.jitsi"
-    XMPP_GUEST_DOMAIN        = "guest.meet.jitsi"
-    XMPP_MUC_DOMAIN          = "muc.meet.jitsi"
-    XMPP_INTERNAL_MUC_DOMAIN = "internal-muc.meet.jitsi"
-    XMPP_RECORDER_DOMAIN     = "recorder.meet.jitsi"
-    XMPP_SERVER              = "127.0.0.1"
-    XMPP_PORT                = "5222"
-    JICOFO_AUTH_USER         = "focus"
-    JVB_AUTH_USER            = "jvb"
-    JVB_BREWERY_MUC          = "jvbbrewery"
-  }
+  # JVB gets what the fixed-size containers leave; its heap is 75 % of that.
+  jvb_memory = var.task_memory - sum([for c in local.jitsi_raw.containers : tonumber(c.memory) if c.name != "jvb"])
 
-  auth_env = var.jwt_enabled ? {
-    ENABLE_AUTH   = "1"
-    AUTH_TYPE     = "jwt"
-    ENABLE_GUESTS = "0"
-    JWT_APP_ID    = var.jwt_app_id
-    } : {
-    ENABLE_AUTH = "0"
-  }
+  jitsi = jsondecode(templatefile(local.jitsi_task_file, {
+    project             = local.name
+    region              = local.region
+    public_url          = "https://${var.domain}"
+    log_group           = aws_cloudwatch_log_group.this.name
+    release             = coalesce(var.jitsi_image_tag, local.jitsi_raw.release)
+    registry            = coalesce(var.jitsi_image_registry, local.jitsi_raw.registry)
+    sidecar_image       = local.jitsi_raw.sidecar_image
+    jvb_memory          = tostring(local.jvb_memory)
+    jvb_heap            = "${floor(local.jvb_memory * 75 / 100)}m"
+    advertise_ips_arn   = aws_ssm_parameter.advertise_ips.arn
+    jicofo_password_arn = aws_ssm_parameter.xmpp_password["jicofo"].arn
+    jvb_password_arn    = aws_ssm_parameter.xmpp_password["jvb"].arn
+    jwt_app_id          = var.jwt_enabled ? var.jwt_app_id : ""
+    jwt_secret_arn      = var.jwt_enabled ? aws_ssm_parameter.jwt_app_secret[0].arn : ""
+  }))
 
-  jwt_secret = var.jwt_enabled ? [{ name = "JWT_APP_SECRET", valueFrom = aws_ssm_parameter.jwt_app_secret[0].arn }] : []
-
-  web_env = merge(local.xmpp_env, local.auth_env, {
-    XMPP_BOSH_URL_BASE = "http://127.0.0.1:5280"
-    # TLS is either passed through by the NLB or re-encrypted to this port.
-    DISABLE_HTTPS      = "0"
-    ENABLE_LETSENCRYPT = "0"
-  })
-
-  prosody_env = merge(local.xmpp_env, local.auth_env)
-
-  jicofo_env = merge(local.xmpp_env, local.auth_env, {
-    # Jicofo's /stats on 8888 counts a lone waiter. The image binds it to
-    # 0.0.0.0, so it is kept task-local another way: no port mapping and no
-    # security group rule, which leaves only 127.0.0.1 inside the task.
-    JICOFO_ENABLE_REST = "1"
-  })
-
-  jvb_env = merge(local.xmpp_env, {
-    JVB_PORT = "10000"
-    }, var.enable_tcp_4443 ? {
-    # Honoured only by images from before the 2022 removal of the TCP harvester.
-    JVB_TCP_HARVESTER_DISABLED = "false"
-    JVB_TCP_PORT               = "4443"
-    JVB_TCP_MAPPED_PORT        = "4443"
-  } : {})
-
-  log_options = {
-    for c in ["web", "prosody", "jicofo", "jvb"] : c => {
-      logDriver = "awslogs"
-      options = {
-        "awslogs-group"         = aws_cloudwatch_log_group.this.name
-        "awslogs-region"        = local.region
-        "awslogs-stream-prefix" = c
-      }
-    }
-  }
+  # Optional parts, merged into the containers they name (see "features" in task.json).
+  jitsi_features = [for name, on in { jwt = var.jwt_enabled, tcp_4443 = var.enable_tcp_4443 } : local.jitsi.features[name] if on]
 
   containers = [
-    {
-      name                   = "prosody"
-      image                  = local.image.prosody
-      essential              = true
-      memory                 = var.container_memory.prosody
-      readonlyRootFilesystem = false
-      environment            = [for k, v in local.prosody_env : { name = k, value = v }]
-      secrets = concat([
-        { name = "JICOFO_AUTH_PASSWORD", valueFrom = aws_ssm_parameter.xmpp_password["jicofo"].arn },
-        { name = "JVB_AUTH_PASSWORD", valueFrom = aws_ssm_parameter.xmpp_password["jvb"].arn },
-      ], local.jwt_secret)
-      portMappings     = []
-      logConfiguration = local.log_options.prosody
-    },
-    {
-      name                   = "jicofo"
-      image                  = local.image.jicofo
-      essential              = true
-      memory                 = var.container_memory.jicofo
-      readonlyRootFilesystem = false
-      environment            = [for k, v in local.jicofo_env : { name = k, value = v }]
-      secrets = [
-        { name = "JICOFO_AUTH_PASSWORD", valueFrom = aws_ssm_parameter.xmpp_password["jicofo"].arn },
+    for c in local.jitsi.containers : merge(c, {
+      memory = tonumber(c.memory)
+      environment = [
+        for k, v in merge(c.environment, [for f in local.jitsi_features : try(f[c.name].environment, {})]...) :
+        { name = k, value = v }
       ]
-      portMappings     = []
-      dependsOn        = [{ containerName = "prosody", condition = "START" }]
-      logConfiguration = local.log_options.jicofo
-    },
-    {
-      name                   = "jvb"
-      image                  = local.image.jvb
-      essential              = true
-      memory                 = var.container_memory.jvb
-      readonlyRootFilesystem = false
-      environment            = [for k, v in local.jvb_env : { name = k, value = v }]
-      secrets = [
-        { name = "JVB_AUTH_PASSWORD", valueFrom = aws_ssm_parameter.xmpp_password["jvb"].arn },
-        # Read at task start: the bot writes the NLB's addresses here first.
-        { name = "JVB_ADVERTISE_IPS", valueFrom = aws_ssm_parameter.advertise_ips.arn },
-      ]
-      portMappings = concat(
-        [
-          { containerPort = 10000, protocol = "udp" },
-          { containerPort = 8080, protocol = "tcp" },
-        ],
-        var.enable_tcp_4443 ? [{ containerPort = 4443, protocol = "tcp" }] : [],
-      )
-      dependsOn        = [{ containerName = "prosody", condition = "START" }]
-      logConfiguration = local.log_options.jvb
-    },
-    {
-      name                   = "web"
-      image                  = local.image.web
-      essential              = true
-      memory                 = var.container_memory.web
-      readonlyRootFilesystem = false
-      environment            = [for k, v in local.web_env : { name = k, value = v }]
-      secrets                = []
-      portMappings = [
-        { containerPort = 443, protocol = "tcp" },
-      ]
-      dependsOn        = [{ containerName = "prosody", condition = "START" }]
-      logConfiguration = local.log_options.web
-    },
+      secrets      = concat(c.secrets, flatten([for f in local.jitsi_features : try(f[c.name].secrets, [])]))
+      portMappings = concat(c.portMappings, flatten([for f in local.jitsi_features : try(f[c.name].portMappings, [])]))
+    })
   ]
 }
 
@@ -574,8 +481,8 @@ resource "aws_ecs_task_definition" "this" {
 
   lifecycle {
     precondition {
-      condition     = sum(values(var.container_memory)) <= var.task_memory
-      error_message = "The sum of container_memory exceeds task_memory."
+      condition     = local.jvb_memory >= 1024
+      error_message = "task_memory leaves JVB less than 1024 MiB once the other containers (infra/jitsi/task.json) have theirs."
     }
   }
 }

@@ -65,18 +65,18 @@ variable "availability_zones" {
 # --- Jitsi task -----------------------------------------------------------------
 
 variable "jitsi_image_registry" {
-  description = "Registry and namespace of the docker-jitsi-meet images (Docker Hub `jitsi` by default; set a pull-through cache or mirror here)."
+  description = "Registry and namespace of the docker-jitsi-meet images. null: the one that goes with the pinned release in infra/jitsi/task.json (set a pull-through cache or mirror here)."
   type        = string
-  default     = "jitsi"
+  default     = null
 }
 
 variable "jitsi_image_tag" {
-  description = "docker-jitsi-meet release tag used for jitsi/web, jitsi/prosody, jitsi/jicofo and jitsi/jvb. Pin a stable-NNNN tag; all four must match."
+  description = "docker-jitsi-meet release tag of web, prosody, jicofo and jvb. null (recommended): the release pinned in infra/jitsi/task.json, which its contract (contract.json) was checked against; see docs/jitsi.md before changing it."
   type        = string
-  default     = "stable-10741"
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.jitsi_image_tag))
+    condition     = var.jitsi_image_tag == null || can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.jitsi_image_tag))
     error_message = "jitsi_image_tag must be a valid image tag."
   }
 }
@@ -93,25 +93,9 @@ variable "task_cpu" {
 }
 
 variable "task_memory" {
-  description = "Fargate task memory in MiB; must be a valid combination with task_cpu and at least the sum of container_memory."
+  description = "Fargate task memory in MiB; must be a valid combination with task_cpu leaving JVB at least 1024 MiB after the fixed-size containers of infra/jitsi/task.json."
   type        = number
   default     = 8192
-}
-
-variable "container_memory" {
-  description = "Hard memory limit (MiB) of each container. Set on every container: moto's run_task needs it, and it keeps JVB from starving prosody."
-  type = object({
-    web     = number
-    prosody = number
-    jicofo  = number
-    jvb     = number
-  })
-  default = {
-    web     = 1024
-    prosody = 1024
-    jicofo  = 1536
-    jvb     = 4608
-  }
 }
 
 variable "cpu_architecture" {
@@ -123,12 +107,6 @@ variable "cpu_architecture" {
     condition     = contains(["X86_64", "ARM64"], var.cpu_architecture)
     error_message = "cpu_architecture must be X86_64 or ARM64."
   }
-}
-
-variable "timezone" {
-  description = "TZ of the Jitsi containers."
-  type        = string
-  default     = "UTC"
 }
 
 variable "enable_tcp_4443" {

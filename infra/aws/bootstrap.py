@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -23,16 +24,15 @@ from infra.aws.dns_zone import lower_negative_caching
 from infra.aws.errors import cloud_errors, error_code
 from infra.aws.session import AwsClients
 from infra.aws.tags import TagSet
+from infra.jitsi.spec import TaskInputs, container_definitions, jvb_memory
+from infra.settings import ConfigError
 
 LOG_RETENTION_DAYS = 14
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 SPEC_TAG = "jitsi:spec"  # hash of the task definition we would register
-IMAGES = {
-    "web": "jitsi/web:stable",
-    "prosody": "jitsi/prosody:stable",
-    "jicofo": "jitsi/jicofo:stable",
-    "jvb": "jitsi/jvb:stable",
-}
+EXECUTION_POLICY_NAME = "read-task-parameters"
+# Below this JVB has no room for a useful heap once the other containers have theirs.
+MIN_JVB_MEMORY = 1024
 
 
 def bootstrap(
@@ -59,6 +59,7 @@ def bootstrap(
         ensure_certificate(rec)
         _log_group(rec)
         _parameter(rec, account)
+        _passwords(rec, account)
         _execution_role(rec, account)
         _task_definition(rec)
         _cluster(rec)
@@ -125,8 +126,35 @@ def _parameter(rec: Recorder, account: str) -> None:
     rec.result["advertise_ips_parameter_arn"] = arn
 
 
+def _passwords(rec: Recorder, account: str) -> None:
+    """The internal XMPP accounts' passwords: prosody, jicofo and jvb refuse to start without.
+
+    Random, created once and never rewritten (a new value would need every container
+    restarted together); the task reads them through ``secrets``, never plain environment.
+    """
+    ssm = rec.clients.ssm
+    for who in naming.XMPP_ACCOUNTS:
+        name = naming.xmpp_password_parameter(rec.settings, who)
+        try:
+            arn = ssm.get_parameter(Name=name)["Parameter"]["ARN"]
+            rec.found("SSM parameter", name)
+        except ClientError as exc:
+            if error_code(exc) != "ParameterNotFound":
+                raise
+            ssm.put_parameter(
+                Name=name,
+                Value=secrets.token_hex(32),
+                Type="SecureString",
+                Description=f"{who.upper()}_AUTH_PASSWORD of the internal XMPP account",
+                Tags=rec.tags.ssm(),
+            )
+            arn = f"arn:aws:ssm:{rec.settings.aws_region}:{account}:parameter/{name.lstrip('/')}"
+            rec.made("SSM parameter", name)
+        rec.result[f"{who}_password_parameter_arn"] = arn
+
+
 def _execution_role(rec: Recorder, account: str) -> None:
-    """The role ECS uses to pull images, write logs and read the advertise-IPs parameter."""
+    """The role ECS uses to pull images, write logs and read the task's parameters."""
     iam = rec.clients.client("iam")
     name = f"{rec.settings.project_name}-task-execution"
     try:
@@ -152,73 +180,62 @@ def _execution_role(rec: Recorder, account: str) -> None:
     attached = iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", [])
     if not any(p["PolicyArn"] == EXECUTION_POLICY for p in attached):
         iam.attach_role_policy(RoleName=name, PolicyArn=EXECUTION_POLICY)
-    if "read-advertise-ips" not in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": ["ssm:GetParameters", "ssm:GetParameter"],
-                    "Resource": rec.result["advertise_ips_parameter_arn"],
-                }
-            ],
-        }
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                # ECS fetches a task's `secrets` with GetParameters; SecureStrings under
+                # the account's default key (alias/aws/ssm) need no kms:Decrypt grant.
+                "Action": ["ssm:GetParameters", "ssm:GetParameter"],
+                "Resource": sorted(
+                    rec.result[k]
+                    for k in (
+                        "advertise_ips_parameter_arn",
+                        *(f"{who}_password_parameter_arn" for who in naming.XMPP_ACCOUNTS),
+                    )
+                ),
+            }
+        ],
+    }
+    names = iam.list_role_policies(RoleName=name).get("PolicyNames", [])
+    current = (
+        iam.get_role_policy(RoleName=name, PolicyName=EXECUTION_POLICY_NAME)["PolicyDocument"]
+        if EXECUTION_POLICY_NAME in names
+        else None
+    )
+    if isinstance(current, str):
+        current = json.loads(current)
+    if current != policy:
         iam.put_role_policy(
-            RoleName=name, PolicyName="read-advertise-ips", PolicyDocument=json.dumps(policy)
+            RoleName=name, PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=json.dumps(policy)
         )
+    if "read-advertise-ips" in names:  # the narrower policy of earlier versions
+        iam.delete_role_policy(RoleName=name, PolicyName="read-advertise-ips")
     rec.result["execution_role_arn"] = arn
 
 
 def _containers(rec: Recorder) -> list[dict[str, Any]]:
+    """infra/jitsi/task.json, filled with this account's names (Terraform fills the same)."""
     s = rec.settings
     memory = int(s.task_memory_gb * 1024)
-    # Fargate needs no per-container memory, moto's run_task does; JVB gets the most.
-    small = max(128, memory // 8)
-    log_group = naming.log_group(s)
-
-    def container(
-        name: str, mem: int, ports: list[tuple[int, str]], env: dict[str, str]
-    ) -> dict[str, Any]:
-        return {
-            "name": name,
-            "image": IMAGES[name],
-            "essential": True,
-            "memory": mem,
-            "portMappings": [
-                {"containerPort": port, "hostPort": port, "protocol": proto}
-                for port, proto in ports
-            ],
-            "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
-            "logConfiguration": {
-                "logDriver": "awslogs",
-                "options": {
-                    "awslogs-group": log_group,
-                    "awslogs-region": s.aws_region,
-                    "awslogs-stream-prefix": name,
-                },
-            },
-        }
-
-    # Containers of one awsvpc task share a network namespace: they reach each
-    # other on 127.0.0.1. Passwords (JICOFO_AUTH_PASSWORD, JVB_AUTH_PASSWORD)
-    # belong in SecureString parameters added by the operator, never here.
-    common = {"PUBLIC_URL": s.meeting_base_url, "XMPP_SERVER": "127.0.0.1", "TZ": "UTC"}
-    web = container("web", small, [(80, "tcp"), (443, "tcp")], common)
-    prosody = container("prosody", small, [(5222, "tcp"), (5280, "tcp")], common)
-    jicofo = container("jicofo", small, [(8888, "tcp")], {**common, "JICOFO_ENABLE_REST": "1"})
-    jvb_ports = [(naming.UDP_PORT, "udp"), (naming.HEALTH_PORT, "tcp")]
-    if s.enable_tcp_4443:
-        jvb_ports.append((naming.TCP_PORT, "tcp"))
-    jvb = container(
-        "jvb",
-        memory - 3 * small,
-        jvb_ports,
-        {**common, "JVB_PORT": str(naming.UDP_PORT), "COLIBRI_REST_ENABLED": "true"},
+    if jvb_memory(memory) < MIN_JVB_MEMORY:
+        raise ConfigError(
+            f"task_memory_gb={s.task_memory_gb} leaves JVB {jvb_memory(memory)} MiB",
+            hint=f"Give the task at least {memory - jvb_memory(memory) + MIN_JVB_MEMORY} MiB.",
+        )
+    inputs = TaskInputs(
+        project=s.project_name,
+        region=s.aws_region,
+        public_url=s.meeting_base_url,
+        log_group=naming.log_group(s),
+        task_memory=memory,
+        advertise_ips_arn=rec.result["advertise_ips_parameter_arn"],
+        jicofo_password_arn=rec.result["jicofo_password_parameter_arn"],
+        jvb_password_arn=rec.result["jvb_password_parameter_arn"],
+        tcp_4443=s.enable_tcp_4443,
     )
-    jvb["secrets"] = [
-        {"name": "JVB_ADVERTISE_IPS", "valueFrom": rec.result["advertise_ips_parameter_arn"]}
-    ]
-    return [web, prosody, jicofo, jvb]
+    return container_definitions(inputs)
 
 
 def _task_definition(rec: Recorder) -> None:

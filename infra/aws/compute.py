@@ -6,7 +6,13 @@ from datetime import datetime
 
 from bot.config import Settings
 from bot.model import ServiceState, Task
-from infra.aws.ecs_tasks import describe_service_tasks, eni_public_ips, task_eni_id, task_private_ip
+from infra.aws.ecs_tasks import (
+    describe_service_tasks,
+    eni_public_ips,
+    task_containers,
+    task_eni_id,
+    task_private_ip,
+)
 from infra.aws.errors import translated
 from infra.aws.network import active_service
 from infra.aws.session import AwsClients
@@ -66,6 +72,9 @@ class EcsCompute:
                     desired_status=task.get("desiredStatus", "RUNNING"),
                     public_ip=public.get(eni) if eni else None,
                     created_at=_epoch(task.get("createdAt")),
+                    health=task.get("healthStatus", "UNKNOWN"),
+                    containers=task_containers(task),
+                    stopped_reason=task.get("stoppedReason", ""),
                 )
             )
         return out

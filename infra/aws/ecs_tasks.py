@@ -6,7 +6,22 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.config import Settings
+from bot.model import ContainerState
 from infra.aws.session import AwsClients
+
+
+def task_containers(task: dict[str, Any]) -> tuple[ContainerState, ...]:
+    """The task's containers as ECS describes them (status, health, exit code, reason)."""
+    return tuple(
+        ContainerState(
+            name=str(c.get("name", "")),
+            last_status=str(c.get("lastStatus", "PENDING")),
+            health=str(c.get("healthStatus", "UNKNOWN")),
+            exit_code=int(c["exitCode"]) if c.get("exitCode") is not None else None,
+            reason=str(c.get("reason", "")),
+        )
+        for c in task.get("containers", [])
+    )
 
 
 def task_private_ip(task: dict[str, Any]) -> str | None:

@@ -90,6 +90,14 @@ def group_specs(settings: Settings, *, all_groups: bool = False) -> list[GroupSp
     return specs
 
 
+XMPP_ACCOUNTS = ("jicofo", "jvb")
+
+
+def xmpp_password_parameter(settings: Settings, account: str) -> str:
+    """SecureString with ``<ACCOUNT>_AUTH_PASSWORD`` (terraform/main.tf names it the same)."""
+    return f"/{settings.project_name}/xmpp/{account}-auth-password"
+
+
 def family(settings: Settings) -> str:
     return f"{settings.project_name}-jitsi"
 

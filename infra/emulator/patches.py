@@ -21,7 +21,7 @@ from moto.ecs.exceptions import InvalidParameterException
 from moto.elbv2 import models as elbv2
 from moto.moto_api import state_manager
 
-from . import deployments, iam_sim, quotas, route53, scheduler
+from . import deployments, iam_sim, quotas, route53, scheduler, task_contract
 from .state import EmulatorState, now
 
 log = logging.getLogger("infra.emulator")
@@ -179,6 +179,9 @@ def _patch_ecs() -> None:
         with st.lock:
             self.last_status = "PROVISIONING"
             self._emu_created = now()
+            # Real containers, judged by docker-jitsi-meet's contract (moto makes one, HEALTHY).
+            task_definition = kwargs.get("task_definition") or args[1]
+            task_contract.attach(self, task_definition)
             _fix_task_eni(self, ec2, conf)
             scheduler.show_attachment(self, attached=False)
             scheduler.advance_task(st, self, now())

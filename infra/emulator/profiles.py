@@ -27,6 +27,9 @@ class Delays:
     target_healthy: float = 0.0  # target registered (and NLB active) -> healthy
     dns_insync: float = 0.0  # Route 53 change submitted -> INSYNC (PENDING until then)
     cert_issued: float = 0.0  # ACM validation CNAME in the zone -> certificate ISSUED
+    # task RUNNING -> a container's first passing health check (task.json: interval 10 s;
+    # jicofo and jvb need about that long to join prosody)
+    container_healthy: float = 0.0
 
 
 # Field numbers from ARCHITECTURE.md section 5: NLB creation over 2 min, Fargate
@@ -46,6 +49,7 @@ _NOMINAL: dict[ProfileName, Delays] = {
         # Route 53: "within 60 seconds under normal conditions" (Route 53 FAQ).
         dns_insync=60.0,
         cert_issued=60.0,  # ACM polls DNS; a few minutes is common, one is the floor seen
+        container_healthy=20.0,
     ),
 }
 

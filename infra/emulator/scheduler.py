@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from moto.backends import get_backend
 
-from . import sidecar
+from . import sidecar, task_contract
 from .state import EmulatorState, now
 
 log = logging.getLogger("infra.emulator")
@@ -86,11 +86,13 @@ def advance_task(state: EmulatorState, task: Any, t: float) -> None:
             task.last_status = target
             show_attachment(task, attached=target != "PROVISIONING")
             log.info("task %s: %s", task.id, target)
-    elif task.last_status != "STOPPED":
+        task_contract.advance(state, task, t)
+    if task.desired_status != "RUNNING" and task.last_status != "STOPPED":
         stop_at = task.__dict__.setdefault("_emu_stop_at", t)
         if t - stop_at >= delays.task_stopped:
             task.last_status = "STOPPED"
             _release_task_eni(task)
+            task_contract.advance(state, task, t)
             log.info("task %s: STOPPED (%s)", task.id, task.stopped_reason or "no reason")
 
 

@@ -73,9 +73,31 @@ def test_bootstrap_creates_everything_then_nothing(settings: Settings) -> None:
     assert (td["cpu"], td["memory"], td["networkMode"]) == ("4096", "8192", "awsvpc")
     jvb = next(c for c in td["containerDefinitions"] if c["name"] == "jvb")
     assert jvb["secrets"] == [
-        {"name": "JVB_ADVERTISE_IPS", "valueFrom": first["advertise_ips_parameter_arn"]}
+        {"name": "JVB_AUTH_PASSWORD", "valueFrom": first["jvb_password_parameter_arn"]},
+        {"name": "JVB_ADVERTISE_IPS", "valueFrom": first["advertise_ips_parameter_arn"]},
     ]
-    assert {c["name"] for c in td["containerDefinitions"]} == {"web", "prosody", "jicofo", "jvb"}
+    assert {c["name"] for c in td["containerDefinitions"]} == {
+        "web",
+        "prosody",
+        "jicofo",
+        "jvb",
+        "participants",
+    }
+    # The XMPP passwords: random SecureStrings the execution role (and only it) may read.
+    for who in ("jicofo", "jvb"):
+        param = clients.ssm.get_parameter(
+            Name=f"/{settings.project_name}/xmpp/{who}-auth-password", WithDecryption=True
+        )["Parameter"]
+        assert param["Type"] == "SecureString"
+        assert len(param["Value"]) == 64
+    iam = clients.client("iam")
+    role = f"{settings.project_name}-task-execution"
+    doc = iam.get_role_policy(RoleName=role, PolicyName="read-task-parameters")["PolicyDocument"]
+    assert set(doc["Statement"][0]["Resource"]) == {
+        first["advertise_ips_parameter_arn"],
+        first["jicofo_password_parameter_arn"],
+        first["jvb_password_parameter_arn"],
+    }
     assert (
         clients.ssm.get_parameter(Name=settings.advertise_ips_parameter)["Parameter"]["Value"]
         == "0.0.0.0"

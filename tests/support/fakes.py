@@ -17,6 +17,7 @@ from bot.model import (
     Actor,
     AliasTarget,
     BillableResource,
+    ContainerState,
     DnsTarget,
     Finding,
     IngressKind,
@@ -55,6 +56,9 @@ class FakeClock:
         self.m += seconds
 
 
+JITSI_CONTAINERS = ("prosody", "jicofo", "jvb", "web")
+
+
 @dataclass
 class FakeCloud:
     """An AWS account in memory; ``parts()`` is the lifecycle's view of it. Delays count
@@ -66,6 +70,11 @@ class FakeCloud:
     healthy_after: float = 30.0
     eni_after: float = 2.0
     health_mode: str = "auto"  # auto | unhealthy | initial
+    # After the task runs, its containers' health checks pass after this long...
+    containers_healthy_after: float = 20.0
+    # ...unless one container breaks the Jitsi contract: (name, exit code, reason);
+    # the task then stops as ECS stops it ("Essential container in task exited").
+    container_failure: tuple[str, int, str] | None = None
     fail_on: dict[str, CloudError] = field(default_factory=dict)
     # How many calls of a ``fail_on`` entry fail before it heals (absent: forever).
     fail_times: dict[str, int] = field(default_factory=dict)
@@ -122,16 +131,39 @@ class FakeCloud:
     def running_tasks(self) -> list[Task]:
         if self.task_started_at is None:
             return []
-        up = self.clock.monotonic() - self.task_started_at >= self.task_running_after
+        age = self.clock.monotonic() - self.task_started_at
+        up = age >= self.task_running_after
         n = self.task_generation
         created = self.clock.t + self.task_started_at  # the epoch of that monotonic time
         arn, ip = f"arn:task/{n}", f"10.0.1.{4 + n}"
-        if up and self.task_stopped_reason:
-            reason = self.task_stopped_reason
-            return [Task(arn, "STOPPED", ip, "STOPPED", stopped_reason=reason, created_at=created)]
-        health = self.task_health if up else "UNKNOWN"
+        if up and (self.container_failure is not None or self.task_stopped_reason):
+            name, code, reason = self.container_failure or ("", None, "")
+            stopped = tuple(
+                ContainerState(c, "STOPPED", exit_code=code, reason=reason)
+                if c == name
+                else ContainerState(c, "STOPPED")
+                for c in JITSI_CONTAINERS
+            )
+            why = self.task_stopped_reason or "Essential container in task exited"
+            return [
+                Task(
+                    arn,
+                    "STOPPED",
+                    ip,
+                    desired_status="STOPPED",
+                    containers=stopped,
+                    stopped_reason=why,
+                    created_at=created,
+                )
+            ]
+        checked = up and age - self.task_running_after >= self.containers_healthy_after
+        health = self.task_health if checked else "UNKNOWN"
+        containers = tuple(
+            ContainerState(c, "RUNNING" if up else "PENDING", health=health)
+            for c in JITSI_CONTAINERS
+        )
         status = "RUNNING" if up else "PENDING"
-        return [Task(arn, status, ip, health=health, created_at=created)]
+        return [Task(arn, status, ip, health=health, containers=containers, created_at=created)]
 
     def target_health(self) -> list[TargetHealth]:
         out = []
@@ -246,7 +278,8 @@ class FakeCompute:
 
     def tasks(self, *, include_stopped: bool = False) -> list[Task]:
         self.w.call("compute.tasks")
-        return self.w.running_tasks()
+        tasks = self.w.running_tasks()
+        return tasks if include_stopped else [t for t in tasks if t.desired_status == "RUNNING"]
 
     def redeploy(self) -> None:
         self.w.call("compute.redeploy")

@@ -136,9 +136,19 @@ def tf_env(tmp_path_factory: pytest.TempPathFactory, plugin_mirror: Path) -> dic
 
 
 def copy_tree(dest: Path) -> Path:
-    """Copy ``terraform/`` without local state or provider directories."""
+    """Copy ``terraform/`` without local state or provider directories.
+
+    ``infra/jitsi/`` goes beside it: main.tf reads the task definition from
+    ``../infra/jitsi/task.json``, the one file the bootstrap renders too.
+    """
     ignore = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "*.tfplan")
     shutil.copytree(TERRAFORM_DIR, dest, ignore=ignore)
+    shutil.copytree(
+        ROOT / "infra" / "jitsi",
+        dest.parent / "infra" / "jitsi",
+        ignore=shutil.ignore_patterns("*.py", "__pycache__"),
+        dirs_exist_ok=True,
+    )
     return dest
 
 

@@ -147,6 +147,16 @@ def test_unhealthy_targets_fail_the_start_and_roll_back() -> None:
     assert store.status().last_error
 
 
+def test_a_container_that_exits_fails_the_start_with_ecs_reason_and_rolls_back() -> None:
+    life, cloud, store, sink, _, _ = make(container_failure=("prosody", 1, ""))
+    assert not life.run(spec(JobKind.START)).ok
+    error = next(e for e in sink.events if e.kind is EventKind.ERROR)
+    assert "Essential container in task exited" in error.message
+    assert "prosody exited with code 1" in error.message
+    assert cloud.lb_created_at is None and cloud.desired == 0
+    assert store.status().state is PlatformState.STOPPED
+
+
 def test_timeout_fails_with_a_clear_message() -> None:
     settings = Settings(start_timeout_seconds=60, poll_min_seconds=1, poll_max_seconds=5)
     life, cloud, _, sink, _, _ = make(settings, health_mode="initial")
@@ -205,21 +215,11 @@ def test_a_missing_prerequisite_refuses_the_start_before_anything_bills() -> Non
     assert store.status().desired is DesiredState.STOPPED
 
 
-def test_a_task_that_stops_while_starting_fails_with_ecs_reason() -> None:
-    life, cloud, _, sink, _, _ = make(task_stopped_reason="Essential container in task exited")
-    assert not life.run(spec(JobKind.START)).ok
-    error = next(e for e in sink.events if e.kind is EventKind.ERROR)
-    assert "The Jitsi task stopped while starting: Essential container in task exited" in (
-        error.message
-    )
-    assert cloud.desired == 0 and not cloud.groups
-
-
 def test_an_unhealthy_task_fails_the_start_and_rolls_back() -> None:
     life, cloud, _, sink, _, _ = make(task_health="UNHEALTHY")
     assert not life.run(spec(JobKind.START)).ok
     error = next(e for e in sink.events if e.kind is EventKind.ERROR)
-    assert "health check failed" in error.message
+    assert "failed container health checks" in error.message
     assert cloud.desired == 0
 
 

@@ -1,0 +1,229 @@
+"""The Jitsi task definition against docker-jitsi-meet's contract (infra/jitsi/contract.json).
+
+The contract holds what each image needs at the pinned release, with the source file
+of every rule; here the task both drivers render is checked against it, and the
+checker is shown to catch each kind of breakage the emulator acts on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from copy import deepcopy
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from infra.aws import naming
+from infra.jitsi.contract import Effect, check, heap_mib, image_name, parameter_name
+from infra.jitsi.spec import (
+    TaskInputs,
+    container_definitions,
+    contract,
+    pinned_release,
+    raw_spec,
+    render,
+    web_ports,
+)
+
+ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/p"
+INPUTS = TaskInputs(
+    project="p",
+    region="us-east-1",
+    public_url="https://meet.example.com",
+    log_group="/ecs/p",
+    task_memory=8192,
+    advertise_ips_arn=f"{ARN}/jvb/advertise-ips",
+    jicofo_password_arn=f"{ARN}/xmpp/jicofo-auth-password",
+    jvb_password_arn=f"{ARN}/xmpp/jvb-auth-password",
+)
+
+
+def containers(**changes: Any) -> list[dict[str, Any]]:
+    return container_definitions(replace(INPUTS, **changes))
+
+
+def by_name(defs: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(c for c in defs if c["name"] == name)
+
+
+def env(c: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in c["environment"]}
+
+
+def test_the_task_keeps_the_whole_contract() -> None:
+    assert check(containers()) == []
+    assert check(containers(tcp_4443=True, jwt=True, jwt_secret_arn=f"{ARN}/jwt")) == []
+
+
+def test_task_and_contract_pin_the_same_release_and_every_rule_names_its_source() -> None:
+    assert pinned_release() == contract()["release"] == raw_spec()["release"]
+    for image, rules in contract()["images"].items():
+        for rule in [*rules["required"], *rules["values"]]:
+            assert re.match(r"^[\w./-]+:\d", rule["source"]), (image, rule)
+        if rules["heap"]:
+            assert rules["heap"]["source"]
+
+
+def test_passwords_are_secrets_never_plain_environment() -> None:
+    for c in containers():
+        secret_names = {s["name"] for s in c["secrets"]}
+        assert not secret_names & set(env(c)), c["name"]
+        assert not any("PASSWORD" in k or "SECRET" in k for k in env(c)), c["name"]
+    assert {s["name"] for s in by_name(containers(), "prosody")["secrets"]} == {
+        "JICOFO_AUTH_PASSWORD",
+        "JVB_AUTH_PASSWORD",
+    }
+
+
+def test_heaps_fit_their_containers_for_every_fargate_size() -> None:
+    for memory in (4096, 8192, 16384, 30720):
+        defs = containers(task_memory=memory)
+        assert sum(c["memory"] for c in defs) == memory
+        jvb, jicofo = by_name(defs, "jvb"), by_name(defs, "jicofo")
+        assert heap_mib(env(jvb)["VIDEOBRIDGE_MAX_MEMORY"]) < jvb["memory"]
+        assert heap_mib(env(jicofo)["JICOFO_MAX_MEMORY"]) < jicofo["memory"]
+
+
+def test_xmpp_on_localhost_and_jvb_behind_the_nlb_only() -> None:
+    defs = containers()
+    for name in ("jicofo", "jvb"):
+        assert env(by_name(defs, name))["XMPP_SERVER"] == "127.0.0.1"
+    assert env(by_name(defs, "web"))["XMPP_BOSH_URL_BASE"] == "http://127.0.0.1:5280"
+    jvb = env(by_name(defs, "jvb"))
+    assert jvb["JVB_DISABLE_STUN"] == "1"  # advertise only the NLB's addresses
+    assert "JVB_STUN_SERVERS" not in jvb
+    # Jicofo's REST API (unauthenticated) is not mapped: only the sidecar reads it.
+    assert by_name(defs, "jicofo")["portMappings"] == []
+
+
+def test_every_essential_container_has_the_images_health_check() -> None:
+    for c in containers():
+        if c["essential"]:
+            assert c["healthCheck"]["command"][0] == "CMD-SHELL", c["name"]
+            assert c["healthCheck"]["startPeriod"] > 0
+
+
+def test_web_ports_go_with_the_release_and_the_nlb() -> None:
+    http, https = web_ports()
+    mapped = {p["containerPort"] for p in by_name(containers(), "web")["portMappings"]}
+    assert mapped == {http, https}
+    # The NLB's web target group forwards to the port the release's nginx listens on.
+    assert https == naming.WEB_PORT
+
+
+@pytest.mark.parametrize(
+    ("name", "break_it", "effect", "words"),
+    [
+        (
+            "prosody",
+            lambda c: c.update(secrets=[]),
+            Effect.EXIT,
+            "JICOFO_AUTH_PASSWORD is missing",
+        ),
+        (
+            "jvb",
+            lambda c: c.update(memory=2048),
+            Effect.OOM,
+            "does not fit the container's 2048 MiB",
+        ),
+        (
+            "jicofo",
+            lambda c: c["environment"].append({"name": "JICOFO_MAX_MEMORY", "value": "3g"}),
+            Effect.OOM,
+            "JICOFO_MAX_MEMORY",
+        ),
+        (
+            "web",
+            lambda c: c.update(environment=[]),
+            Effect.UNHEALTHY,
+            "XMPP_BOSH_URL_BASE",
+        ),
+        (
+            "web",
+            lambda c: c.update(portMappings=[{"containerPort": 8443, "protocol": "tcp"}]),
+            Effect.UNHEALTHY,
+            "port mappings",
+        ),
+        (
+            "jvb",
+            lambda c: c["environment"].append(
+                {"name": "JVB_AUTH_PASSWORD", "value": "in-the-clear"}
+            ),
+            Effect.POLICY,
+            "plain environment",
+        ),
+        (
+            "jvb",
+            lambda c: c.pop("healthCheck"),
+            Effect.POLICY,
+            "health check",
+        ),
+    ],
+)
+def test_the_checker_catches_each_breakage(
+    name: str, break_it: Any, effect: Effect, words: str
+) -> None:
+    defs = deepcopy(containers())
+    # Environment order does not matter to ECS; a later duplicate wins in the checker.
+    break_it(by_name(defs, name))
+    found = [v for v in check(defs) if v.container == name]
+    assert any(v.effect is effect and words in str(v) for v in found), found
+
+
+def test_a_missing_ssm_parameter_is_a_secret_failure() -> None:
+    found = check(containers(), parameter_exists=lambda n: not n.endswith("jvb-auth-password"))
+    assert {v.effect for v in found} == {Effect.SECRET}
+    assert {v.subject for v in found} == {"/p/xmpp/jvb-auth-password"}
+
+
+def test_helpers() -> None:
+    assert heap_mib("3072m") == 3072 and heap_mib("3g") == 3072 and heap_mib("x") is None
+    assert image_name("ghcr.io/jitsi/web:stable-11146") == ("web", "stable-11146")
+    assert image_name("localhost:5000/jitsi/jvb") == ("jvb", "")
+    assert parameter_name(f"{ARN}/a") == "/p/a" and parameter_name("/x") == "/x"
+    with pytest.raises(KeyError, match="nope"):
+        render("${nope}", {})
+    assert render('"${a}"', {"a": 'x"y'}) == '"x\\"y"'
+
+
+def _emf_line(stats: str, tmp_path: Any) -> str | None:
+    """Run the sidecar's shell loop once against a canned /stats, with fake wget/sleep."""
+    sidecar = by_name(containers(), "participants")
+    script = sidecar["command"][2].replace("while true; do", "for _ in 1; do")
+    (tmp_path / "wget").write_text(f"#!/bin/sh\ncat <<'EOF'\n{stats}\nEOF\n")
+    (tmp_path / "sleep").write_text("#!/bin/sh\n")
+    for f in ("wget", "sleep"):
+        (tmp_path / f).chmod(0o755)
+    out = subprocess.run(
+        ["sh", "-c", script],
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,  # no count: the loop's last test fails, and the real loop goes on
+    ).stdout.strip()
+    return out or None
+
+
+@pytest.mark.skipif(shutil.which("sh") is None or shutil.which("sed") is None, reason="no sh")
+def test_sidecar_prints_one_embedded_metric_format_line(tmp_path: Any) -> None:
+    sidecar = by_name(containers(), "participants")
+    assert sidecar["essential"] is False
+    assert sidecar["image"] == raw_spec()["sidecar_image"]
+    stats = '{"total_participants":9,"participants":3,"conferences":1}'
+    line = _emf_line(stats, tmp_path)
+    assert line is not None
+    emf = json.loads(line)
+    assert emf["Participants"] == 3 and emf["Project"] == "p"
+    (directive,) = emf["_aws"]["CloudWatchMetrics"]
+    assert directive == {
+        "Namespace": "JitsiChatops",
+        "Dimensions": [["Project"]],
+        "Metrics": [{"Name": "Participants", "Unit": "Count"}],
+    }
+    assert isinstance(emf["_aws"]["Timestamp"], int)
+    assert _emf_line("not json: jicofo is down", tmp_path) is None
