@@ -21,7 +21,7 @@ from bot.config import Settings
 from infra.aws.bootstrap import bootstrap
 from infra.aws.session import AwsClients
 from tests.support import services
-from tests.support.aws import issued_certificate
+from tests.support.aws import account_env, ready_account
 
 pytestmark = pytest.mark.e2e
 
@@ -166,7 +166,8 @@ def platform(project: str, redis_url: str, emulator_url: str, tmp_path: Path) ->
         domain="meet.e2e.example",
         **services.https_front(emulator_url),
     )
-    issued_certificate(settings)  # validated long ago: the NLB's TLS listener needs it
+    settings = ready_account(settings)  # a certificate and a hosted zone, made once
+    env.update(account_env(settings))
     bootstrap(settings, AwsClients(settings))
     p = Platform(env, settings, emulator_url, tmp_path)
     yield p

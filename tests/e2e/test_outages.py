@@ -24,7 +24,8 @@ from infra.aws.session import AwsClients
 from infra.follow import WORKER_STOPPED
 from infra.keys import Keys
 from tests.e2e.conftest import Platform, platform_env
-from tests.support.services import RestartableRedis, restartable_redis, wait_for
+from tests.support.aws import account_env, ready_account
+from tests.support.services import RestartableRedis, https_front, restartable_redis, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +46,10 @@ def outage_platform(
         redis_url=server.url,
         aws_endpoint_url=emulator_url,
         domain="meet.e2e.example",
+        **https_front(emulator_url),
     )
+    settings = ready_account(settings)
+    env.update(account_env(settings))
     bootstrap(settings, AwsClients(settings))
     p = Platform(env, settings, emulator_url, tmp_path)
     yield p

@@ -19,7 +19,7 @@ from infra.aws.bootstrap import bootstrap
 from infra.aws.session import AwsClients
 from infra.aws.tags import TagSet
 from infra.idle_sources import CloudWatchSource
-from tests.support.aws import issued_certificate
+from tests.support.aws import ready_account
 from tests.support.services import https_front
 
 
@@ -35,7 +35,7 @@ def app(emulator_url: str, redis_url: str, project: str) -> Iterator[App]:
         lock_lease_seconds=2,
         **https_front(emulator_url),  # the start's HTTPS check reaches the emulator
     )
-    issued_certificate(settings)
+    settings = ready_account(settings)
     bootstrap(settings, AwsClients(settings))
     app = App(settings)
     jobs.install(app.job_context())

@@ -230,3 +230,26 @@ def _self_signed(domain: str) -> tuple[bytes, bytes]:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def ready_account(settings: Settings) -> Settings:
+    """What an operator sets up once before the first start, here in the emulator: an
+    ISSUED certificate for the domain and a public hosted zone holding it. Returns the
+    settings naming both (a start's preflight refuses without them)."""
+    from infra.aws.session import AwsClients
+
+    arn = issued_certificate(settings)
+    parent = settings.domain.partition(".")[2]
+    zone = AwsClients(settings).route53.create_hosted_zone(
+        Name=parent, CallerReference=f"{settings.project_name}-{arn.rsplit('/', 1)[-1]}"
+    )
+    zone_id = str(zone["HostedZone"]["Id"]).rsplit("/", 1)[-1]
+    return settings.model_copy(update={"acm_certificate_arn": arn, "hosted_zone_id": zone_id})
+
+
+def account_env(settings: Settings) -> dict[str, str]:
+    """``ready_account``'s answer as the ``JITSI_*`` variables of a worker or ``say``."""
+    return {
+        "JITSI_ACM_CERTIFICATE_ARN": settings.acm_certificate_arn or "",
+        "JITSI_HOSTED_ZONE_ID": settings.hosted_zone_id or "",
+    }
