@@ -13,7 +13,9 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, SecretStr
@@ -60,10 +62,25 @@ class Redactor:
         return _SLACK_TOKEN.sub(MASK, text)
 
 
+# The job the worker is executing: set around RQ's execute_job, so the worker's own
+# lines about it and those of the work horse it forks (which inherits it) carry its id.
+_CURRENT_JOB: ContextVar[str | None] = ContextVar("jitsi_current_job", default=None)
+
+
+@contextmanager
+def job_logging(job_id: str) -> Iterator[None]:
+    """Log lines within the body name ``job_id``."""
+    token = _CURRENT_JOB.set(job_id)
+    try:
+        yield
+    finally:
+        _CURRENT_JOB.reset(token)
+
+
 def job_id_of(record: logging.LogRecord) -> str | None:
     """The job a record belongs to: one given with ``extra={"job_id": ...}``, else the
-    RQ job this process (a work horse) is running."""
-    given = getattr(record, "job_id", None)
+    job being executed (``job_logging``), else RQ's job of this work horse."""
+    given = getattr(record, "job_id", None) or _CURRENT_JOB.get()
     if given:
         return str(given)
     job = get_current_job()
