@@ -37,6 +37,8 @@ def secrets_of(settings: BaseModel) -> list[str]:
     found: list[str] = []
     for name in type(settings).model_fields:
         value = getattr(settings, name)
+        if isinstance(settings, Settings) and name == "redis_url":
+            continue  # only its password is secret (below): the host helps a reader
         if isinstance(value, SecretStr):
             found.append(value.get_secret_value())
         elif isinstance(value, BaseModel):
