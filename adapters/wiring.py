@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import redis
+from redis import Redis as RedisClient  # the name ``redis`` is App's own property below
 from rich.console import Console
 
 from adapters.chat.host import ChatHost
@@ -32,6 +33,13 @@ from infra.guard import Guards
 from infra.jobs import JobContext
 from infra.keys import Keys
 from infra.lock import LeaseLock
+from infra.metrics import (
+    AwsCallMetrics,
+    MeteredAuditLog,
+    MeteredEventSink,
+    MetricsRecorder,
+    metrics_client,
+)
 from infra.outage import Outage
 from infra.pricing import find_prices, unknown_reason
 from infra.queue import RQJobQueue
@@ -101,8 +109,19 @@ class App:
         return RedisPlatformStore(self.redis, self.keys)
 
     @cached_property
+    def metrics_redis(self) -> RedisClient:
+        """Short timeouts: metrics, heartbeats and scrapes never stall on Redis."""
+        return metrics_client(self.settings.redis_dsn)
+
+    @cached_property
+    def metrics(self) -> MetricsRecorder:
+        """Counts into Redis when /metrics is on (``metrics_port``), nothing otherwise."""
+        on = self.settings.metrics_port is not None
+        return MetricsRecorder(self.metrics_redis if on else None, self.keys)
+
+    @cached_property
     def sink(self) -> RedisEventSink:
-        return RedisEventSink(self.redis, self.keys)
+        return MeteredEventSink(self.redis, self.keys, self.metrics)
 
     @cached_property
     def notices(self) -> RedisNoticeSink:
@@ -114,7 +133,7 @@ class App:
 
     @cached_property
     def audit_log(self) -> RedisAuditLog:
-        return RedisAuditLog(self.redis, self.keys)
+        return MeteredAuditLog(self.redis, self.keys, self.metrics, self.settings.command_name)
 
     @cached_property
     def sessions(self) -> RedisSessionStore:
@@ -188,7 +207,13 @@ class App:
         from infra.aws.session import INTERACTIVE_CONFIG, RETRY_CONFIG, AwsClients
 
         config = INTERACTIVE_CONFIG if self.interactive_aws else RETRY_CONFIG
-        return AwsClients(self.settings, retry_config=config)
+        clients = AwsClients(self.settings, retry_config=config)
+        if self.metrics.enabled:
+            meter = AwsCallMetrics(self.metrics)
+            clients.on("before-call.*.*", meter.on_call)
+            clients.on("after-call.*.*", meter.on_answer)
+            clients.on("after-call-error.*.*", meter.on_no_answer)
+        return clients
 
     @cached_property
     def _aws(self) -> tuple[PlatformParts, NlbIngress]:

@@ -31,6 +31,11 @@ class NlbDriver(StrEnum):
     TERRAFORM = "terraform"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"  # one human line per record
+    JSON = "json"  # one JSON object per line, for log shippers (infra.logs)
+
+
 class CpuArchitecture(StrEnum):
     X86_64 = "x86_64"
     ARM64 = "arm64"
@@ -113,6 +118,14 @@ class Settings(BaseModel):
     # (after the lease ran out) before the follower is told the worker stopped.
     redis_retry_max_seconds: float = Field(default=5.0, gt=0, le=300)
     worker_lost_seconds: float = Field(default=10.0, ge=0)
+
+    # Operators' view (docs/operations.md): Prometheus /metrics of serve and worker on
+    # this port (None: off), the address it binds, and the format of log lines.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "0.0.0.0"
+    log_format: LogFormat = LogFormat.TEXT
+    # How often serve and worker renew their liveness record (``jitsi-bot health``).
+    heartbeat_seconds: float = Field(default=10.0, ge=1, le=300)
 
     @field_validator("domain")
     @classmethod

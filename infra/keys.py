@@ -148,3 +148,25 @@ class Keys:
         """Set of job ids nobody in chat follows (scheduled runs): the worker announces how
         each ended as a notice and removes it. No expiry (members are removed when they end)."""
         return f"{self.prefix}:unwatched-jobs"
+
+    def alive(self, role: str, host: str, pid: int) -> str:
+        """String (JSON: role, host, pid, renewed) with TTL 3 heartbeats: a serve or worker
+        process is alive (``infra.heartbeat``); renewed by the process, gone with it."""
+        return f"{self.prefix}:alive:{role}:{host}:{pid}"
+
+    def alive_pattern(self, role: str, host: str) -> str:
+        """SCAN pattern of the ``alive`` records of ``role`` processes on ``host``."""
+        return f"{self.prefix}:alive:{role}:{host}:*"
+
+    @property
+    def metrics_counters(self) -> str:
+        """Hash ``name|labels JSON`` -> count: the deployment's counters, written by every
+        process (commands, jobs, AWS calls) and read by /metrics at scrape time. No expiry
+        (counters only grow, as Prometheus expects; a FLUSHALL is a counter reset)."""
+        return f"{self.prefix}:metrics:counters"
+
+    @property
+    def metrics_histograms(self) -> str:
+        """Hash ``name|labels JSON|le`` (and ``|sum``, ``|count``) -> value: the
+        deployment's histograms (durations), as ``metrics_counters``."""
+        return f"{self.prefix}:metrics:histograms"

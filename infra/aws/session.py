@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -84,6 +85,11 @@ class AwsClients:
         self._session.events.register("before-send.*.*", self.counter._on_send)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def on(self, event: str, handler: Callable[..., None]) -> None:
+        """Register a botocore event handler (``before-call.*.*`` ...) on the shared
+        session; clients made afterwards carry it (the metrics' AWS counts)."""
+        self._session.events.register(event, handler)
 
     def client(self, service: str) -> Any:
         with self._lock:
