@@ -21,12 +21,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from josepy.jwk import JWKRSA
 from acme import challenges, client, crypto_util, errors, messages
 from botocore.exceptions import BotoCoreError, ClientError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from dnslib import QTYPE, DNSRecord
+from josepy.jwk import JWKRSA
 
 from bot.config import Settings
 from bot.errors import BotError
