@@ -20,6 +20,7 @@ from cryptography import x509
 
 from bot.config import Settings
 from infra.acme_cert import AcmeIssuer, CertificateError, Issued, new_account_key
+from infra.aws import naming
 from infra.aws.errors import error_code, translated
 from infra.aws.session import AwsClients
 
@@ -30,7 +31,7 @@ STANDARD_TIER_BYTES = 4096  # SSM standard parameters hold up to 4 KB
 
 def parameter_names(project: str) -> dict[str, str]:
     """The three parameters by role (``fullchain``, ``privkey``, ``account-key``)."""
-    return {role: f"/{project}/tls/{role}" for role in ("fullchain", "privkey", "account-key")}
+    return {role: naming.tls_parameter(project, role) for role in naming.TLS_ROLES}
 
 
 def tier_for(value: str) -> str:

@@ -444,10 +444,13 @@ locals {
     jvb_password_arn    = aws_ssm_parameter.xmpp_password["jvb"].arn
     jwt_app_id          = var.jwt_enabled ? var.jwt_app_id : ""
     jwt_secret_arn      = var.jwt_enabled ? aws_ssm_parameter.jwt_app_secret[0].arn : ""
+    # Written by the bot (jitsi-bot infra certificate), not by Terraform: only named here.
+    tls_fullchain_arn = "${local.parameter_arn}/tls/fullchain"
+    tls_privkey_arn   = "${local.parameter_arn}/tls/privkey"
   }))
 
   # Optional parts, merged into the containers they name (see "features" in task.json).
-  jitsi_features = [for name, on in { jwt = var.jwt_enabled, tcp_4443 = var.enable_tcp_4443 } : local.jitsi.features[name] if on]
+  jitsi_features = [for name, on in { jwt = var.jwt_enabled, tcp_4443 = var.enable_tcp_4443, direct_tls = var.direct_tls } : local.jitsi.features[name] if on]
 
   containers = [
     for c in local.jitsi.containers : merge(c, {
