@@ -5,7 +5,8 @@ Three SecureString parameters (encrypted with the account's ``aws/ssm`` key):
 gets as ECS secrets at start (infra/jitsi/task.json, feature ``direct_tls``), and
 ``/{project}/tls/account-key``, the ACME account's key. A value over 4 KB needs
 the Advanced tier ($0.05 per parameter-month); the ECDSA key and Let's Encrypt's
-chain stay under it (docs/decisions.md, "acme").
+chain stay under it (docs/decisions.md, "acme"), and Intelligent-Tiering picks the
+tier per write.
 """
 
 from __future__ import annotations
@@ -27,15 +28,15 @@ from infra.aws.session import AwsClients
 log = logging.getLogger("jitsi.tls")
 
 STANDARD_TIER_BYTES = 4096  # SSM standard parameters hold up to 4 KB
+# Standard (free) unless a value needs Advanced (over 4 KB, $0.05 a month), chosen by
+# SSM per write; an explicit "Standard" would fail on a parameter once made Advanced,
+# which cannot be reverted (AWS Systems Manager User Guide, "Managing parameter tiers").
+TIER = "Intelligent-Tiering"
 
 
 def parameter_names(project: str) -> dict[str, str]:
     """The three parameters by role (``fullchain``, ``privkey``, ``account-key``)."""
     return {role: naming.tls_parameter(project, role) for role in naming.TLS_ROLES}
-
-
-def tier_for(value: str) -> str:
-    return "Standard" if len(value.encode()) <= STANDARD_TIER_BYTES else "Advanced"
 
 
 class SsmTlsStore:
@@ -60,7 +61,7 @@ class SsmTlsStore:
             Value=value,
             Type="SecureString",
             Overwrite=True,
-            Tier=tier_for(value),
+            Tier=TIER,
         )
 
     def save(self, issued: Issued) -> None:

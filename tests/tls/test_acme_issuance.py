@@ -10,7 +10,13 @@ from cryptography import x509
 from bot.config import Settings
 from infra.acme_cert import AcmeIssuer, Route53Challenge
 from infra.aws.session import AwsClients
-from infra.tls_store import CertificateManager, CertState, SsmTlsStore, parameter_names
+from infra.tls_store import (
+    STANDARD_TIER_BYTES,
+    CertificateManager,
+    CertState,
+    SsmTlsStore,
+    parameter_names,
+)
 from tests.support.acme import Route53Resolver
 
 
@@ -36,6 +42,8 @@ def test_issues_once_and_stores_encrypted(
     leaf = x509.load_pem_x509_certificates(chain["Parameter"]["Value"].encode())[0]
     san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.DNSName) == [settings.domain]
+    # An ECDSA leaf and one intermediate: well inside SSM's free standard tier.
+    assert len(chain["Parameter"]["Value"].encode()) < STANDARD_TIER_BYTES
     # Pebble asked our DNS for the challenge record: the validation was real.
     assert (f"_acme-challenge.{settings.domain}.", "TXT") in dns[1].queries
     # The challenge record is gone from the zone.
