@@ -815,6 +815,39 @@ data "aws_iam_policy_document" "bot" {
   }
 
   dynamic "statement" {
+    for_each = var.hosted_zone_id != null && var.direct_tls ? [1] : []
+
+    content {
+      sid       = "AcmeChallengeRecord"
+      actions   = ["route53:ChangeResourceRecordSets"]
+      resources = [local.hosted_zone_arn]
+
+      # DNS-01 (infra/acme_cert.py): only the challenge TXT record of the meeting domain.
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+        values   = ["_acme-challenge.${var.domain}"]
+      }
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "route53:ChangeResourceRecordSetsRecordTypes"
+        values   = ["TXT"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.direct_tls ? [1] : []
+
+    content {
+      sid = "DirectTlsCertificate"
+      # The certificate, its key and the ACME account key (infra/tls_store.py).
+      actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+      resources = ["${local.parameter_arn}/tls/*"]
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.hosted_zone_id != null ? [1] : []
 
     content {

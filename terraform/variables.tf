@@ -116,7 +116,7 @@ variable "enable_tcp_4443" {
 }
 
 variable "direct_tls" {
-  description = "Direct ingress (no load balancer): the web container reads the ACME certificate from the SSM parameters <project>/tls/fullchain and /tls/privkey, which `jitsi-bot infra certificate` writes; issue it before the first start. The execution role's read of the project's parameter path already covers them."
+  description = "Direct ingress (no load balancer): the web container reads the ACME certificate from the SSM parameters <project>/tls/fullchain and /tls/privkey, which `jitsi-bot infra certificate` writes; issue it before the first start. The bot's role may then write them and the `_acme-challenge` TXT record."
   type        = bool
   default     = false
 }
