@@ -34,7 +34,8 @@ def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
     # Converge at once: a worker that died mid-job left work that this one resumes.
     app.reconcile_chain.run_now()
     # The certificate check's chain: daily, its first run a minute after the first worker.
-    app.certificate_chain.start(DAILY_SECONDS, CERTIFICATE_FIRST_DELAY_SECONDS)
+    if app.settings.hosted_zone_id:
+        app.certificate_chain.start(DAILY_SECONDS, CERTIFICATE_FIRST_DELAY_SECONDS)
     run_worker(
         app.redis,
         app.keys.queue_name,

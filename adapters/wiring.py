@@ -332,7 +332,11 @@ class App:
             AcmeIssuer(self.settings, challenge),
         )
 
-    def certificate_check(self) -> CertificateCheck:
+    def certificate_check(self) -> CertificateCheck | None:
+        """The worker's daily renewal, when a certificate can exist: DNS-01 needs the
+        hosted zone (without one nothing is ever stored, and no AWS call is made)."""
+        if not self.settings.hosted_zone_id:
+            return None
         from infra.tls_renewal import CertificateCheck
 
         return CertificateCheck(
