@@ -22,7 +22,7 @@ from cryptography import x509
 from bot.config import Settings
 from infra.acme_cert import AcmeIssuer, CertificateError, Issued, new_account_key
 from infra.aws import naming
-from infra.aws.errors import error_code, translated
+from infra.aws.errors import access_denied, error_code, translated
 from infra.aws.session import AwsClients
 
 log = logging.getLogger("jitsi.tls")
@@ -147,10 +147,24 @@ class CertificateManager:
             log.warning("stored certificate unreadable (%s): issuing a new one", exc)
             return CertStatus(CertState.MISSING)
 
+    def _readable(self) -> bool:
+        """False when this role may not read the certificate: a deployment without the
+        direct ingress (Terraform grants the read with ``direct_tls`` only)."""
+        try:
+            self.store.get("fullchain")
+        except ClientError as exc:
+            if access_denied(exc):
+                log.info("certificate parameters not readable: no renewal check here")
+                return False
+            raise
+        return True
+
     @translated("obtaining the certificate")
     def ensure(self, *, force: bool = False, only_renew: bool = False) -> Outcome:
         """Make the stored certificate current; ``only_renew`` never issues a first one
         (the worker renews what an operator issued), ``force`` renews even when not due."""
+        if only_renew and not self._readable():
+            return Outcome("kept", CertStatus(CertState.MISSING))
         before = self.status()
         if before.state is CertState.VALID and not force:
             return Outcome("kept", before)
