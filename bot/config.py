@@ -13,9 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from bot.config_acme import AcmeSettings
 from bot.config_chat import MatrixSettings, SlackSettings
 from bot.config_idle import BudgetSettings, IdleSettings, ScheduleSettings
-from bot.config_acme import AcmeSettings
 from bot.config_terraform import TerraformSettings
 
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
