@@ -23,7 +23,7 @@ class AcmeSettings(BaseModel):
 
     directory_url: str = LETS_ENCRYPT
     email: str | None = None  # the CA's expiry and policy mails; optional for the CA
-    # A CA bundle to trust for the ACME server's own TLS (Pebble's), besides the system's.
+    # A CA bundle to trust for the ACME server's own TLS (Pebble's), instead of the system's.
     ca_file: str | None = None
     # host:port of a resolver to ask for the TXT record before answering the
     # challenge; None: Route 53's INSYNC is the proof (all its name servers have it).
