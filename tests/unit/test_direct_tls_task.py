@@ -89,3 +89,13 @@ def test_the_entrypoint_writes_the_certificate_then_hides_it_from_init(tmp_path:
 def test_without_the_secrets_the_entrypoint_leaves_the_image_alone(tmp_path: Path) -> None:
     keys, _ = _run_entrypoint(tmp_path, {})
     assert not keys.exists()  # the init script makes its self-signed pair as before
+
+
+def test_a_task_before_the_first_certificate_cannot_start() -> None:
+    # ECS refuses a task whose secret is missing: issue before the first direct start.
+    on = container_definitions(replace(INPUTS, direct_tls=True))
+    found = check(on, parameter_exists=lambda name: not name.startswith("/p/tls/"))
+    assert {(v.container, v.effect, v.subject) for v in found} == {
+        ("web", Effect.SECRET, "/p/tls/fullchain"),
+        ("web", Effect.SECRET, "/p/tls/privkey"),
+    }
