@@ -96,6 +96,16 @@ def _parser() -> argparse.ArgumentParser:
     isub.add_parser("bootstrap", help="create the base infrastructure (idempotent)")
     a = isub.add_parser("audit", help="list billable resources left; exit 1 if any while stopped")
     a.add_argument("--json", action="store_true")
+    cert = isub.add_parser(
+        "certificate",
+        help="the direct ingress's TLS certificate: issue if missing, renew if due (ACME DNS-01)",
+    )
+    cert.add_argument(
+        "--renew",
+        action="store_true",
+        help="renew even if not due (Let's Encrypt allows 5 per week for the same name)",
+    )
+    cert.add_argument("--json", action="store_true")
     return p
 
 
@@ -194,6 +204,10 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         from adapters.operations import health
 
         return health(app, args.process)
+    if args.command == "infra" and args.infra_command == "certificate":  # AWS and the CA only
+        from adapters.certificate_cmd import certificate
+
+        return certificate(app, renew=args.renew, as_json=args.json)
     app.check_redis()
     if args.command in ("serve", "worker"):
         # Said once per process: a configuration that works but leaves something unknown.

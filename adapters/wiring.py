@@ -58,6 +58,8 @@ from infra.sessions import RedisSessionStore
 if TYPE_CHECKING:
     from infra.aws.nlb import NlbIngress
     from infra.aws.session import AwsClients
+    from infra.tls_renewal import CertificateCheck
+    from infra.tls_store import CertificateManager
 
 
 class RedisUnavailable(BotError):
@@ -336,9 +338,45 @@ class App:
             self.reconcile_chain,
         )
 
+    @cached_property
+    def certificate_chain(self) -> JobChain:
+        return self._chain(self.keys.certificate_scheduled, jobs.certificate, "certificate", 3600)
+
+    @cached_property
+    def certificates(self) -> CertificateManager:
+        """The direct ingress's certificate in SSM, issued and renewed by ACME DNS-01."""
+        # Imported here for the same reason as aws_clients: acme and boto3 weigh.
+        from infra.acme_cert import AcmeIssuer, Route53Challenge
+        from infra.tls_store import CertificateManager, SsmTlsStore
+
+        clients = self.aws_clients
+        challenge = Route53Challenge(self.settings, clients)
+        return CertificateManager(
+            self.settings,
+            SsmTlsStore(self.settings, clients),
+            AcmeIssuer(self.settings, challenge),
+        )
+
+    def certificate_check(self) -> CertificateCheck | None:
+        """The worker's daily renewal, when a certificate can exist: DNS-01 needs the
+        hosted zone (without one nothing is ever stored, and no AWS call is made)."""
+        if not self.settings.hosted_zone_id:
+            return None
+        from infra.tls_renewal import CertificateCheck
+
+        return CertificateCheck(
+            self.certificates,
+            self.redis,
+            self.keys.certificate_failing,
+            self.guards.announce,
+            self.certificate_chain,
+        )
+
     def job_context(self) -> JobContext:
         """Everything the worker's jobs run, built once (``infra.jobs.install``)."""
         scheduled = ScheduledRuns(
             self.scheduler, self.service, self.sessions, self.guards, self.unwatched, self.clock
         )
-        return JobContext(self.runner, self.guards, self.reconciler, scheduled)
+        return JobContext(
+            self.runner, self.guards, self.reconciler, scheduled, self.certificate_check()
+        )

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from bot.config_acme import AcmeSettings
 from bot.config_chat import MatrixSettings, SlackSettings
 from bot.config_idle import BudgetSettings, IdleSettings, ScheduleSettings
 from bot.config_terraform import TerraformSettings
@@ -98,6 +99,9 @@ class Settings(BaseModel):
     budget: BudgetSettings = BudgetSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     terraform: TerraformSettings | None = None  # the nlb_driver=terraform section
+    # The direct ingress's certificate: ACME DNS-01, renewed this many days before expiry.
+    acme: AcmeSettings = AcmeSettings()
+    tls_renew_days: int = Field(default=30, ge=1, le=60)
 
     # The readiness check's HTTPS request to the meeting URL, as a browser makes it.
     # For an emulator: a CA bundle to trust besides the system's, and the host:port

@@ -118,6 +118,19 @@ class Keys:
         return f"{self.prefix}:reconcile-scheduled"
 
     @property
+    def certificate_scheduled(self) -> str:
+        """String with TTL (3 intervals + 60 s): the id of the next certificate check run
+        (``infra.tls_renewal``), a chain like the reconciler's."""
+        return f"{self.prefix}:certificate-scheduled"
+
+    @property
+    def certificate_failing(self) -> str:
+        """String (JSON: first failure time, attempts): renewals are failing. Set at the
+        first failure (whose notice it stands for, so a streak posts one), deleted at
+        the next success. No expiry."""
+        return f"{self.prefix}:certificate-failing"
+
+    @property
     def session_watch(self) -> str:
         """String (JSON ``SessionWatch``): idle readings, warnings and keep of the running
         session. Written by the session monitor and `keep`; deleted when the session's
