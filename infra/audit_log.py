@@ -90,8 +90,10 @@ class RedisAuditLog:
 
     # -- reads -------------------------------------------------------------------
     def recent(self, count: int) -> list[AuditEntry]:
-        rows = entries(self.r.xrevrange(self.key, count=max(count, 0)))
-        return [AuditEntry.from_fields(entry_id, row) for entry_id, row in rows] if count else []
+        if count < 1:
+            return []
+        rows = entries(self.r.xrevrange(self.key, count=count))
+        return [AuditEntry.from_fields(entry_id, row) for entry_id, row in rows]
 
     def since(self, at: float | None = None, page: int = EXPORT_PAGE) -> Iterator[AuditEntry]:
         """Every entry from ``at`` (epoch seconds; None: the oldest kept), oldest first,
