@@ -119,6 +119,12 @@ class AwsClients:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
+    @property
+    def user_agent(self) -> str:
+        """What the clients add to their User-Agent now (``user_agent_extra``)."""
+        with self._lock:
+            return self._extra
+
     def act_for(self, actor: Actor | None) -> None:
         """Make the next clients' calls carry ``actor`` in their User-Agent (None: the
         bot's own calls). A change drops the cached clients (a client's config is fixed

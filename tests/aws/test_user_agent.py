@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 
 from adapters.wiring import App
+from bot.config import Settings
 from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec, UserId
 from infra.aws.session import AwsClients, user_agent_extra
+from infra.terraform.nlb import terraform_provisioner
 from tests.support.aws import Endpoint, settings_for
 from tests.support.recording_proxy import Recorder, recording_proxy
 
@@ -83,3 +86,25 @@ def test_a_job_run_by_the_worker_names_who_asked(
         assert entry.seconds is not None and entry.seconds >= 0
     finally:
         app.redis.close()
+
+
+def test_terraform_runs_carry_the_requester_too(tmp_path: Path) -> None:
+    """The Terraform driver's provider calls: the AWS provider appends
+    TF_APPEND_USER_AGENT to its User-Agent. A stand-in binary records what it was given."""
+    seen = tmp_path / "seen"
+    binary = tmp_path / "terraform"
+    binary.write_text(f'#!/bin/sh\nprintf "%s" "$TF_APPEND_USER_AGENT" > {seen}\n')
+    binary.chmod(0o755)
+    settings = Settings(
+        project_name="tfua",
+        nlb_driver="terraform",
+        terraform={"dir": str(tmp_path), "binary": str(binary), "init": False},
+    )
+    clients = AwsClients(settings)
+    provisioner = terraform_provisioner(settings, clients)
+    clients.act_for(ALICE)
+    provisioner.destroy(lambda message, data: None)
+    assert seen.read_text() == user_agent_extra(ALICE)
+    clients.act_for(None)
+    provisioner.destroy(lambda message, data: None)
+    assert seen.read_text() == user_agent_extra(None)
