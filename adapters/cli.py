@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from adapters.audit_export import export, since_arg
 from adapters.console import translate
 from adapters.console.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from adapters.console.term import error_line, terminal
@@ -106,6 +107,16 @@ def _parser() -> argparse.ArgumentParser:
         help="renew even if not due (Let's Encrypt allows 5 per week for the same name)",
     )
     cert.add_argument("--json", action="store_true")
+
+    log_ = sub.add_parser("audit", help="the audit history of commands and jobs")
+    lsub = log_.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    ex = lsub.add_parser("export", help="write the audit log as JSON lines, oldest first")
+    ex.add_argument(
+        "--since",
+        type=since_arg,
+        help="only entries from this time: ISO 8601 (UTC unless it says) or 90m, 12h, 7d, 2w",
+    )
+    ex.add_argument("--output", "-o", help="write to FILE instead of standard output")
     return p
 
 
@@ -122,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "infra",
         "doctor",
         "health",
+        "audit",
     )
     level = logging.DEBUG if args.verbose else (logging.WARNING if quiet else logging.INFO)
     logging.basicConfig(
@@ -228,6 +240,11 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         return commands.bootstrap(app)
     if args.command == "infra" and args.infra_command == "audit":
         return commands.audit(app, args.json)
+    if args.command == "audit" and args.audit_command == "export":
+        count = export(app.audit_log.since(args.since), args.output)
+        if args.output not in (None, "-"):
+            terminal(stderr=True).print(f"Wrote {count} audit entries to {args.output}.")
+        return EXIT_OK
     raise AssertionError(args.command)  # pragma: no cover
 
 

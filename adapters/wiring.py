@@ -24,6 +24,7 @@ from bot.model import Actor, Finding
 from bot.ports import Clock, ParticipantSource, PlatformParts
 from bot.service import CommandService
 from infra import jobs
+from infra.audit_log import RedisAuditLog
 from infra.chain import JobChain
 from infra.clock import SystemClock
 from infra.events import RedisEventSink, RedisNoticeSink
@@ -45,7 +46,6 @@ from infra.pricing import find_prices, unknown_reason
 from infra.queue import RQJobQueue
 from infra.reconciler import Reconciler
 from infra.redis_store import (
-    RedisAuditLog,
     RedisLedger,
     RedisPlatformStore,
     SummaryMarks,
@@ -135,7 +135,14 @@ class App:
 
     @cached_property
     def audit_log(self) -> RedisAuditLog:
-        return MeteredAuditLog(self.redis, self.keys, self.metrics, self.settings.command_name)
+        return MeteredAuditLog(
+            self.redis,
+            self.keys,
+            self.metrics,
+            self.settings.command_name,
+            max_entries=self.settings.audit_max_entries,
+            retention_days=self.settings.audit_retention_days,
+        )
 
     @cached_property
     def sessions(self) -> RedisSessionStore:
@@ -309,7 +316,15 @@ class App:
             self.lock,
             self.guards.after_job,
             self.outage,
+            journal=self.audit_log.record_job,
+            acting_for=self._acting_for,
         )
+
+    def _acting_for(self, actor: Actor | None) -> None:
+        """The job's AWS calls name who asked (``AwsClients.act_for``); given parts
+        (tests, benches) make no AWS calls of ours."""
+        if self.given_parts is None:
+            self.aws_clients.act_for(actor)
 
     def outage(self, what: str) -> Outage:
         """A tracker that waits out a Redis outage for ``what`` (a job, the worker)."""

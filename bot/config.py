@@ -84,6 +84,11 @@ class Settings(BaseModel):
     command_name: str = "jitsi"
     # command -> user ids allowed to run it; a missing command or "*" means everyone.
     allowed_users: dict[str, list[str]] = Field(default_factory=dict)
+    # The audit log (a Redis stream of commands and job ends) keeps at most this many
+    # entries, none older than this many days (0: no age bound); whichever bound is hit
+    # first trims the oldest. ~300 bytes an entry: 100,000 entries are about 30 MB.
+    audit_retention_days: float = Field(default=90.0, ge=0, le=3650)
+    audit_max_entries: int = Field(default=100_000, ge=10, le=10_000_000)
 
     start_timeout_seconds: float = Field(default=900.0, gt=0)
     stop_timeout_seconds: float = Field(default=600.0, gt=0)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 JOB_STREAM_TTL_SECONDS = 7 * 24 * 3600
 # Cap each job's stream; a start emits about 40 events.
 JOB_STREAM_MAXLEN = 2000
-AUDIT_LOG_MAXLEN = 100_000
 NOTICES_MAXLEN = 10_000
 # A cursor of a renderer that no longer runs is dropped after this long.
 CURSOR_TTL_SECONDS = 7 * 24 * 3600
@@ -95,7 +94,10 @@ class Keys:
 
     @property
     def audit_log(self) -> str:
-        """Stream: every chat command with user, channel and outcome. Capped."""
+        """Stream (``infra.audit_log``): every chat command (user, platform, channel, text,
+        outcome, duration) and every lifecycle job's end (kind, job id, ok, duration, AWS
+        calls, session cost). Append-only; trimmed on each write to the configured
+        ``audit_max_entries`` (MAXLEN) and ``audit_retention_days`` (MINID). No expiry."""
         return f"{self.prefix}:audit"
 
     def cursor(self, renderer: str) -> str:

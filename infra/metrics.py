@@ -28,9 +28,9 @@ from redis.exceptions import RedisError
 from bot.commands import command_of
 from bot.events import Event, EventKind
 from bot.model import Actor
+from infra.audit_log import RedisAuditLog
 from infra.events import RedisEventSink
 from infra.keys import Keys
-from infra.redis_store import RedisAuditLog
 
 log = logging.getLogger("jitsi.metrics")
 
@@ -207,14 +207,23 @@ class MeteredAuditLog(RedisAuditLog):
     """The audit log that also counts each command by its name and outcome."""
 
     def __init__(
-        self, client: redis.Redis, keys: Keys, metrics: MetricsRecorder, command_name: str
+        self,
+        client: redis.Redis,
+        keys: Keys,
+        metrics: MetricsRecorder,
+        command_name: str,
+        *,
+        max_entries: int = 100_000,
+        retention_days: float = 0.0,
     ) -> None:
-        super().__init__(client, keys)
+        super().__init__(client, keys, max_entries=max_entries, retention_days=retention_days)
         self.metrics = metrics
         self.command_name = command_name
 
-    def record(self, actor: Actor, command: str, outcome: str) -> None:
-        super().record(actor, command, outcome)
+    def record(
+        self, actor: Actor, command: str, outcome: str, seconds: float | None = None
+    ) -> None:
+        super().record(actor, command, outcome, seconds)
         if not self.metrics.enabled:
             return
         # Labels from a bounded set: a command name the parser knows, never user text.
