@@ -9,11 +9,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from adapters.audit_export import export, since_arg
 from adapters.console import translate
 from adapters.console.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from adapters.console.term import error_line, terminal
 from adapters.wiring import App
 from bot.errors import BotError
+from infra.logs import configure_logging
 from infra.outage import converted
 from infra.settings import load_settings
 
@@ -74,6 +76,16 @@ def _parser() -> argparse.ArgumentParser:
     cfg = sub.add_parser("config", help="show the effective configuration (secrets redacted)")
     cfg.add_argument("--json", action="store_true")
 
+    h = sub.add_parser(
+        "health",
+        help="exit 0 when a serve or worker runs on this host and Redis answers (health checks)",
+    )
+    h.add_argument(
+        "--process",
+        choices=["serve", "worker"],
+        help="the process to check (default: either)",
+    )
+
     doc = sub.add_parser(
         "doctor",
         help="check every prerequisite of a start against the account; exit 0 when it can succeed",
@@ -85,13 +97,44 @@ def _parser() -> argparse.ArgumentParser:
     isub.add_parser("bootstrap", help="create the base infrastructure (idempotent)")
     a = isub.add_parser("audit", help="list billable resources left; exit 1 if any while stopped")
     a.add_argument("--json", action="store_true")
+    cert = isub.add_parser(
+        "certificate",
+        help="the direct ingress's TLS certificate: issue if missing, renew if due (ACME DNS-01)",
+    )
+    cert.add_argument(
+        "--renew",
+        action="store_true",
+        help="renew even if not due (Let's Encrypt allows 5 per week for the same name)",
+    )
+    cert.add_argument("--json", action="store_true")
+
+    log_ = sub.add_parser("audit", help="the audit history of commands and jobs")
+    lsub = log_.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    ex = lsub.add_parser("export", help="write the audit log as JSON lines, oldest first")
+    ex.add_argument(
+        "--since",
+        type=since_arg,
+        help="only entries from this time: ISO 8601 (UTC unless it says) or 90m, 12h, 7d, 2w",
+    )
+    ex.add_argument("--output", "-o", help="write to FILE instead of standard output")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Chat-like commands print for people; services log what they do.
-    quiet = args.command in ("say", "demo", "serve", "status", "cost", "config", "infra", "doctor")
+    quiet = args.command in (
+        "say",
+        "demo",
+        "serve",
+        "status",
+        "cost",
+        "config",
+        "infra",
+        "doctor",
+        "health",
+        "audit",
+    )
     level = logging.DEBUG if args.verbose else (logging.WARNING if quiet else logging.INFO)
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
@@ -120,7 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         interactive = args.command == "status" or (
             args.command == "infra" and args.infra_command == "audit"
         )
-        app = App(load_settings(), interactive_aws=interactive)
+        settings = load_settings()
+        configure_logging(settings, level)  # the configured format, secrets redacted
+        app = App(settings, interactive_aws=interactive)
         with converted():  # Redis lost mid-command: say so, never a traceback
             return _dispatch(app, args)
     except BotError as exc:
@@ -128,6 +173,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED if not isinstance(exc, _usage_errors()) else EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _service(app: App, args: argparse.Namespace) -> int:
+    from adapters import ops as commands
+
+    if args.command == "serve":
+        from adapters.serve import has_chat_adapters, serve_chat
+
+        if has_chat_adapters(app):
+            asyncio.run(serve_chat(app))
+            return EXIT_OK
+        chat = app.console_chat(translate.actor(), renderer="console:serve")
+        return chat.repl()
+    return commands.worker(app, burst=args.burst, name=args.name)
 
 
 def _usage_errors() -> tuple[type[BaseException], ...]:
@@ -153,6 +212,14 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         from adapters.doctor import doctor
 
         return doctor(app.diagnose(), args.json)
+    if args.command == "health":  # its own short-timeout check: exit 1, never a wait
+        from adapters.operations import health
+
+        return health(app, args.process)
+    if args.command == "infra" and args.infra_command == "certificate":  # AWS and the CA only
+        from adapters.certificate_cmd import certificate
+
+        return certificate(app, renew=args.renew, as_json=args.json)
     app.check_redis()
     if args.command in ("serve", "worker"):
         # Said once per process: a configuration that works but leaves something unknown.
@@ -161,22 +228,23 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
     if args.command == "say":
         chat = app.console_chat(translate.actor(args.user, args.channel))
         return chat.say(" ".join(args.text), as_json=args.json)
-    if args.command == "serve":
-        from adapters.serve import has_chat_adapters, serve_chat
+    if args.command in ("serve", "worker"):
+        from adapters.operations import operated
 
-        if has_chat_adapters(app):
-            asyncio.run(serve_chat(app))
-            return EXIT_OK
-        chat = app.console_chat(translate.actor(), renderer="console:serve")
-        return chat.repl()
-    if args.command == "worker":
-        return commands.worker(app, burst=args.burst, name=args.name)
+        with operated(app, args.command):  # heartbeat for `health`, /metrics if on
+            return _service(app, args)
+
     if args.command == "status":
         return commands.status(app, args.json)
     if args.command == "infra" and args.infra_command == "bootstrap":
         return commands.bootstrap(app)
     if args.command == "infra" and args.infra_command == "audit":
         return commands.audit(app, args.json)
+    if args.command == "audit" and args.audit_command == "export":
+        count = export(app.audit_log.since(args.since), args.output)
+        if args.output not in (None, "-"):
+            terminal(stderr=True).print(f"Wrote {count} audit entries to {args.output}.")
+        return EXIT_OK
     raise AssertionError(args.command)  # pragma: no cover
 
 

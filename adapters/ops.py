@@ -20,10 +20,12 @@ from bot.cost import money, rounded
 from bot.errors import CloudError
 from bot.state import DesiredState, PlatformStatus
 from infra import jobs
+from infra.tls_renewal import DAILY_SECONDS
 from infra.worker import run_worker
 
 EXIT_OK, EXIT_FAILED = 0, 1
 T = TypeVar("T")
+CERTIFICATE_FIRST_DELAY_SECONDS = 60.0
 
 
 def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
@@ -31,6 +33,9 @@ def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
     jobs.install(app.job_context())
     # Converge at once: a worker that died mid-job left work that this one resumes.
     app.reconcile_chain.run_now()
+    # The certificate check's chain: daily, its first run a minute after the first worker.
+    if app.settings.hosted_zone_id:
+        app.certificate_chain.start(DAILY_SECONDS, CERTIFICATE_FIRST_DELAY_SECONDS)
     run_worker(
         app.redis,
         app.keys.queue_name,

@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import redis
+from redis import Redis as RedisClient  # the name ``redis`` is App's own property below
 from rich.console import Console
 
 from adapters.chat.host import ChatHost
@@ -23,6 +24,7 @@ from bot.model import Actor, Finding
 from bot.ports import Clock, ParticipantSource, PlatformParts
 from bot.service import CommandService
 from infra import jobs
+from infra.audit_log import RedisAuditLog
 from infra.chain import JobChain
 from infra.clock import SystemClock
 from infra.events import RedisEventSink, RedisNoticeSink
@@ -32,12 +34,18 @@ from infra.guard import Guards
 from infra.jobs import JobContext
 from infra.keys import Keys
 from infra.lock import LeaseLock
+from infra.metrics import (
+    AwsCallMetrics,
+    MeteredAuditLog,
+    MeteredEventSink,
+    MetricsRecorder,
+    metrics_client,
+)
 from infra.outage import Outage
 from infra.pricing import find_prices, unknown_reason
 from infra.queue import RQJobQueue
 from infra.reconciler import Reconciler
 from infra.redis_store import (
-    RedisAuditLog,
     RedisLedger,
     RedisPlatformStore,
     SummaryMarks,
@@ -50,6 +58,8 @@ from infra.sessions import RedisSessionStore
 if TYPE_CHECKING:
     from infra.aws.nlb import NlbIngress
     from infra.aws.session import AwsClients
+    from infra.tls_renewal import CertificateCheck
+    from infra.tls_store import CertificateManager
 
 
 class RedisUnavailable(BotError):
@@ -101,8 +111,19 @@ class App:
         return RedisPlatformStore(self.redis, self.keys)
 
     @cached_property
+    def metrics_redis(self) -> RedisClient:
+        """Short timeouts: metrics, heartbeats and scrapes never stall on Redis."""
+        return metrics_client(self.settings.redis_dsn)
+
+    @cached_property
+    def metrics(self) -> MetricsRecorder:
+        """Counts into Redis when /metrics is on (``metrics_port``), nothing otherwise."""
+        on = self.settings.metrics_port is not None
+        return MetricsRecorder(self.metrics_redis if on else None, self.keys)
+
+    @cached_property
     def sink(self) -> RedisEventSink:
-        return RedisEventSink(self.redis, self.keys)
+        return MeteredEventSink(self.redis, self.keys, self.metrics)
 
     @cached_property
     def notices(self) -> RedisNoticeSink:
@@ -114,7 +135,14 @@ class App:
 
     @cached_property
     def audit_log(self) -> RedisAuditLog:
-        return RedisAuditLog(self.redis, self.keys)
+        return MeteredAuditLog(
+            self.redis,
+            self.keys,
+            self.metrics,
+            self.settings.command_name,
+            max_entries=self.settings.audit_max_entries,
+            retention_days=self.settings.audit_retention_days,
+        )
 
     @cached_property
     def sessions(self) -> RedisSessionStore:
@@ -188,7 +216,13 @@ class App:
         from infra.aws.session import INTERACTIVE_CONFIG, RETRY_CONFIG, AwsClients
 
         config = INTERACTIVE_CONFIG if self.interactive_aws else RETRY_CONFIG
-        return AwsClients(self.settings, retry_config=config)
+        clients = AwsClients(self.settings, retry_config=config)
+        if self.metrics.enabled:
+            meter = AwsCallMetrics(self.metrics)
+            clients.on("before-call.*.*", meter.on_call)
+            clients.on("after-call.*.*", meter.on_answer)
+            clients.on("after-call-error.*.*", meter.on_no_answer)
+        return clients
 
     @cached_property
     def _aws(self) -> tuple[PlatformParts, NlbIngress]:
@@ -282,7 +316,15 @@ class App:
             self.lock,
             self.guards.after_job,
             self.outage,
+            journal=self.audit_log.record_job,
+            acting_for=self._acting_for,
         )
+
+    def _acting_for(self, actor: Actor | None) -> None:
+        """The job's AWS calls name who asked (``AwsClients.act_for``); given parts
+        (tests, benches) make no AWS calls of ours."""
+        if self.given_parts is None:
+            self.aws_clients.act_for(actor)
 
     def outage(self, what: str) -> Outage:
         """A tracker that waits out a Redis outage for ``what`` (a job, the worker)."""
@@ -311,9 +353,45 @@ class App:
             self.reconcile_chain,
         )
 
+    @cached_property
+    def certificate_chain(self) -> JobChain:
+        return self._chain(self.keys.certificate_scheduled, jobs.certificate, "certificate", 3600)
+
+    @cached_property
+    def certificates(self) -> CertificateManager:
+        """The direct ingress's certificate in SSM, issued and renewed by ACME DNS-01."""
+        # Imported here for the same reason as aws_clients: acme and boto3 weigh.
+        from infra.acme_cert import AcmeIssuer, Route53Challenge
+        from infra.tls_store import CertificateManager, SsmTlsStore
+
+        clients = self.aws_clients
+        challenge = Route53Challenge(self.settings, clients)
+        return CertificateManager(
+            self.settings,
+            SsmTlsStore(self.settings, clients),
+            AcmeIssuer(self.settings, challenge),
+        )
+
+    def certificate_check(self) -> CertificateCheck | None:
+        """The worker's daily renewal, when a certificate can exist: DNS-01 needs the
+        hosted zone (without one nothing is ever stored, and no AWS call is made)."""
+        if not self.settings.hosted_zone_id:
+            return None
+        from infra.tls_renewal import CertificateCheck
+
+        return CertificateCheck(
+            self.certificates,
+            self.redis,
+            self.keys.certificate_failing,
+            self.guards.announce,
+            self.certificate_chain,
+        )
+
     def job_context(self) -> JobContext:
         """Everything the worker's jobs run, built once (``infra.jobs.install``)."""
         scheduled = ScheduledRuns(
             self.scheduler, self.service, self.sessions, self.guards, self.unwatched, self.clock
         )
-        return JobContext(self.runner, self.guards, self.reconciler, scheduled)
+        return JobContext(
+            self.runner, self.guards, self.reconciler, scheduled, self.certificate_check()
+        )

@@ -6,13 +6,14 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from bot.audit import HISTORY_DEFAULT, HISTORY_MAX
 from bot.errors import CommandError
 from bot.fmt import safe_text, unsafe_char
 
 ROOM_MAX = 64
 # Jitsi room names end up in URLs and XMPP MUC JIDs: keep to a conservative set.
 _ROOM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-VERBS = ("start", "stop", "status", "cost", "help", "keep", "schedule", "cancel")
+VERBS = ("start", "stop", "status", "cost", "help", "keep", "schedule", "cancel", "history")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION = re.compile(r"^(?:(\d{1,2})h)?(?:(\d{1,4})m?)?$")
 _SCHEDULE_ID = re.compile(r"^[a-z0-9]{1,16}$")
@@ -79,12 +80,22 @@ class Cost:
 
 
 @dataclass(frozen=True, slots=True)
+class History:
+    """``history [n]``: the last ``n`` audit entries (commands and lifecycle jobs)."""
+
+    count: int = HISTORY_DEFAULT
+    name = "history"
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     topic: str | None = None
     name = "help"
 
 
-Command = Start | StartAt | Stop | StopAt | Status | Cost | Help | Keep | Schedule | Cancel
+Command = (
+    Start | StartAt | Stop | StopAt | Status | Cost | Help | Keep | Schedule | Cancel | History
+)
 
 USAGE = {
     "start": "start [room]: bring the platform up (about 2-5 minutes) and post the meeting URL; "
@@ -96,6 +107,9 @@ USAGE = {
     "cancel": "cancel <id>: cancel a scheduled start or stop (ids from `schedule`)",
     "status": "status: what is running, the meeting URL and what it costs per hour",
     "cost": "cost: running cost per hour, idle cost per month, this month's hours and cost",
+    "history": f"history [n]: the last n commands and starts/stops, who asked, where, how "
+    f"they ended, how long they took and what they cost (default {HISTORY_DEFAULT}, "
+    f"at most {HISTORY_MAX})",
     "help": "help [command]: this text",
 }
 
@@ -205,6 +219,10 @@ def parse(text: str, command_name: str = "jitsi") -> Command:
         if len(args) != 1 or not _SCHEDULE_ID.match(args[0].lower()):
             raise CommandError("Usage: cancel <id>, with an id from `schedule`.")
         return Cancel(args[0].lower())
+    if verb == "history":
+        if len(args) > 1:
+            raise CommandError("`history` takes at most one number.", f"Usage: {USAGE['history']}")
+        return History(_history_count(args[0]) if args else HISTORY_DEFAULT)
     if verb in ("stop", "status", "cost"):
         if args:
             raise CommandError(f"`{verb}` takes no arguments.", f"Usage: {USAGE[verb]}")
@@ -223,6 +241,30 @@ def command_of(text: str, command_name: str = "jitsi") -> str | None:
         return parse(text, command_name).name
     except CommandError:
         return None
+
+
+_COUNT = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _history_count(text: str) -> int:
+    """How many entries ``history`` lists: a whole number from 1 to HISTORY_MAX.
+
+    A number with more than 6 digits is refused by its length, never converted (a
+    paste of 10,000 digits costs nothing)."""
+    if not _COUNT.match(text):
+        raise CommandError(
+            f"`{safe_text(text, 16)}` is not a number of entries.",
+            f"Usage: {USAGE['history']}",
+        )
+    digits = text.lstrip("+-")
+    count = int(text) if len(digits) <= 6 else None
+    if count is None or not 1 <= count <= HISTORY_MAX:
+        shown = str(count) if count is not None else f"a {len(digits)}-digit number"
+        raise CommandError(
+            f"`history` lists 1 to {HISTORY_MAX} entries, not {shown}.",
+            f"Try `history {HISTORY_MAX}`; `jitsi-bot audit export` writes the whole log.",
+        )
+    return count
 
 
 def _clock(text: str) -> tuple[int, int]:

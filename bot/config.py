@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from bot.config_acme import AcmeSettings
 from bot.config_chat import MatrixSettings, SlackSettings
 from bot.config_idle import BudgetSettings, IdleSettings, ScheduleSettings
 from bot.config_terraform import TerraformSettings
@@ -29,6 +30,11 @@ ProjectName = Annotated[str, Field(pattern=_PROJECT.pattern)]
 class NlbDriver(StrEnum):
     BOTO3 = "boto3"
     TERRAFORM = "terraform"
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"  # one human line per record
+    JSON = "json"  # one JSON object per line, for log shippers (infra.logs)
 
 
 class CpuArchitecture(StrEnum):
@@ -78,6 +84,11 @@ class Settings(BaseModel):
     command_name: str = "jitsi"
     # command -> user ids allowed to run it; a missing command or "*" means everyone.
     allowed_users: dict[str, list[str]] = Field(default_factory=dict)
+    # The audit log (a Redis stream of commands and job ends) keeps at most this many
+    # entries, none older than this many days (0: no age bound); whichever bound is hit
+    # first trims the oldest. ~300 bytes an entry: 100,000 entries are about 30 MB.
+    audit_retention_days: float = Field(default=90.0, ge=0, le=3650)
+    audit_max_entries: int = Field(default=100_000, ge=10, le=10_000_000)
 
     start_timeout_seconds: float = Field(default=900.0, gt=0)
     stop_timeout_seconds: float = Field(default=600.0, gt=0)
@@ -93,6 +104,9 @@ class Settings(BaseModel):
     budget: BudgetSettings = BudgetSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     terraform: TerraformSettings | None = None  # the nlb_driver=terraform section
+    # The direct ingress's certificate: ACME DNS-01, renewed this many days before expiry.
+    acme: AcmeSettings = AcmeSettings()
+    tls_renew_days: int = Field(default=30, ge=1, le=60)
 
     # The readiness check's HTTPS request to the meeting URL, as a browser makes it.
     # For an emulator: a CA bundle to trust besides the system's, and the host:port
@@ -113,6 +127,14 @@ class Settings(BaseModel):
     # (after the lease ran out) before the follower is told the worker stopped.
     redis_retry_max_seconds: float = Field(default=5.0, gt=0, le=300)
     worker_lost_seconds: float = Field(default=10.0, ge=0)
+
+    # Operators' view (docs/operations.md): Prometheus /metrics of serve and worker on
+    # this port (None: off), the address it binds, and the format of log lines.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "0.0.0.0"
+    log_format: LogFormat = LogFormat.TEXT
+    # How often serve and worker renew their liveness record (``jitsi-bot health``).
+    heartbeat_seconds: float = Field(default=10.0, ge=1, le=300)
 
     @field_validator("domain")
     @classmethod

@@ -78,6 +78,7 @@ class NoticeKind(StrEnum):
     SCHEDULE = "schedule"  # a scheduled start or stop ran
     JOB_FAILED = "job_failed"  # a job nobody was watching failed
     SOURCE_UNKNOWN = "source_unknown"  # the idle source does not answer: no idle stop meanwhile
+    CERTIFICATE = "certificate"  # the direct ingress's certificate could not be renewed
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,9 +142,13 @@ class JobRun:
 
         self.wait(step, what, attempt, bool, lambda _: "done")
 
+    def aws_calls(self) -> int:
+        """AWS API calls made since this job began."""
+        return sum(self.parts.meter.calls().values()) - self.calls_before
+
     def finish(self, ok: bool, message: str) -> None:
         """The job's last event, with its AWS calls and duration."""
-        calls = sum(self.parts.meter.calls().values()) - self.calls_before
+        calls = self.aws_calls()
         self.report.emit(
             EventKind.FINISHED,
             message,

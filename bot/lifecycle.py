@@ -6,7 +6,7 @@ creating anything. ``bot.start`` and ``bot.stop`` hold the sequences.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.job import Deps, JobRun
 from bot.model import JobKind, JobResult, JobSpec, PlatformObservation
@@ -21,7 +21,8 @@ class Lifecycle:
     def run(self, spec: JobSpec) -> JobResult:
         """Run the job ``spec`` to its end. Always emits FINISHED."""
         run = JobRun(self.deps, spec)
-        return run_start(run) if spec.kind is JobKind.START else run_stop(run)
+        result = run_start(run) if spec.kind is JobKind.START else run_stop(run)
+        return replace(result, aws_calls=run.aws_calls())
 
     def observe(self) -> PlatformObservation:
         """What AWS says exists right now, part by part (for ``status``)."""

@@ -262,6 +262,7 @@ class JobResult:
 
     ok: bool
     session: SessionCost | None = None
+    aws_calls: int | None = None  # AWS API calls the job made (None: not counted)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.audit import AuditEntry
 from bot.events import Event, Notice
 from bot.model import (
     Actor,
@@ -219,7 +220,15 @@ class Ledger(Protocol):
 
 
 class AuditLog(Protocol):
-    def record(self, actor: Actor, command: str, outcome: str) -> None: ...
+    """The append-only audit history (``bot.audit``): commands in, recent entries out."""
+
+    def record(
+        self, actor: Actor, command: str, outcome: str, seconds: float | None = None
+    ) -> None:
+        """Append one command: who, where, the text, how it ended, how long it took."""
+
+    def recent(self, count: int) -> list[AuditEntry]:
+        """The last ``count`` entries (commands and jobs), newest first."""
 
 
 class ParticipantSource(Protocol):

@@ -11,12 +11,14 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bot import idle, schedule
+from bot.audit import COMMAND_TEXT_MAX, history_text
 from bot.budget import check_start
 from bot.commands import (
     Cancel,
     Command,
     Cost,
     Help,
+    History,
     Keep,
     Schedule,
     Start,
@@ -94,21 +96,28 @@ class CommandService:
         self.clock = clock
 
     def handle(self, text: str, actor: Actor) -> Reply:
-        """Answer ``text`` from ``actor``; every call is written to the audit log."""
+        """Answer ``text`` from ``actor``; every call is written to the audit log, with
+        how long its handling took."""
+        began = self.clock.monotonic()
+        logged = text.strip()[:COMMAND_TEXT_MAX]
+
+        def took() -> float:
+            return self.clock.monotonic() - began
+
         try:
             command = parse(text, self.settings.command_name)
             authorize(command.name, actor, self.settings.allowed_users)
         except CommandError as exc:
-            self.audit.record(actor, text[:200], "usage-error")
+            self.audit.record(actor, logged, "usage-error", took())
             return Reply(ReplyKind.USAGE, exc.user_message(), private=True)
         except PermissionDenied as exc:
-            self.audit.record(actor, text[:200], "denied")
+            self.audit.record(actor, logged, "denied", took())
             return Reply(ReplyKind.DENIED, exc.user_message(), private=True)
         reply = self._dispatch(command, actor)
         outcome = f"{reply.kind.value}" + (f" job={reply.job_id}" if reply.job_id else "")
         if reply.joined:
             outcome += " joined"
-        self.audit.record(actor, text[:200], outcome)
+        self.audit.record(actor, logged, outcome, took())
         return reply
 
     def _dispatch(self, command: Command, actor: Actor) -> Reply:
@@ -134,6 +143,8 @@ class CommandService:
                 return Reply(ReplyKind.INFO, self.status_text())
             case Cost():
                 return Reply(ReplyKind.INFO, self.cost_text())
+            case History(count):
+                return self._history(count)
         raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
     def _start(self, room: str | None, actor: Actor, *, force: bool = False) -> Reply:
@@ -270,6 +281,13 @@ class CommandService:
         return Reply(
             ReplyKind.JOB, f"{_verb(kind).capitalize()} the platform…", job_id=job_id, job_kind=kind
         )
+
+    def _history(self, count: int) -> Reply:
+        # Read before this command is recorded, so it lists what came before it. Private:
+        # it names people and channels of every adapter, not only this one's.
+        entries = self.audit.recent(count)
+        text = history_text(entries, self.clock.now(), self.settings.schedule.timezone)
+        return Reply(ReplyKind.INFO, text, private=True)
 
     def status_text(self) -> str:
         s = self.store.status()

@@ -9,7 +9,7 @@ crosses a fork (redis-py's pool reconnects after a fork by itself).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rq import get_current_job
 
@@ -18,6 +18,9 @@ from infra.guard import Guards
 from infra.reconciler import Reconciler
 from infra.runner import LifecycleRunner
 from infra.scheduling import ScheduledRuns
+
+if TYPE_CHECKING:  # acme and botocore stay out of the chat process (see aws_clients)
+    from infra.tls_renewal import CertificateCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,7 @@ class JobContext:
     guards: Guards
     reconciler: Reconciler
     scheduled: ScheduledRuns
+    certificates: CertificateCheck | None = None
 
 
 _installed: JobContext | None = None
@@ -72,3 +76,9 @@ def monitor() -> str:
 def scheduled(item_id: str) -> str:
     """A scheduled start or stop, as the person who scheduled it."""
     return _context().scheduled.run(item_id)
+
+
+def certificate() -> str:
+    """One daily check of the direct ingress's certificate (a self-rescheduling chain)."""
+    check = _context().certificates
+    return check.run(_run_id()) if check is not None else "no certificate check wired"

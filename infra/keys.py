@@ -13,7 +13,6 @@ from dataclasses import dataclass
 JOB_STREAM_TTL_SECONDS = 7 * 24 * 3600
 # Cap each job's stream; a start emits about 40 events.
 JOB_STREAM_MAXLEN = 2000
-AUDIT_LOG_MAXLEN = 100_000
 NOTICES_MAXLEN = 10_000
 # A cursor of a renderer that no longer runs is dropped after this long.
 CURSOR_TTL_SECONDS = 7 * 24 * 3600
@@ -95,7 +94,10 @@ class Keys:
 
     @property
     def audit_log(self) -> str:
-        """Stream: every chat command with user, channel and outcome. Capped."""
+        """Stream (``infra.audit_log``): every chat command (user, platform, channel, text,
+        outcome, duration) and every lifecycle job's end (kind, job id, ok, duration, AWS
+        calls, session cost). Append-only; trimmed on each write to the configured
+        ``audit_max_entries`` (MAXLEN) and ``audit_retention_days`` (MINID). No expiry."""
         return f"{self.prefix}:audit"
 
     def cursor(self, renderer: str) -> str:
@@ -116,6 +118,19 @@ class Keys:
         Only that run schedules the one after, so one chain exists; if the chain breaks
         the key expires and a worker start begins a new one."""
         return f"{self.prefix}:reconcile-scheduled"
+
+    @property
+    def certificate_scheduled(self) -> str:
+        """String with TTL (3 intervals + 60 s): the id of the next certificate check run
+        (``infra.tls_renewal``), a chain like the reconciler's."""
+        return f"{self.prefix}:certificate-scheduled"
+
+    @property
+    def certificate_failing(self) -> str:
+        """String (JSON: first failure time, attempts): renewals are failing. Set at the
+        first failure (whose notice it stands for, so a streak posts one), deleted at
+        the next success. No expiry."""
+        return f"{self.prefix}:certificate-failing"
 
     @property
     def session_watch(self) -> str:
@@ -148,3 +163,25 @@ class Keys:
         """Set of job ids nobody in chat follows (scheduled runs): the worker announces how
         each ended as a notice and removes it. No expiry (members are removed when they end)."""
         return f"{self.prefix}:unwatched-jobs"
+
+    def alive(self, role: str, host: str, pid: int) -> str:
+        """String (JSON: role, host, pid, renewed) with TTL 3 heartbeats: a serve or worker
+        process is alive (``infra.heartbeat``); renewed by the process, gone with it."""
+        return f"{self.prefix}:alive:{role}:{host}:{pid}"
+
+    def alive_pattern(self, role: str, host: str) -> str:
+        """SCAN pattern of the ``alive`` records of ``role`` processes on ``host``."""
+        return f"{self.prefix}:alive:{role}:{host}:*"
+
+    @property
+    def metrics_counters(self) -> str:
+        """Hash ``name|labels JSON`` -> count: the deployment's counters, written by every
+        process (commands, jobs, AWS calls) and read by /metrics at scrape time. No expiry
+        (counters only grow, as Prometheus expects; a FLUSHALL is a counter reset)."""
+        return f"{self.prefix}:metrics:counters"
+
+    @property
+    def metrics_histograms(self) -> str:
+        """Hash ``name|labels JSON|le`` (and ``|sum``, ``|count``) -> value: the
+        deployment's histograms (durations), as ``metrics_counters``."""
+        return f"{self.prefix}:metrics:histograms"

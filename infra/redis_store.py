@@ -1,4 +1,5 @@
-"""Redis implementations of the core's stores: platform state, ledger, audit log."""
+"""Redis implementations of the core's stores: platform state, ledger (the audit log is
+``infra.audit_log``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from redis.typing import EncodableT, FieldT
 
 from bot.model import Actor, JobId, JobKind
 from bot.state import Claim, DesiredState, PlatformState, PlatformStatus
-from infra.keys import AUDIT_LOG_MAXLEN, SUMMARY_MARK_TTL_SECONDS, Keys
+from infra.keys import SUMMARY_MARK_TTL_SECONDS, Keys
 from infra.replies import entries, text, text_map
 
 # One round trip per command: the start fast path, the desired state and the
@@ -161,32 +162,6 @@ class RedisLedger:
         seconds = float(raw[0]) if raw[0] else 0.0
         cost = float(raw[1]) if raw[1] else 0.0
         return seconds / 3600.0, cost
-
-
-class RedisAuditLog:
-    """Every command: who, where, what, and how it ended. A capped stream."""
-
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
-        self.r = client
-        self.keys = keys
-
-    def record(self, actor: Actor, command: str, outcome: str) -> None:
-        self.r.xadd(
-            self.keys.audit_log,
-            {
-                "user": actor.user,
-                "channel": actor.channel,
-                "platform": actor.platform.value,
-                "command": command,
-                "outcome": outcome,
-                "at": repr(time.time()),
-            },
-            maxlen=AUDIT_LOG_MAXLEN,
-            approximate=True,
-        )
-
-    def entries(self, count: int = 100) -> list[dict[str, str]]:
-        return [row for _, row in entries(self.r.xrevrange(self.keys.audit_log, count=count))]
 
 
 class UnwatchedJobs:

@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.events import Event, EventKind
 from bot.fmt import safe_text, sentence
 from bot.lifecycle import Lifecycle
-from bot.model import JobId, JobKind, JobResult, JobSpec
+from bot.model import Actor, JobId, JobKind, JobResult, JobSpec
 from bot.state import DesiredState
 from infra.events import RedisEventSink
 from infra.lock import LeaseLock
@@ -31,6 +31,11 @@ from infra.redis_store import RedisPlatformStore
 log = logging.getLogger("jitsi.worker")
 
 AfterJob = Callable[[JobSpec, JobResult], None]
+JobJournal = Callable[[JobSpec, str, JobResult, float], None]
+"""Record how a job ended: (spec, outcome, result, seconds); ``RedisAuditLog.record_job``.
+Outcomes: ``ok``, ``failed``, ``crashed``, ``lock-timeout``."""
+ActingFor = Callable[[Actor | None], None]
+"""Whose request the next AWS calls serve (None: nobody's); ``AwsClients.act_for``."""
 OutageFor = Callable[[str], Outage]
 """A new ``Outage`` tracker for what is named (one per job run)."""
 
@@ -49,6 +54,8 @@ class LifecycleRunner:
         lock: Callable[[], LeaseLock],
         after: AfterJob,
         outage: OutageFor | None = None,
+        journal: JobJournal | None = None,
+        acting_for: ActingFor | None = None,
     ) -> None:
         self.settings = settings
         self.lifecycle = lifecycle
@@ -57,6 +64,8 @@ class LifecycleRunner:
         self.lock = lock
         self.after = after
         self.outage = outage
+        self.journal = journal
+        self.acting_for = acting_for
 
     def run_queued(self, spec: JobSpec) -> bool:
         """A job from the queue: wait for the lock, run, release, then the bookkeeping."""
@@ -73,8 +82,10 @@ class LifecycleRunner:
                 )
             )
 
+        began = time.monotonic()
         if not lock.acquire(wait, busy):
             self.fail(spec.job_id, "Another lifecycle job held the platform for too long.")
+            self._record(spec, "lock-timeout", JobResult(False), began)
             return False
         try:
             result = self.run_locked(spec, lock)
@@ -87,8 +98,14 @@ class LifecycleRunner:
         """Run ``spec`` with ``lock`` already held; the job slot is freed however it ends,
         except when a Redis outage interrupts it for good (the reconciler resumes it)."""
         interrupted = False
+        began = time.monotonic()
+        outcome, result = "crashed", JobResult(False)
+        if self.acting_for is not None:
+            self.acting_for(spec.actor)
         try:
-            return self._through_outages(spec, lock)
+            result = self._through_outages(spec, lock)
+            outcome = "ok" if result.ok else "failed"
+            return result
         except Exception as exc:
             if is_outage(exc):
                 interrupted = True
@@ -108,8 +125,21 @@ class LifecycleRunner:
             )
             raise
         finally:
+            if self.acting_for is not None:
+                self.acting_for(None)
             if not interrupted:
                 self.store.finish_job(spec.job_id)
+                self._record(spec, outcome, result, began)
+
+    def _record(self, spec: JobSpec, outcome: str, result: JobResult, began: float) -> None:
+        """Write the job's end to the audit log. Never fails the job: an audit write
+        lost to a Redis failure is logged (the job's own stream still tells how it ended)."""
+        if self.journal is None:
+            return
+        try:
+            self.journal(spec, outcome, result, time.monotonic() - began)
+        except Exception:
+            log.exception("job %s: could not write its end to the audit log", spec.job_id)
 
     def _through_outages(self, spec: JobSpec, lock: LeaseLock | None) -> JobResult:
         """``lifecycle.run``, run again on the same id after each Redis outage, as long

@@ -32,6 +32,7 @@ from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus
 from rq.scheduler import RQScheduler
 
+from infra.logs import job_logging
 from infra.outage import OUTAGE_ERRORS, Outage, is_outage
 
 log = logging.getLogger("jitsi.worker")
@@ -163,7 +164,8 @@ class OutlastingWorker(Worker):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         try:
-            super().execute_job(job, queue)
+            with job_logging(job.id):  # JSON log lines name the job (infra.logs)
+                super().execute_job(job, queue)
         except OUTAGE_ERRORS as exc:
             # Before the fork (the job stays in RQ's intermediate queue, which RQ's
             # maintenance fails later; the reconciler then resumes it) or after the

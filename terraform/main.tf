@@ -444,10 +444,13 @@ locals {
     jvb_password_arn    = aws_ssm_parameter.xmpp_password["jvb"].arn
     jwt_app_id          = var.jwt_enabled ? var.jwt_app_id : ""
     jwt_secret_arn      = var.jwt_enabled ? aws_ssm_parameter.jwt_app_secret[0].arn : ""
+    # Written by the bot (jitsi-bot infra certificate), not by Terraform: only named here.
+    tls_fullchain_arn = "${local.parameter_arn}/tls/fullchain"
+    tls_privkey_arn   = "${local.parameter_arn}/tls/privkey"
   }))
 
   # Optional parts, merged into the containers they name (see "features" in task.json).
-  jitsi_features = [for name, on in { jwt = var.jwt_enabled, tcp_4443 = var.enable_tcp_4443 } : local.jitsi.features[name] if on]
+  jitsi_features = [for name, on in { jwt = var.jwt_enabled, tcp_4443 = var.enable_tcp_4443, direct_tls = var.direct_tls } : local.jitsi.features[name] if on]
 
   containers = [
     for c in local.jitsi.containers : merge(c, {
@@ -808,6 +811,39 @@ data "aws_iam_policy_document" "bot" {
         variable = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
         values   = [var.domain]
       }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.hosted_zone_id != null && var.direct_tls ? [1] : []
+
+    content {
+      sid       = "AcmeChallengeRecord"
+      actions   = ["route53:ChangeResourceRecordSets"]
+      resources = [local.hosted_zone_arn]
+
+      # DNS-01 (infra/acme_cert.py): only the challenge TXT record of the meeting domain.
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+        values   = ["_acme-challenge.${var.domain}"]
+      }
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "route53:ChangeResourceRecordSetsRecordTypes"
+        values   = ["TXT"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.direct_tls ? [1] : []
+
+    content {
+      sid = "DirectTlsCertificate"
+      # The certificate, its key and the ACME account key (infra/tls_store.py).
+      actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+      resources = ["${local.parameter_arn}/tls/*"]
     }
   }
 

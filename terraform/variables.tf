@@ -115,6 +115,12 @@ variable "enable_tcp_4443" {
   default     = false
 }
 
+variable "direct_tls" {
+  description = "Direct ingress (no load balancer): the web container reads the ACME certificate from the SSM parameters <project>/tls/fullchain and /tls/privkey, which `jitsi-bot infra certificate` writes; issue it before the first start. The bot's role may then write them and the `_acme-challenge` TXT record."
+  type        = bool
+  default     = false
+}
+
 variable "enable_execute_command" {
   description = "Allow `aws ecs execute-command` into the task (adds the ssmmessages permissions to the task role)."
   type        = bool

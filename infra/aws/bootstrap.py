@@ -33,6 +33,7 @@ SPEC_TAG = "jitsi:spec"  # hash of the task definition we would register
 EXECUTION_POLICY_NAME = "read-task-parameters"
 # Below this JVB has no room for a useful heap once the other containers have theirs.
 MIN_JVB_MEMORY = 1024
+WEB_TLS_ROLES = ("fullchain", "privkey")  # what the web container reads in direct mode
 
 
 def bootstrap(
@@ -155,6 +156,13 @@ def _passwords(rec: Recorder, account: str) -> None:
 
 def _execution_role(rec: Recorder, account: str) -> None:
     """The role ECS uses to pull images, write logs and read the task's parameters."""
+    # The direct ingress's certificate: written by `infra certificate`, not here, but
+    # named in the policy so a direct-mode task can read it (not the ACME account key).
+    for role in WEB_TLS_ROLES:
+        name = naming.tls_parameter(rec.settings.project_name, role)
+        rec.result[f"tls_{role}_parameter_arn"] = (
+            f"arn:aws:ssm:{rec.settings.aws_region}:{account}:parameter/{name.lstrip('/')}"
+        )
     iam = rec.clients.client("iam")
     name = f"{rec.settings.project_name}-task-execution"
     try:
@@ -193,6 +201,7 @@ def _execution_role(rec: Recorder, account: str) -> None:
                     for k in (
                         "advertise_ips_parameter_arn",
                         *(f"{who}_password_parameter_arn" for who in naming.XMPP_ACCOUNTS),
+                        *(f"tls_{role}_parameter_arn" for role in WEB_TLS_ROLES),
                     )
                 ),
             }
@@ -234,6 +243,8 @@ def _containers(rec: Recorder) -> list[dict[str, Any]]:
         jicofo_password_arn=rec.result["jicofo_password_parameter_arn"],
         jvb_password_arn=rec.result["jvb_password_parameter_arn"],
         tcp_4443=s.enable_tcp_4443,
+        tls_fullchain_arn=rec.result.get("tls_fullchain_parameter_arn", ""),
+        tls_privkey_arn=rec.result.get("tls_privkey_parameter_arn", ""),
     )
     return container_definitions(inputs)
 

@@ -104,3 +104,12 @@ def family(settings: Settings) -> str:
 
 def log_group(settings: Settings) -> str:
     return f"/ecs/{settings.project_name}"
+
+
+TLS_ROLES = ("fullchain", "privkey", "account-key")
+
+
+def tls_parameter(project: str, role: str) -> str:
+    """SSM SecureString of the direct ingress's certificate: ``fullchain`` and ``privkey``
+    (read by the web container at start), ``account-key`` (the ACME account's)."""
+    return f"/{project}/tls/{role}"

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
+from importlib import metadata
+from string import ascii_letters, digits
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
 
 from bot.config import Settings
+from bot.model import Actor
 
 # "standard" retry mode backs off on throttling, transient 5xx errors, connection
 # errors and read timeouts with jitter (up to 1 s, 2 s, 4 s... between attempts).
@@ -39,6 +44,34 @@ INTERACTIVE_CONFIG = Config(
 
 # Credentials for an emulator endpoint, so the demo needs no AWS account.
 EMULATOR_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+# What botocore allows in a User-Agent component (botocore.useragent's
+# _USERAGENT_ALLOWED_CHARACTERS); ``user_agent_extra`` is sent verbatim, so we keep to it.
+_UA_ALLOWED = frozenset(ascii_letters + digits + "!$%&'*+-.^_`|~")
+_UA_USER_MAX = 128
+
+
+def _version() -> str:
+    try:
+        return metadata.version("jitsi-chatops")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "0"
+
+
+PRODUCT = f"jitsi-chatops/{_version()}"
+
+
+def user_agent_extra(actor: Actor | None) -> str:
+    """``jitsi-chatops/<version> requested-by/<platform>#<user>``: appended to every AWS
+    call's User-Agent, which CloudTrail records as ``userAgent``, so a call leads back to
+    the chat user whose job made it. The user id is percent-encoded (reversible, and
+    only characters botocore allows), cut to 128 characters."""
+    if actor is None:
+        return PRODUCT
+    platform = "".join(c if c in _UA_ALLOWED else "-" for c in actor.platform.value)
+    user = quote(actor.user, safe="")[:_UA_USER_MAX]
+    return f"{PRODUCT} requested-by/{platform}#{user}"
 
 
 class CallCounter:
@@ -73,7 +106,9 @@ class AwsClients:
     def __init__(self, settings: Settings, *, retry_config: Config = RETRY_CONFIG) -> None:
         self.settings = settings
         self.counter = CallCounter()
-        self._config = retry_config
+        self._base_config = retry_config
+        self._extra = user_agent_extra(None)
+        self._config = retry_config.merge(Config(user_agent_extra=self._extra))
         kwargs: dict[str, Any] = {"region_name": settings.aws_region}
         if settings.aws_profile:
             kwargs["profile_name"] = settings.aws_profile
@@ -84,6 +119,29 @@ class AwsClients:
         self._session.events.register("before-send.*.*", self.counter._on_send)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def on(self, event: str, handler: Callable[..., None]) -> None:
+        """Register a botocore event handler (``before-call.*.*`` ...) on the shared
+        session; clients made afterwards carry it (the metrics' AWS counts)."""
+        self._session.events.register(event, handler)
+
+    @property
+    def user_agent(self) -> str:
+        """What the clients add to their User-Agent now (``user_agent_extra``)."""
+        with self._lock:
+            return self._extra
+
+    def act_for(self, actor: Actor | None) -> None:
+        """Make the next clients' calls carry ``actor`` in their User-Agent (None: the
+        bot's own calls). A change drops the cached clients (a client's config is fixed
+        when it is made); callers fetch ``clients.ec2`` per call, never keep one."""
+        extra = user_agent_extra(actor)
+        with self._lock:
+            if extra == self._extra:
+                return
+            self._extra = extra
+            self._config = self._base_config.merge(Config(user_agent_extra=extra))
+            self._clients.clear()
 
     def client(self, service: str) -> Any:
         with self._lock:

@@ -151,6 +151,9 @@ def _check_one(
             f"port mappings {mapped} are not the ports the image listens on {wanted}",
             rules["ports_source"],
         )
+    tls = rules.get("tls")
+    if tls and any(name in secrets for name in tls["secrets"]):
+        out.extend(_tls_entry(name, c, tls))
     health = rules.get("health")
     if health:
         command = c.get("healthCheck", {}).get("command", [])
@@ -162,3 +165,22 @@ def _check_one(
                 health["source"],
             )
     return out
+
+
+def _tls_entry(name: str, c: Mapping[str, Any], tls: Mapping[str, Any]) -> list[Violation]:
+    """The direct ingress's certificate reaches nginx only through an entryPoint that
+    writes every secret to its file and then runs the image's own init."""
+    script = " ".join(str(part) for part in c.get("entryPoint") or [])
+    wanted = [*tls["secrets"], *tls["files"]]
+    missing = [w for w in wanted if w not in script]
+    if not missing and script.rstrip().endswith(tls["init"]):
+        return []
+    what = f"misses {', '.join(missing)}" if missing else f"does not end with {tls['init']!r}"
+    return [
+        Violation(
+            name,
+            Effect(tls["effect"]),
+            f"the certificate secrets are set but the entryPoint {what}: {tls['why']}",
+            tls["source"],
+        )
+    ]

@@ -21,7 +21,7 @@ _PLACEHOLDER = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
 JVB = "jvb"
 # The JVM's own memory (metaspace, threads, native buffers) lives outside -Xmx.
 JVB_HEAP_PERCENT = 75
-FEATURES = ("jwt", "tcp_4443")
+FEATURES = ("jwt", "tcp_4443", "direct_tls")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,10 @@ class TaskInputs:
     jwt_secret_arn: str = ""
     jwt: bool = False
     tcp_4443: bool = False
+    # The direct ingress: web gets the ACME certificate (infra/tls_store.py) as secrets.
+    direct_tls: bool = False
+    tls_fullchain_arn: str = ""
+    tls_privkey_arn: str = ""
 
 
 @cache
@@ -90,6 +94,8 @@ def template_vars(inputs: TaskInputs) -> dict[str, str]:
         "jvb_password_arn": inputs.jvb_password_arn,
         "jwt_app_id": inputs.jwt_app_id,
         "jwt_secret_arn": inputs.jwt_secret_arn,
+        "tls_fullchain_arn": inputs.tls_fullchain_arn,
+        "tls_privkey_arn": inputs.tls_privkey_arn,
     }
 
 

@@ -103,6 +103,9 @@ class TerraformNlbProvisioner:
             self.cli.init()
             self._initialised = True
         variables: dict[str, object] = {**self.tf.vars, self.tf.nlb_variable: enabled}
+        # The AWS provider appends TF_APPEND_USER_AGENT to its User-Agent, so its calls
+        # name the job's requester in CloudTrail as the bot's own boto3 calls do.
+        self.cli.env = {**self.cli.env, "TF_APPEND_USER_AGENT": self.clients.user_agent}
         return self.cli.apply(
             variables,
             targets,

@@ -97,6 +97,10 @@ def test_bootstrap_creates_everything_then_nothing(settings: Settings) -> None:
         first["advertise_ips_parameter_arn"],
         first["jicofo_password_parameter_arn"],
         first["jvb_password_parameter_arn"],
+        # The direct ingress's certificate (written by `infra certificate`), not the
+        # ACME account key: the task never needs that.
+        first["tls_fullchain_parameter_arn"],
+        first["tls_privkey_parameter_arn"],
     }
     assert (
         clients.ssm.get_parameter(Name=settings.advertise_ips_parameter)["Parameter"]["Value"]

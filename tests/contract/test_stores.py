@@ -1,5 +1,6 @@
 """One contract for the platform store, run on Redis and on the in-memory fake;
-plus the Redis-only pieces: ledger, audit log, lease lock (stream cursors: test_follow)."""
+plus the Redis-only pieces: ledger, lease lock (audit log: test_audit_log; stream cursors:
+test_follow)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from bot.model import Actor, ChatPlatform, JobId, JobKind, UserId
 from bot.state import Claim, DesiredState, PlatformState, PlatformStatus
 from infra.keys import Keys
 from infra.lock import LeaseLock
-from infra.redis_store import RedisAuditLog, RedisLedger, RedisPlatformStore
+from infra.redis_store import RedisLedger, RedisPlatformStore
 from tests.support.fakes import MemoryStore
 from tests.support.services import wait_for
 
@@ -101,15 +102,6 @@ def test_ledger_month_to_date(redis_client: redis.Redis, project: str) -> None:
     hours, cost = ledger.month_to_date(nov + 20_000)
     assert hours == pytest.approx(2.5) and cost == pytest.approx(0.62)
     assert ledger.month_to_date(nov + 40 * 86400) == (0.0, 0.0)  # next month starts at zero
-
-
-def test_audit_log_records_every_command(redis_client: redis.Redis, project: str) -> None:
-    log = RedisAuditLog(redis_client, Keys(project))
-    log.record(ALICE, "start x", "job job=1")
-    log.record(ALICE, "stop", "denied")
-    rows = log.entries()
-    assert [r["outcome"] for r in rows] == ["denied", "job job=1"]
-    assert rows[0]["user"] == "console:alice" and rows[0]["channel"] == "general"
 
 
 def test_lease_expires_when_its_owner_stops_renewing(

@@ -36,6 +36,9 @@ def test_compose_config_is_valid() -> None:
     assert "--appendonly" in services["redis"]["command"]  # AOF persistence
     assert services["emulator"]["profiles"] == ["demo"]
     assert services["worker"]["command"] == ["worker"] and services["bot"]["command"] == ["serve"]
+    for name, process in (("bot", "serve"), ("worker", "worker")):  # docs/operations.md
+        check = services[name]["healthcheck"]
+        assert check["test"] == ["CMD", "jitsi-bot", "health", "--process", process]
 
 
 def test_demo_runs_a_whole_session_from_one_command() -> None:

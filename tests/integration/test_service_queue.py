@@ -123,7 +123,7 @@ def test_denied_and_malformed_commands_are_audited_and_queue_nothing(app: App) -
     bad = app.service.handle("start a b", actor())
     assert bad.kind is ReplyKind.USAGE and "a-b" in bad.text
     assert len(Queue(app.keys.queue_name, connection=app.redis)) == 0
-    outcomes = [row["outcome"] for row in app.audit_log.entries()]
+    outcomes = [entry.outcome for entry in app.audit_log.recent(10)]
     assert outcomes == ["usage-error", "denied"]
 
 

@@ -35,7 +35,9 @@ def audit_entries(platform: Platform) -> list[dict[str, str]]:
     r = redis.Redis.from_url(platform.settings.redis_dsn)
     try:
         rows = r.xrange(Keys(platform.settings.project_name).audit_log)
-        return [{k.decode(): v.decode() for k, v in f.items()} for _, f in rows]
+        decoded = [{k.decode(): v.decode() for k, v in f.items()} for _, f in rows]
+        # Commands only: the worker's job ends share the stream (kind "job").
+        return [row for row in decoded if row.get("kind", "command") == "command"]
     finally:
         r.close()
 

@@ -97,6 +97,7 @@ class Bot:
         return [
             {k.decode(): v.decode() for k, v in fields.items()}
             for _, fields in r.xrange(self.app.keys.audit_log)
+            if fields.get(b"kind", b"command") == b"command"  # not the worker's job ends
         ]
 
 

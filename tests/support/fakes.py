@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.audit import AuditEntry, EntryKind
 from bot.errors import CloudError
 from bot.events import Event
 from bot.model import (
@@ -467,6 +468,24 @@ class RecordingQueue:
 class RecordingAudit:
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, str]] = []
+        self.entries: list[AuditEntry] = []
 
-    def record(self, actor: Actor, command: str, outcome: str) -> None:
+    def record(
+        self, actor: Actor, command: str, outcome: str, seconds: float | None = None
+    ) -> None:
         self.rows.append((actor.user, command, outcome))
+        self.entries.append(
+            AuditEntry(
+                EntryKind.COMMAND,
+                0.0,
+                actor.user,
+                actor.platform.value,
+                actor.channel,
+                command,
+                outcome,
+                seconds=seconds,
+            )
+        )
+
+    def recent(self, count: int) -> list[AuditEntry]:
+        return list(reversed(self.entries))[:count]
