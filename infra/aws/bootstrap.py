@@ -202,11 +202,12 @@ def _execution_role(rec: Recorder, account: str) -> None:
     }
     if rec.result.get("image_registry"):
         prefix = naming.image_cache_prefix(rec.settings)
+        region = rec.settings.aws_region
         policy["Statement"].append(
             {
                 "Effect": "Allow",
                 "Action": list(CACHE_ACTIONS),
-                "Resource": f"arn:aws:ecr:{rec.settings.aws_region}:{account}:repository/{prefix}/*",
+                "Resource": f"arn:aws:ecr:{region}:{account}:repository/{prefix}/*",
             }
         )
     names = iam.list_role_policies(RoleName=name).get("PolicyNames", [])
