@@ -19,7 +19,7 @@ from bot.cost import CostModel
 from bot.errors import BotError
 from bot.job import Deps
 from bot.lifecycle import Lifecycle
-from bot.model import Actor, Finding
+from bot.model import Actor, Finding, JobResult, JobSpec
 from bot.ports import Clock, ParticipantSource, PlatformParts
 from bot.service import CommandService
 from infra import jobs
@@ -35,6 +35,7 @@ from infra.lock import LeaseLock
 from infra.outage import Outage
 from infra.pricing import find_prices, unknown_reason
 from infra.queue import RQJobQueue
+from infra.ready_times import RedisReadyTimes
 from infra.reconciler import Reconciler
 from infra.redis_store import (
     RedisAuditLog,
@@ -165,6 +166,12 @@ class App:
         return RedisScheduler(self.redis, self.keys, jobs.scheduled)
 
     @cached_property
+    def ready_times(self) -> RedisReadyTimes:
+        # The direct ingress adds ``settings.ingress``; until then every deployment is nlb.
+        ingress = str(getattr(self.settings, "ingress", "nlb"))
+        return RedisReadyTimes(self.redis, self.keys, ingress)
+
+    @cached_property
     def service(self) -> CommandService:
         return CommandService(
             self.settings,
@@ -177,6 +184,7 @@ class App:
             self.clock,
             sessions=self.sessions,
             scheduler=self.scheduler,
+            ready_times=self.ready_times,
         )
 
     # -- AWS -------------------------------------------------------------------
@@ -280,9 +288,13 @@ class App:
             self.store,
             self.sink,
             self.lock,
-            self.guards.after_job,
+            self._after_job,
             self.outage,
         )
+
+    def _after_job(self, spec: JobSpec, result: JobResult) -> None:
+        self.ready_times.after_job(spec, result)  # before the announcements: never raises
+        self.guards.after_job(spec, result)
 
     def outage(self, what: str) -> Outage:
         """A tracker that waits out a Redis outage for ``what`` (a job, the worker)."""

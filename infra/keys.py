@@ -17,6 +17,8 @@ AUDIT_LOG_MAXLEN = 100_000
 NOTICES_MAXLEN = 10_000
 # A cursor of a renderer that no longer runs is dropped after this long.
 CURSOR_TTL_SECONDS = 7 * 24 * 3600
+# Measured times to URL kept per ingress (bot.schedule.READY_SAMPLES uses the newest).
+READY_TIMES_MAXLEN = 50
 # A daily-summary marker outlives its day, so a day is summarised once.
 SUMMARY_MARK_TTL_SECONDS = 3 * 24 * 3600
 
@@ -148,3 +150,9 @@ class Keys:
         """Set of job ids nobody in chat follows (scheduled runs): the worker announces how
         each ended as a notice and removes it. No expiry (members are removed when they end)."""
         return f"{self.prefix}:unwatched-jobs"
+
+    def ready_times(self, ingress: str) -> str:
+        """List, newest first: seconds from a successful start job's first event to its
+        URL_READY with ``ingress`` (``nlb``, ``direct``), as text. LPUSH then LTRIM to
+        READY_TIMES_MAXLEN in one pipeline; no expiry (scheduled starts begin this early)."""
+        return f"{self.prefix}:ready-times:{ingress}"
