@@ -51,7 +51,7 @@ _NOMINAL: dict[ProfileName, Delays] = {
         lb_eni_stagger=5.0,
         lb_enis_deleted=5.0,
         task_pending=10.0,
-        # 10 s launch + 445 MB from Docker Hub at 15 MB/s: about 40 s (images.json)
+        # 15 s launch + 445 MB from Docker Hub at 18 MB/s: about 40 s (images.json)
         task_running=pulls.task_start_seconds(_PINNED),
         image_pulls=pulls.pull_seconds(_PINNED),
         task_stopped=10.0,

@@ -79,14 +79,17 @@ def running_after(state: EmulatorState, task: Any) -> float:
     the task's own images (a pull-through cache's warm images come faster)."""
     delays = state.profile.delays
     pinned = pulls.pull_seconds(pulls.pinned_images())
-    if delays.image_pulls <= 0 or pinned <= 0:
+    images = _images(task)
+    # A task with an image the data has no size for keeps the profile's fixed start.
+    unknown = not images or any(pulls.size_mb(i) <= 0 for i in images)
+    if delays.image_pulls <= 0 or pinned <= 0 or unknown:
         return delays.task_running
     scale = delays.image_pulls / pinned  # the profile's time scale
     # Fixed when the task is first seen (a cache warmed meanwhile does not speed it up);
     # the profile is read on every tick, so switching it still takes effect.
     if "_emu_pulls" not in task.__dict__:
-        cold = [i for i in _images(task) if ecr_cache.is_cold(task, i)]
-        task._emu_pulls = pulls.pull_seconds(_images(task), cold=lambda image: image in cold)
+        cold = [i for i in images if ecr_cache.is_cold(task, i)]
+        task._emu_pulls = pulls.pull_seconds(images, cold=lambda image: image in cold)
     own: float = task._emu_pulls
     return delays.task_running - delays.image_pulls + own * scale
 

@@ -63,12 +63,15 @@ def test_registry_kinds() -> None:
 def test_a_same_region_ecr_copy_starts_faster_and_the_profile_scales_it() -> None:
     hub, ecr = pulls.pinned_images(), pulls.pinned_images(CACHE)
     saved = pulls.task_start_seconds(hub) - pulls.task_start_seconds(ecr)
-    assert saved > 10  # the figure docs/emulator.md quotes (about 15 s)
+    assert saved > 10  # the figure docs/emulator.md quotes (about 12 s)
     state = EmulatorState(Profile("field", time_scale=0.5))
     assert running_after(state, _task(hub)) == pytest.approx(state.profile.delays.task_running)
     assert running_after(state, _task(ecr)) == pytest.approx(0.5 * pulls.task_start_seconds(ecr))
     instant = EmulatorState(Profile("instant"))
     assert running_after(instant, _task(ecr)) == 0
+    # An image without a size: the profile's fixed start, never faster than PENDING.
+    unknown = _task([*hub, "docker.io/library/nginx:1.27"])
+    assert running_after(state, unknown) == pytest.approx(state.profile.delays.task_running)
 
 
 def test_a_pull_through_image_is_cold_until_a_task_has_pulled_it() -> None:
