@@ -167,3 +167,17 @@ def pulled(task: Any, images: list[str]) -> None:
         if served is not None and served[1] not in _cached(served[0]):
             _cached(served[0]).add(served[1])
             log.info("ECR pull-through cache: %s cached", served[1])
+
+
+def unpullable(task: Any, image: str) -> bool:
+    """True for an image in a private ECR registry that neither a repository nor a
+    pull-through rule provides (ECS stops such a task with CannotPullContainerError)."""
+    if pulls.registry_kind(image) != "ecr" or _served(task, image) is not None:
+        return False
+    host, _, rest = image.partition("/")
+    repository = rest.split("@", 1)[0].rsplit(":", 1)[0]
+    try:
+        backend = get_backend("ecr")[host.split(".", 1)[0]][host.split(".")[3]]
+    except Exception:  # an account or region moto never saw: nothing is there
+        return True
+    return repository not in getattr(backend, "repositories", {})

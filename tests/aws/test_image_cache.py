@@ -16,6 +16,7 @@ from infra.aws.bootstrap import bootstrap, expected_containers
 from infra.aws.session import AwsClients
 from infra.settings import ConfigError
 from tests.support.aws import Endpoint
+from tests.support.services import wait_for
 
 
 def _rules(clients: AwsClients, prefix: str) -> list[dict[str, Any]]:
@@ -89,3 +90,59 @@ def test_ecr_cache_rule_registry_and_execution_role(
     again = bootstrap(settings, clients)
     assert again["created"] == ""
     assert len(_rules(clients, prefix)) == 1
+
+
+def _tasks(clients: AwsClients, settings: Settings, status: str) -> list[dict[str, Any]]:
+    ecs = clients.ecs
+    arns = ecs.list_tasks(
+        cluster=settings.cluster_name, serviceName=settings.service_name, desiredStatus=status
+    )["taskArns"]
+    return ecs.describe_tasks(cluster=settings.cluster_name, tasks=arns)["tasks"] if arns else []
+
+
+def test_the_task_pulls_through_the_rule_and_cannot_without_it(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(image_cache="ecr")
+    clients = AwsClients(settings)
+    clients.client("secretsmanager").create_secret(
+        Name=naming.image_cache_secret(settings), SecretString="{}"
+    )
+    bootstrap(settings, clients)
+    ecs = clients.ecs
+
+    def scale(count: int) -> None:
+        ecs.update_service(
+            cluster=settings.cluster_name, service=settings.service_name, desiredCount=count
+        )
+
+    scale(1)
+    wait_for(
+        lambda: any(
+            t.get("healthStatus") == "HEALTHY" for t in _tasks(clients, settings, "RUNNING")
+        ),
+        30,
+        "a HEALTHY task pulling through the cache",
+    )
+    scale(0)
+    wait_for(lambda: not _tasks(clients, settings, "RUNNING"), 30, "no running task")
+
+    # The rule deleted out of band: ECS cannot resolve the images any more.
+    clients.client("ecr").delete_pull_through_cache_rule(
+        ecrRepositoryPrefix=naming.image_cache_prefix(settings)
+    )
+    scale(1)
+
+    def refused() -> dict[str, Any] | None:
+        return next(
+            (
+                t
+                for t in _tasks(clients, settings, "STOPPED")
+                if "CannotPullContainerError" in t.get("stoppedReason", "")
+            ),
+            None,
+        )
+
+    task = wait_for(refused, 30, "a task stopped with CannotPullContainerError")
+    assert isinstance(task, dict) and naming.image_cache_prefix(settings) in task["stoppedReason"]
+    scale(0)
