@@ -105,3 +105,16 @@ def pinned_images(registry: str | None = None) -> list[str]:
 def task_start_seconds(images: Iterable[str]) -> float:
     """Nominal start -> RUNNING of a Fargate task with ``images``: launch plus pulls."""
     return catalog().launch_seconds + pull_seconds(images)
+
+
+def comparison(account: str = "123456789012", region: str = "us-east-1") -> list[tuple[str, float]]:
+    """The pinned task's nominal start by where its Jitsi images come from (the table in
+    docs/emulator.md, "Image pulls"; tests/emulator/test_image_pulls.py keeps them equal)."""
+    hub = pinned_images()
+    cache = pinned_images(f"{account}.dkr.ecr.{region}.amazonaws.com/cache/jitsi")
+    launch = catalog().launch_seconds
+    return [
+        ("Docker Hub", launch + pull_seconds(hub)),
+        ("ECR pull-through cache, first pull", launch + pull_seconds(cache, lambda _i: True)),
+        ("ECR pull-through cache, later pulls", launch + pull_seconds(cache)),
+    ]

@@ -74,6 +74,14 @@ def test_a_same_region_ecr_copy_starts_faster_and_the_profile_scales_it() -> Non
     assert running_after(state, unknown) == pytest.approx(state.profile.delays.task_running)
 
 
+def test_the_documented_comparison_is_the_model() -> None:
+    rows = dict(pulls.comparison())
+    doc = (pulls.IMAGES_FILE.parents[2] / "docs" / "emulator.md").read_text()
+    assert f"| Docker Hub (default) | {rows['Docker Hub']:.1f} s |" in doc
+    assert f"every later start | {rows['ECR pull-through cache, later pulls']:.1f} s |" in doc
+    assert rows["ECR pull-through cache, first pull"] == pytest.approx(rows["Docker Hub"])
+
+
 def test_a_pull_through_image_is_cold_until_a_task_has_pulled_it() -> None:
     backend = get_backend("ecr")[ACCOUNT][REGION]
     prefix = CACHE.split("/", 1)[1].removesuffix("/jitsi")
