@@ -102,6 +102,13 @@ def pinned_images(registry: str | None = None) -> list[str]:
     return [render(str(c["image"]), variables) for c in spec["containers"]]
 
 
+@cache
+def pinned_pull_seconds() -> float:
+    """Nominal pull time of the pinned task from its own registries (the scheduler asks
+    on every tick)."""
+    return pull_seconds(pinned_images())
+
+
 def task_start_seconds(images: Iterable[str]) -> float:
     """Nominal start -> RUNNING of a Fargate task with ``images``: launch plus pulls."""
     return catalog().launch_seconds + pull_seconds(images)

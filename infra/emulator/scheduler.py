@@ -78,7 +78,7 @@ def running_after(state: EmulatorState, task: Any) -> float:
     """Seconds from start to RUNNING for this task: the profile's launch plus the pulls of
     the task's own images (a pull-through cache's warm images come faster)."""
     delays = state.profile.delays
-    pinned = pulls.pull_seconds(pulls.pinned_images())
+    pinned = pulls.pinned_pull_seconds()
     images = _images(task)
     # A task with an image the data has no size for keeps the profile's fixed start.
     unknown = not images or any(pulls.size_mb(i) <= 0 for i in images)
