@@ -20,7 +20,7 @@ from bot.cost import CostModel
 from bot.errors import BotError
 from bot.job import Deps
 from bot.lifecycle import Lifecycle
-from bot.model import Actor, Finding
+from bot.model import Actor, Finding, JobResult, JobSpec
 from bot.ports import Clock, ParticipantSource, PlatformParts
 from bot.service import CommandService
 from infra import jobs
@@ -44,6 +44,7 @@ from infra.metrics import (
 from infra.outage import Outage
 from infra.pricing import find_prices, unknown_reason
 from infra.queue import RQJobQueue
+from infra.ready_times import RedisReadyTimes
 from infra.reconciler import Reconciler
 from infra.redis_store import (
     RedisLedger,
@@ -193,6 +194,12 @@ class App:
         return RedisScheduler(self.redis, self.keys, jobs.scheduled)
 
     @cached_property
+    def ready_times(self) -> RedisReadyTimes:
+        # The direct ingress adds ``settings.ingress``; until then every deployment is nlb.
+        ingress = str(getattr(self.settings, "ingress", "nlb"))
+        return RedisReadyTimes(self.redis, self.keys, ingress)
+
+    @cached_property
     def service(self) -> CommandService:
         return CommandService(
             self.settings,
@@ -205,6 +212,7 @@ class App:
             self.clock,
             sessions=self.sessions,
             scheduler=self.scheduler,
+            ready_times=self.ready_times,
         )
 
     # -- AWS -------------------------------------------------------------------
@@ -314,7 +322,7 @@ class App:
             self.store,
             self.sink,
             self.lock,
-            self.guards.after_job,
+            self._after_job,
             self.outage,
             journal=self.audit_log.record_job,
             acting_for=self._acting_for,
@@ -325,6 +333,10 @@ class App:
         (tests, benches) make no AWS calls of ours."""
         if self.given_parts is None:
             self.aws_clients.act_for(actor)
+
+    def _after_job(self, spec: JobSpec, result: JobResult) -> None:
+        self.ready_times.after_job(spec, result)  # before the announcements: never raises
+        self.guards.after_job(spec, result)
 
     def outage(self, what: str) -> Outage:
         """A tracker that waits out a Redis outage for ``what`` (a job, the worker)."""

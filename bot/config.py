@@ -37,6 +37,13 @@ class LogFormat(StrEnum):
     JSON = "json"  # one JSON object per line, for log shippers (infra.logs)
 
 
+class ImageCache(StrEnum):
+    """Where the task pulls the docker-jitsi-meet images from (docs/emulator.md)."""
+
+    NONE = "none"  # Docker Hub, at every start (Fargate caches nothing between tasks)
+    ECR = "ecr"  # an ECR pull-through cache rule for docker.io in the deployment's region
+
+
 class CpuArchitecture(StrEnum):
     X86_64 = "x86_64"
     ARM64 = "arm64"
@@ -70,6 +77,10 @@ class Settings(BaseModel):
     hosted_zone_id: str | None = None
     acm_certificate_arn: str | None = None
     enable_tcp_4443: bool = False
+    image_cache: ImageCache = ImageCache.NONE
+    # Secrets Manager secret with Docker Hub's {"username", "accessToken"} for image_cache=ecr;
+    # none: the one named ecr-pullthroughcache/<project>-hub.
+    image_cache_secret_arn: str | None = None
     nlb_driver: NlbDriver = NlbDriver.BOTO3
     deregistration_delay_seconds: int = Field(default=5, ge=0, le=3600)
 

@@ -253,6 +253,14 @@ class SessionStore(Protocol):
     def clear(self) -> None: ...
 
 
+class ReadyTimes(Protocol):
+    """How long this deployment's starts take to a URL (infra.ready_times)."""
+
+    def ready_seconds(self) -> float:
+        """The time a scheduled start should begin ahead of its meeting, in seconds."""
+        ...
+
+
 class Scheduler(Protocol):
     """Scheduled starts and stops, kept where a worker restart does not lose them."""
 

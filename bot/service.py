@@ -42,6 +42,7 @@ from bot.ports import (
     JobQueue,
     Ledger,
     PlatformStore,
+    ReadyTimes,
     Scheduler,
     SessionStore,
 )
@@ -83,9 +84,11 @@ class CommandService:
         clock: Clock,
         sessions: SessionStore | None = None,
         scheduler: Scheduler | None = None,
+        ready_times: ReadyTimes | None = None,
     ) -> None:
         self.sessions = sessions
         self.scheduler = scheduler
+        self.ready_times = ready_times
         self.settings = settings
         self.store = store
         self.queue = queue
@@ -204,16 +207,27 @@ class CommandService:
             return Reply(ReplyKind.INFO, "Scheduling is not available in this process.")
         now, zone = self.clock.now(), self.settings.schedule.timezone
         at = schedule.next_at(now, hour, minute, zone)
+        begins = None
+        if kind == "start" and self.ready_times is not None:
+            begins = schedule.begin_at(at, self.ready_times.ready_seconds(), now)
         item = ScheduledItem(
-            uuid.uuid4().hex[:6], kind, at, actor.as_dict(), room, minutes, created_at=now
+            uuid.uuid4().hex[:6],
+            kind,
+            at,
+            actor.as_dict(),
+            room,
+            minutes,
+            created_at=now,
+            begins_at=begins,
         )
         self.scheduler.add(item)
         length = f" for {_hours(minutes)}" if minutes else ""
         where = f" (room {room})" if room else ""
+        early = _early(item, now, zone)
         return Reply(
             ReplyKind.INFO,
-            f"Scheduled {kind} {schedule.when(at, now, zone)}{length}{where}: id {item.item_id}. "
-            f"`cancel {item.item_id}` cancels it.",
+            f"Scheduled {kind} {schedule.when(at, now, zone)}{length}{where}{early}: "
+            f"id {item.item_id}. `cancel {item.item_id}` cancels it.",
         )
 
     def _list_schedule(self) -> Reply:
@@ -230,6 +244,7 @@ class CommandService:
             who = i.actor.get("display_name") or i.actor.get("user", "")
             lines.append(
                 f"  {i.item_id}: {i.kind} {schedule.when(i.at, now, zone)}{length}{room} ({who})"
+                f"{_early(i, now, zone)}"
             )
         return Reply(ReplyKind.INFO, "\n".join(lines))
 
@@ -336,3 +351,10 @@ def _hours(minutes: int) -> str:
 
 def _verb(kind: JobKind) -> str:
     return "starting" if kind is JobKind.START else "stopping"
+
+
+def _early(item: ScheduledItem, now: float, zone: str) -> str:
+    """``; starts 09:57 so the meeting is ready at 10:00`` for a start that begins early."""
+    if item.begins_at is None or item.begins_at >= item.at:
+        return ""
+    return f"; {schedule.early_text(item.begins_at, item.at, now, zone)}"

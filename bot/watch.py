@@ -92,6 +92,14 @@ class ScheduledItem:
     room: str | None = None
     minutes: int | None = None  # a start's length: its stop is scheduled when it runs
     created_at: float = 0.0
+    # A start runs this early so the URL is ready at ``at`` (bot.schedule.begin_at);
+    # None: at ``at`` (stops, and items written before starts began early).
+    begins_at: float | None = None
+
+    @property
+    def runs_at(self) -> float:
+        """When the worker runs it."""
+        return self.at if self.begins_at is None else self.begins_at
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)

@@ -16,6 +16,8 @@ JOB_STREAM_MAXLEN = 2000
 NOTICES_MAXLEN = 10_000
 # A cursor of a renderer that no longer runs is dropped after this long.
 CURSOR_TTL_SECONDS = 7 * 24 * 3600
+# Measured times to URL kept per ingress (bot.schedule.READY_SAMPLES uses the newest).
+READY_TIMES_MAXLEN = 50
 # A daily-summary marker outlives its day, so a day is summarised once.
 SUMMARY_MARK_TTL_SECONDS = 3 * 24 * 3600
 
@@ -185,3 +187,9 @@ class Keys:
         """Hash ``name|labels JSON|le`` (and ``|sum``, ``|count``) -> value: the
         deployment's histograms (durations), as ``metrics_counters``."""
         return f"{self.prefix}:metrics:histograms"
+
+    def ready_times(self, ingress: str) -> str:
+        """List, newest first: seconds from a successful start job's first event to its
+        URL_READY with ``ingress`` (``nlb``, ``direct``), as text. LPUSH then LTRIM to
+        READY_TIMES_MAXLEN in one pipeline; no expiry (scheduled starts begin this early)."""
+        return f"{self.prefix}:ready-times:{ingress}"

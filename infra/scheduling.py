@@ -48,7 +48,8 @@ class RedisScheduler:
     def add(self, item: ScheduledItem) -> None:
         self.r.hset(self.keys.schedule, item.item_id, item.to_json())
         self.queue.enqueue_at(
-            datetime.fromtimestamp(item.at, UTC),
+            # A start may begin before its time, so the URL is ready at it.
+            datetime.fromtimestamp(item.runs_at, UTC),
             self.entry,
             item.item_id,
             job_id=job_id(item.item_id),
@@ -118,11 +119,11 @@ class ScheduledRuns:
             self.unwatched.add(reply.job_id)
         if kind is JobKind.START and item.minutes and reply.kind is not ReplyKind.DENIED:
             now = self.clock.now()
-            stop = ScheduledItem(
-                uuid.uuid4().hex[:6], "stop", now + item.minutes * 60, item.actor, created_at=now
-            )
+            # The session's length counts from the time asked for, not from an early begin.
+            end = max(now, item.at) + item.minutes * 60
+            stop = ScheduledItem(uuid.uuid4().hex[:6], "stop", end, item.actor, created_at=now)
             self.scheduler.add(stop)
-            reply_text = f"{reply.text} It stops in {item.minutes} min (id {stop.item_id})."
+            reply_text = f"{reply.text} It runs for {item.minutes} min (stop id {stop.item_id})."
         else:
             reply_text = reply.text
         self.guards.announce(

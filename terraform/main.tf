@@ -299,6 +299,39 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 ################################################################################
+# Image cache: an ECR pull-through cache rule for Docker Hub (image_cache = "ecr")
+################################################################################
+
+# Fargate pulls every image in full at every start; from ECR in the task's region that
+# takes about half as long as from Docker Hub (docs/emulator.md, "Image pulls"). AWS takes
+# a Docker Hub rule only with credentials in a secret named ecr-pullthroughcache/...,
+# which the user creates (it holds their token); the same names as infra/aws/naming.py.
+locals {
+  image_cache_enabled = var.image_cache == "ecr"
+  image_cache_prefix  = "${local.name}-hub"
+  image_cache_registry = local.image_cache_enabled ? join("/", [
+    "${local.account_id}.dkr.ecr.${local.region}.amazonaws.com",
+    aws_ecr_pull_through_cache_rule.docker_hub[0].ecr_repository_prefix,
+    "jitsi",
+  ]) : null
+}
+
+data "aws_secretsmanager_secret" "image_cache" {
+  count = local.image_cache_enabled ? 1 : 0
+
+  arn  = var.image_cache_secret_arn
+  name = var.image_cache_secret_arn == null ? "ecr-pullthroughcache/${local.image_cache_prefix}" : null
+}
+
+resource "aws_ecr_pull_through_cache_rule" "docker_hub" {
+  count = local.image_cache_enabled ? 1 : 0
+
+  ecr_repository_prefix = local.image_cache_prefix
+  upstream_registry_url = "registry-1.docker.io"
+  credential_arn        = data.aws_secretsmanager_secret.image_cache[0].arn
+}
+
+################################################################################
 # IAM: task execution role, task role
 ################################################################################
 
@@ -339,6 +372,17 @@ data "aws_iam_policy_document" "execution" {
     sid       = "ProjectParameters"
     actions   = ["ssm:GetParameters"]
     resources = ["${local.parameter_arn}/*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.image_cache_enabled ? [1] : []
+
+    content {
+      # The first pull of an image through the rule creates its repository and imports it.
+      sid       = "PullThroughCache"
+      actions   = ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"]
+      resources = ["arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${local.image_cache_prefix}/*"]
+    }
   }
 }
 
@@ -435,7 +479,7 @@ locals {
     public_url          = "https://${var.domain}"
     log_group           = aws_cloudwatch_log_group.this.name
     release             = coalesce(var.jitsi_image_tag, local.jitsi_raw.release)
-    registry            = coalesce(var.jitsi_image_registry, local.jitsi_raw.registry)
+    registry            = coalesce(var.jitsi_image_registry, local.image_cache_registry, local.jitsi_raw.registry)
     sidecar_image       = local.jitsi_raw.sidecar_image
     jvb_memory          = tostring(local.jvb_memory)
     jvb_heap            = "${floor(local.jvb_memory * 75 / 100)}m"

@@ -113,3 +113,8 @@ output "target_group_arns" {
   description = "Target group ARNs by key (udp10000, web443, tcp4443), or null."
   value       = try(module.jvb_nlb[0].target_group_arns, null)
 }
+
+output "image_cache_registry" {
+  description = "Registry and namespace the Jitsi images are pulled from through the ECR pull-through cache, or null (image_cache = \"none\")."
+  value       = local.image_cache_registry
+}

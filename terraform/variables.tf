@@ -70,6 +70,23 @@ variable "jitsi_image_registry" {
   default     = null
 }
 
+variable "image_cache" {
+  description = "Where the task pulls the docker-jitsi-meet images: \"none\" (Docker Hub, at every start) or \"ecr\" (an ECR pull-through cache rule for docker.io in this region: about 12 s faster starts; about $0.45/month: ECR storage $0.10/GB-month for about 0.45 GB, the secret $0.40/month). jitsi_image_registry, when set, wins."
+  type        = string
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "ecr"], var.image_cache)
+    error_message = "image_cache must be \"none\" or \"ecr\"."
+  }
+}
+
+variable "image_cache_secret_arn" {
+  description = "With image_cache = \"ecr\": the Secrets Manager secret holding {\"username\", \"accessToken\"} of a Docker Hub account (its name must start with ecr-pullthroughcache/). null: the secret named ecr-pullthroughcache/<project_name>-hub."
+  type        = string
+  default     = null
+}
+
 variable "jitsi_image_tag" {
   description = "docker-jitsi-meet release tag of web, prosody, jicofo and jvb. null (recommended): the release pinned in infra/jitsi/task.json, which its contract (contract.json) was checked against; see docs/jitsi.md before changing it."
   type        = string

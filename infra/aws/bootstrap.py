@@ -16,8 +16,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.config import Settings
+from bot.config import ImageCache, Settings
 from infra.aws import naming
+from infra.aws.bootstrap_cache import CACHE_ACTIONS, ensure_image_cache
 from infra.aws.bootstrap_certificate import ensure_certificate
 from infra.aws.bootstrap_network import Recorder, ensure_network
 from infra.aws.dns_zone import lower_negative_caching
@@ -61,6 +62,7 @@ def bootstrap(
         _log_group(rec)
         _parameter(rec, account)
         _passwords(rec, account)
+        ensure_image_cache(rec, account)
         _execution_role(rec, account)
         _task_definition(rec)
         _cluster(rec)
@@ -188,7 +190,7 @@ def _execution_role(rec: Recorder, account: str) -> None:
     attached = iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", [])
     if not any(p["PolicyArn"] == EXECUTION_POLICY for p in attached):
         iam.attach_role_policy(RoleName=name, PolicyArn=EXECUTION_POLICY)
-    policy = {
+    policy: dict[str, Any] = {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -207,6 +209,16 @@ def _execution_role(rec: Recorder, account: str) -> None:
             }
         ],
     }
+    if rec.result.get("image_registry"):
+        prefix = naming.image_cache_prefix(rec.settings)
+        region = rec.settings.aws_region
+        policy["Statement"].append(
+            {
+                "Effect": "Allow",
+                "Action": list(CACHE_ACTIONS),
+                "Resource": f"arn:aws:ecr:{region}:{account}:repository/{prefix}/*",
+            }
+        )
     names = iam.list_role_policies(RoleName=name).get("PolicyNames", [])
     current = (
         iam.get_role_policy(RoleName=name, PolicyName=EXECUTION_POLICY_NAME)["PolicyDocument"]
@@ -245,6 +257,7 @@ def _containers(rec: Recorder) -> list[dict[str, Any]]:
         tcp_4443=s.enable_tcp_4443,
         tls_fullchain_arn=rec.result.get("tls_fullchain_parameter_arn", ""),
         tls_privkey_arn=rec.result.get("tls_privkey_parameter_arn", ""),
+        registry=rec.result.get("image_registry") or None,
     )
     return container_definitions(inputs)
 
@@ -360,5 +373,10 @@ def expected_containers(settings: Settings, clients: AwsClients) -> dict[str, st
     """Container name -> image of the task definition ``bootstrap`` would register now
     (``jitsi-bot doctor`` compares the service's registered one with it)."""
     rec = Recorder(settings, clients, lambda _msg: None, TagSet(settings.project_name))
-    rec.result["advertise_ips_parameter_arn"] = ""  # only the names and images are read
+    # Only the names and images are read: the ARNs may stay empty.
+    for key in ("advertise_ips", *(f"{who}_password" for who in naming.XMPP_ACCOUNTS)):
+        rec.result[f"{key}_parameter_arn"] = ""
+    if settings.image_cache is ImageCache.ECR:
+        account = clients.client("sts").get_caller_identity()["Account"]
+        rec.result["image_registry"] = naming.image_cache_registry(settings, account)
     return {c["name"]: c["image"] for c in _containers(rec)}

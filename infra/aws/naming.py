@@ -113,3 +113,27 @@ def tls_parameter(project: str, role: str) -> str:
     """SSM SecureString of the direct ingress's certificate: ``fullchain`` and ``privkey``
     (read by the web container at start), ``account-key`` (the ACME account's)."""
     return f"/{project}/tls/{role}"
+
+
+# The ECR pull-through cache for Docker Hub (image_cache=ecr). Terraform derives the
+# same names (terraform/main.tf, "Image cache").
+DOCKER_HUB_UPSTREAM = "registry-1.docker.io"
+IMAGE_CACHE_SECRET_PREFIX = "ecr-pullthroughcache/"  # AWS requires it for the rule's secret
+
+
+def image_cache_prefix(settings: Settings) -> str:
+    """The ECR repository prefix the Docker Hub images are cached under (2-30 characters)."""
+    return f"{settings.project_name}-hub"
+
+
+def image_cache_secret(settings: Settings) -> str:
+    """The Secrets Manager secret (name or ARN) holding the Docker Hub credentials."""
+    return settings.image_cache_secret_arn or (
+        f"{IMAGE_CACHE_SECRET_PREFIX}{image_cache_prefix(settings)}"
+    )
+
+
+def image_cache_registry(settings: Settings, account: str) -> str:
+    """Registry and namespace of the Jitsi images behind the cache (task.json's ``registry``)."""
+    host = f"{account}.dkr.ecr.{settings.aws_region}.amazonaws.com"
+    return f"{host}/{image_cache_prefix(settings)}/jitsi"

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
+from . import pulls
+
 ProfileName = Literal["instant", "field"]
 PROFILE_NAMES: tuple[ProfileName, ...] = ("instant", "field")
 
@@ -22,7 +24,11 @@ class Delays:
     lb_eni_stagger: float = 0.0  # one zone's interface -> the next zone's
     lb_enis_deleted: float = 0.0  # NLB deleted -> its network interfaces are gone
     task_pending: float = 0.0  # task PROVISIONING -> PENDING (the private IP appears)
-    task_running: float = 0.0  # task started -> RUNNING
+    # task started -> RUNNING for the pinned Jitsi task from Docker Hub: launch + image pulls
+    task_running: float = 0.0
+    # the image pulls inside ``task_running``; a task with other images (a pull-through
+    # cache, another release) gets its own pull time instead (infra/emulator/pulls.py)
+    image_pulls: float = 0.0
     task_stopped: float = 0.0  # task STOPPING -> STOPPED
     target_healthy: float = 0.0  # target registered (and NLB active) -> healthy
     dns_insync: float = 0.0  # Route 53 change submitted -> INSYNC (PENDING until then)
@@ -31,6 +37,8 @@ class Delays:
     # jicofo and jvb need about that long to join prosody)
     container_healthy: float = 0.0
 
+
+_PINNED = pulls.pinned_images()
 
 # Field numbers from ARCHITECTURE.md section 5: NLB creation over 2 min, Fargate
 # start 20-60 s, targets `initial` for 70-120 s in total (registration waits for
@@ -43,7 +51,9 @@ _NOMINAL: dict[ProfileName, Delays] = {
         lb_eni_stagger=5.0,
         lb_enis_deleted=5.0,
         task_pending=10.0,
-        task_running=40.0,
+        # 15 s launch + 445 MB from Docker Hub at 18 MB/s: about 40 s (images.json)
+        task_running=pulls.task_start_seconds(_PINNED),
+        image_pulls=pulls.pull_seconds(_PINNED),
         task_stopped=10.0,
         target_healthy=30.0,
         # Route 53: "within 60 seconds under normal conditions" (Route 53 FAQ).

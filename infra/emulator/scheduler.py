@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from moto.backends import get_backend
 
-from . import sidecar, task_contract
+from . import ecr_cache, pulls, sidecar, task_contract
 from .state import EmulatorState, now
 
 log = logging.getLogger("infra.emulator")
@@ -70,12 +70,36 @@ def _release_task_eni(task: Any) -> None:
                 ec2.enis.pop(detail["value"], None)
 
 
+def _images(task: Any) -> list[str]:
+    return [c.image for c in getattr(task, "containers", None) or [] if getattr(c, "image", None)]
+
+
+def running_after(state: EmulatorState, task: Any) -> float:
+    """Seconds from start to RUNNING for this task: the profile's launch plus the pulls of
+    the task's own images (a pull-through cache's warm images come faster)."""
+    delays = state.profile.delays
+    pinned = pulls.pinned_pull_seconds()
+    images = _images(task)
+    # A task with an image the data has no size for keeps the profile's fixed start.
+    unknown = not images or any(pulls.size_mb(i) <= 0 for i in images)
+    if delays.image_pulls <= 0 or pinned <= 0 or unknown:
+        return delays.task_running
+    scale = delays.image_pulls / pinned  # the profile's time scale
+    # Fixed when the task is first seen (a cache warmed meanwhile does not speed it up);
+    # the profile is read on every tick, so switching it still takes effect.
+    if "_emu_pulls" not in task.__dict__:
+        cold = [i for i in images if ecr_cache.is_cold(task, i)]
+        task._emu_pulls = pulls.pull_seconds(images, cold=lambda image: image in cold)
+    own: float = task._emu_pulls
+    return delays.task_running - delays.image_pulls + own * scale
+
+
 def advance_task(state: EmulatorState, task: Any, t: float) -> None:
     """Move a task along PROVISIONING -> PENDING -> RUNNING, or STOPPING -> STOPPED."""
     delays = state.profile.delays
     if task.desired_status == "RUNNING":
         elapsed = t - task.__dict__.setdefault("_emu_created", t)
-        if elapsed >= delays.task_running:
+        if elapsed >= running_after(state, task):
             target = "RUNNING"
         elif elapsed >= delays.task_pending:
             target = "PENDING"
@@ -86,6 +110,8 @@ def advance_task(state: EmulatorState, task: Any, t: float) -> None:
             task.last_status = target
             show_attachment(task, attached=target != "PROVISIONING")
             log.info("task %s: %s", task.id, target)
+            if target == "RUNNING":
+                ecr_cache.pulled(task, _images(task))
         task_contract.advance(state, task, t)
     if task.desired_status != "RUNNING" and task.last_status != "STOPPED":
         stop_at = task.__dict__.setdefault("_emu_stop_at", t)

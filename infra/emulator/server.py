@@ -26,7 +26,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wsgi import get_input_stream
 
-from . import acm, control, patches
+from . import acm, control, ecr_cache, patches
 from .faults import error_response, operation_of
 from .front import HttpsFront
 from .profiles import PROFILE_NAMES, Profile
@@ -145,6 +145,7 @@ class EmulatorServer:
         """Bind, serve and schedule in background threads; returns once listening."""
         patches.install(self.state)
         acm.install(self.state)
+        ecr_cache.install()
         self._server = make_server(
             self._host,
             self._port,

@@ -32,6 +32,7 @@ from moto.backends import get_backend
 
 from infra.jitsi.contract import Effect, Violation, check
 
+from . import ecr_cache
 from .state import EmulatorState
 
 log = logging.getLogger("infra.emulator")
@@ -219,6 +220,17 @@ def advance(state: EmulatorState, task: Any, t: float) -> None:
             t,
             "ResourceInitializationError: unable to pull secrets or registry auth: "
             f"unable to retrieve secrets from ssm: invalid ssm parameters: {names}",
+            "TaskFailedToStart",
+        )
+        return
+    unpullable = [c.image for c in containers if ecr_cache.unpullable(task, c.image)]
+    if unpullable and fetching:
+        _stop(
+            state,
+            task,
+            t,
+            f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
+            f"failed to resolve ref {unpullable[0]}: not found",
             "TaskFailedToStart",
         )
         return

@@ -203,7 +203,8 @@ def test_task_start_and_stop_pass_through_every_state_under_field(
     url: str, client: Any, net: Network
 ) -> None:
     ecs = client("ecs")
-    control(url, "profile", {"profile": "field", "time_scale": 0.03})  # RUNNING after 1.2 s
+    # One 2 MB image: PENDING after 1.0 s, RUNNING after 1.5 s (launch + pulls, images.json).
+    control(url, "profile", {"profile": "field", "time_scale": 0.1})
     _scale(ecs, net, 1)
     seen: dict[str, dict[str, Any]] = {}
 

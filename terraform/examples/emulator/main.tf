@@ -12,16 +12,18 @@ provider "aws" {
   s3_use_path_style           = true
 
   endpoints {
-    acm     = var.aws_endpoint_url
-    ec2     = var.aws_endpoint_url
-    ecs     = var.aws_endpoint_url
-    elbv2   = var.aws_endpoint_url
-    iam     = var.aws_endpoint_url
-    logs    = var.aws_endpoint_url
-    route53 = var.aws_endpoint_url
-    s3      = var.aws_endpoint_url
-    ssm     = var.aws_endpoint_url
-    sts     = var.aws_endpoint_url
+    acm            = var.aws_endpoint_url
+    ec2            = var.aws_endpoint_url
+    ecr            = var.aws_endpoint_url
+    secretsmanager = var.aws_endpoint_url
+    ecs            = var.aws_endpoint_url
+    elbv2          = var.aws_endpoint_url
+    iam            = var.aws_endpoint_url
+    logs           = var.aws_endpoint_url
+    route53        = var.aws_endpoint_url
+    s3             = var.aws_endpoint_url
+    ssm            = var.aws_endpoint_url
+    sts            = var.aws_endpoint_url
   }
 
   default_tags {
@@ -46,6 +48,7 @@ module "platform" {
   hosted_zone_id            = var.hosted_zone_id
   dns_negative_cache_ttl    = var.dns_negative_cache_ttl
   acm_certificate_arn       = var.acm_certificate_arn
+  image_cache               = var.image_cache
   # Throwaway state: let destroy remove a bucket with objects in it.
   recordings_force_destroy = true
   create_bot_policy        = true
@@ -84,4 +87,9 @@ output "nlb_dns_name" {
 output "target_group_arns" {
   description = "Target group ARNs by key, or null."
   value       = module.platform.target_group_arns
+}
+
+output "image_cache_registry" {
+  description = "Where the Jitsi images are pulled from through the ECR pull-through cache, or null."
+  value       = module.platform.image_cache_registry
 }

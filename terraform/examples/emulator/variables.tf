@@ -63,3 +63,9 @@ variable "acm_certificate_arn" {
   type        = string
   default     = null
 }
+
+variable "image_cache" {
+  description = "none or ecr: the ECR pull-through cache rule for Docker Hub (its secret must exist)."
+  type        = string
+  default     = "none"
+}
