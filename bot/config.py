@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from bot.config_chat import MatrixSettings, SlackSettings
 from bot.config_idle import BudgetSettings, IdleSettings, ScheduleSettings
+from bot.config_jwt import JwtSettings
 from bot.config_terraform import TerraformSettings
 
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -93,6 +94,8 @@ class Settings(BaseModel):
     budget: BudgetSettings = BudgetSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     terraform: TerraformSettings | None = None  # the nlb_driver=terraform section
+    # Per-person meeting links (docker-jitsi-meet's JWT auth); ``jwt: off`` opens the platform.
+    jwt: JwtSettings = JwtSettings()
 
     # The readiness check's HTTPS request to the meeting URL, as a browser makes it.
     # For an emulator: a CA bundle to trust besides the system's, and the host:port
@@ -191,6 +194,12 @@ class Settings(BaseModel):
         }
         for key, value in derived.items():
             object.__setattr__(self, key, value)
+        if not self.jwt.secret_parameter:
+            # terraform/main.tf names the parameter the same.
+            secret = f"/{self.project_name}/jwt/app-secret"
+            object.__setattr__(
+                self, "jwt", self.jwt.model_copy(update={"secret_parameter": secret})
+            )
         if self.poll_max_seconds < self.poll_min_seconds:
             raise ValueError("poll_max_seconds must not be below poll_min_seconds")
         return self
