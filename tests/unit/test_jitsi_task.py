@@ -56,7 +56,9 @@ def env(c: dict[str, Any]) -> dict[str, str]:
 
 def test_the_task_keeps_the_whole_contract() -> None:
     assert check(containers()) == []
-    assert check(containers(tcp_4443=True, jwt=True, jwt_secret_arn=f"{ARN}/jwt")) == []
+    assert check(
+        containers(tcp_4443=True, jwt=True, jwt_app_id="app", jwt_secret_arn=f"{ARN}/jwt")
+    ) == []
 
 
 def test_task_and_contract_pin_the_same_release_and_every_rule_names_its_source() -> None:
