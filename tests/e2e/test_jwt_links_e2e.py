@@ -15,6 +15,7 @@ from typing import Any
 import jwt
 import pytest
 
+from bot.config import Settings
 from bot.config_jwt import JwtSettings
 from bot.links import AUDIENCE, OPEN_NOTE
 from infra.aws.bootstrap import bootstrap
@@ -69,7 +70,7 @@ def shown_events(*results: Result) -> str:
     ) + "\n".join(r.stderr for r in results)
 
 
-def zoned(p: Platform, *, jwt_on: bool = True) -> None:
+def zoned(p: Platform, *, jwt_on: bool = True) -> Settings:
     """A hosted zone for the domain (a start needs one), bootstrapped with ``jwt_on``."""
     zone = p.clients.route53.create_hosted_zone(
         Name="e2e.example", CallerReference=p.settings.project_name
@@ -82,6 +83,7 @@ def zoned(p: Platform, *, jwt_on: bool = True) -> None:
     settings = p.settings.model_copy(update=update)
     bootstrap(settings, AwsClients(settings))
     p.env["JITSI_HOSTED_ZONE_ID"] = zone_id
+    return settings
 
 
 def test_jwt_links_on_by_default_end_to_end(platform: Platform) -> None:
