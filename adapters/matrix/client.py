@@ -27,6 +27,7 @@ from nio import (
     JoinResponse,
     LocalProtocolError,
     LoginResponse,
+    MatrixRoom,
     RoomCreateResponse,
     RoomGetStateResponse,
     RoomPreset,
@@ -41,6 +42,9 @@ from bot.config_chat import MatrixSettings
 from bot.errors import BotError
 
 log = logging.getLogger("jitsi.matrix")
+# nio logs whole sync responses at DEBUG, the bot's direct messages (meeting links)
+# among them: those records must not reach a log, whatever the level.
+logging.getLogger("nio").setLevel(max(logging.getLogger("nio").level, logging.INFO))
 
 _CONNECTION_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError, TimeoutError)
 # Error codes no retry can fix: the token or the room is wrong.
@@ -329,8 +333,13 @@ class MatrixClient:
             ) from None
         if not isinstance(resp, RoomCreateResponse):
             raise _convert(resp, f"a direct room with {user_id}")
-        self._direct[user_id] = str(resp.room_id)
-        return str(resp.room_id)
+        room_id = str(resp.room_id)
+        # With encryption on, nio sends only to rooms a sync has shown it, and this one
+        # is answered from inside a sync's handling: tell nio of it now. It is
+        # unencrypted (we made it so); the next sync fills in the rest.
+        self.nio.rooms.setdefault(room_id, MatrixRoom(room_id, self.user_id))
+        self._direct[user_id] = room_id
+        return room_id
 
     async def join(self, room_id: str) -> None:
         try:
