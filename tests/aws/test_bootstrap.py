@@ -97,7 +97,11 @@ def test_bootstrap_creates_everything_then_nothing(settings: Settings) -> None:
         first["advertise_ips_parameter_arn"],
         first["jicofo_password_parameter_arn"],
         first["jvb_password_parameter_arn"],
+        first["jwt_secret_parameter_arn"],  # JWT_APP_SECRET (jwt on by default)
     }
+    jwt_secret = clients.ssm.get_parameter(Name=settings.jwt.secret_parameter, WithDecryption=True)
+    assert jwt_secret["Parameter"]["Type"] == "SecureString"
+    assert len(jwt_secret["Parameter"]["Value"]) >= 32
     assert (
         clients.ssm.get_parameter(Name=settings.advertise_ips_parameter)["Parameter"]["Value"]
         == "0.0.0.0"
