@@ -95,6 +95,11 @@ def _parser() -> argparse.ArgumentParser:
     infra = sub.add_parser("infra", help="operator tools for the AWS side")
     isub = infra.add_subparsers(dest="infra_command", required=True, metavar="ACTION")
     isub.add_parser("bootstrap", help="create the base infrastructure (idempotent)")
+    rot = isub.add_parser(
+        "rotate-secrets",
+        help="new random JWT app secret and XMPP passwords; the next start uses them",
+    )
+    rot.add_argument("--force", action="store_true", help="even while a session runs")
     a = isub.add_parser("audit", help="list billable resources left; exit 1 if any while stopped")
     a.add_argument("--json", action="store_true")
     cert = isub.add_parser(
@@ -245,6 +250,8 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         if args.output not in (None, "-"):
             terminal(stderr=True).print(f"Wrote {count} audit entries to {args.output}.")
         return EXIT_OK
+    if args.command == "infra" and args.infra_command == "rotate-secrets":
+        return commands.rotate_secrets(app, force=args.force)
     raise AssertionError(args.command)  # pragma: no cover
 
 

@@ -18,7 +18,7 @@ from adapters.console.term import error_line, terminal
 from adapters.wiring import App
 from bot.cost import money, rounded
 from bot.errors import CloudError
-from bot.state import DesiredState, PlatformStatus
+from bot.state import DesiredState, PlatformState, PlatformStatus
 from infra import jobs
 from infra.tls_renewal import DAILY_SECONDS
 from infra.worker import run_worker
@@ -232,6 +232,42 @@ def bootstrap(app: App) -> int:
     )
     for key, value in made.items():
         console.print(f"  {key}: {value}", highlight=False)
+    return EXIT_OK
+
+
+def rotate_secrets(app: App, *, force: bool = False) -> int:
+    """New random values for the task's secrets (the JWT app secret with ``jwt`` on, and
+    the internal XMPP passwords): ECS reads them when a task starts, so the next start
+    uses them. Refused while a session runs (its prosody keeps the old JWT secret, so
+    links made now would not open it) unless ``force``."""
+    from infra.aws import jwt_secret, naming
+    from infra.aws.errors import cloud_errors
+    from infra.aws.session import AwsClients
+
+    console = terminal(soft_wrap=not sys.stdout.isatty())
+    state = app.store.status().state
+    if state is not PlatformState.STOPPED and not force:
+        console.print(
+            error_line(
+                f"The platform is {state.value}: its Jitsi keeps the old secrets until it "
+                "stops, and links signed with a new one would not open the meeting. Stop it "
+                "first, or pass --force."
+            )
+        )
+        return EXIT_FAILED
+    clients = AwsClients(app.settings)
+    s = app.settings
+    if s.jwt.enabled:
+        version = jwt_secret.rotate(s, clients)
+        console.print(f"Rotated {s.jwt.secret_parameter} (version {version}).", highlight=False)
+    for who in naming.XMPP_ACCOUNTS:
+        name = naming.xmpp_password_parameter(s, who)
+        with cloud_errors(s, f"rotating {name}"):
+            reply = clients.ssm.put_parameter(
+                Name=name, Value=jwt_secret.new_secret(), Type="SecureString", Overwrite=True
+            )
+        console.print(f"Rotated {name} (version {reply.get('Version', 0)}).", highlight=False)
+    console.print("The next start uses the new values.", highlight=False)
     return EXIT_OK
 
 

@@ -21,7 +21,7 @@ from bot.errors import BotError
 from bot.job import Deps
 from bot.lifecycle import Lifecycle
 from bot.model import Actor, Finding, JobResult, JobSpec
-from bot.ports import Clock, ParticipantSource, PlatformParts
+from bot.ports import Clock, LinkSigner, ParticipantSource, PlatformParts
 from bot.service import CommandService
 from infra import jobs
 from infra.audit_log import RedisAuditLog
@@ -33,6 +33,7 @@ from infra.glance import PlatformGlance
 from infra.guard import Guards
 from infra.jobs import JobContext
 from infra.keys import Keys
+from infra.links import JwtSigner
 from infra.lock import LeaseLock
 from infra.metrics import (
     AwsCallMetrics,
@@ -80,6 +81,8 @@ class App:
     given_source: ParticipantSource | None = None
     # A person waits on this process's AWS calls (status, audit): short timeouts.
     interactive_aws: bool = False
+    # The JWT app secret as tests hand it in; None: read from its SSM parameter.
+    given_link_secret: Callable[[], str] | None = None
 
     # -- Redis -------------------------------------------------------------------
 
@@ -213,7 +216,25 @@ class App:
             sessions=self.sessions,
             scheduler=self.scheduler,
             ready_times=self.ready_times,
+            links=self.link_signer,
         )
+
+    @cached_property
+    def link_signer(self) -> LinkSigner | None:
+        """Signs meeting links where the secret is read (serve, say); None with jwt off."""
+        if not self.settings.jwt.enabled:
+            return None
+        return JwtSigner(self.given_link_secret or self._link_secret)
+
+    def _link_secret(self) -> str:
+        return self._ssm_link_secret()
+
+    @cached_property
+    def _ssm_link_secret(self) -> Callable[[], str]:
+        # Imported on the first link, not at start-up: boto3 is heavy (see aws_clients).
+        from infra.aws.jwt_secret import SsmSecret
+
+        return SsmSecret(self.settings, self.aws_clients)
 
     # -- AWS -------------------------------------------------------------------
 

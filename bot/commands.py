@@ -13,7 +13,18 @@ from bot.fmt import safe_text, unsafe_char
 ROOM_MAX = 64
 # Jitsi room names end up in URLs and XMPP MUC JIDs: keep to a conservative set.
 _ROOM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-VERBS = ("start", "stop", "status", "cost", "help", "keep", "schedule", "cancel", "history")
+VERBS = (
+    "start",
+    "stop",
+    "status",
+    "cost",
+    "help",
+    "keep",
+    "schedule",
+    "cancel",
+    "history",
+    "link",
+)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION = re.compile(r"^(?:(\d{1,2})h)?(?:(\d{1,4})m?)?$")
 _SCHEDULE_ID = re.compile(r"^[a-z0-9]{1,16}$")
@@ -70,6 +81,14 @@ class Stop:
 
 
 @dataclass(frozen=True, slots=True)
+class Link:
+    """``link [room]``: the asker's own meeting link, sent only to them."""
+
+    room: str | None = None
+    name = "link"
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
     name = "status"
 
@@ -94,7 +113,18 @@ class Help:
 
 
 Command = (
-    Start | StartAt | Stop | StopAt | Status | Cost | Help | Keep | Schedule | Cancel | History
+    Start
+    | StartAt
+    | Stop
+    | StopAt
+    | Status
+    | Cost
+    | Help
+    | Keep
+    | Schedule
+    | Cancel
+    | History
+    | Link
 )
 
 USAGE = {
@@ -102,6 +132,8 @@ USAGE = {
     "start at 18:45 [for 2h] [room]: schedule it",
     "stop": "stop: tear the platform down, check nothing billable is left, post the session cost; "
     "stop at 20:00: schedule it",
+    "link": "link [room]: your own link to the running meeting, sent only to you "
+    "(the meeting admits only people with a link)",
     "keep": "keep [minutes]: keep an idle platform running (default 30 minutes)",
     "schedule": "schedule: list the scheduled starts and stops",
     "cancel": "cancel <id>: cancel a scheduled start or stop (ids from `schedule`)",
@@ -223,6 +255,13 @@ def parse(text: str, command_name: str = "jitsi") -> Command:
         if len(args) > 1:
             raise CommandError("`history` takes at most one number.", f"Usage: {USAGE['history']}")
         return History(_history_count(args[0]) if args else HISTORY_DEFAULT)
+    if verb == "link":
+        if len(args) > 1:
+            raise CommandError(
+                "Room names cannot contain spaces.",
+                f"Try `link {validate_room_or_none('-'.join(args))}`.",
+            )
+        return Link(validate_room(args[0]) if args else None)
     if verb in ("stop", "status", "cost"):
         if args:
             raise CommandError(f"`{verb}` takes no arguments.", f"Usage: {USAGE[verb]}")

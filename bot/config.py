@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from bot.config_acme import AcmeSettings
 from bot.config_chat import MatrixSettings, SlackSettings
 from bot.config_idle import BudgetSettings, IdleSettings, ScheduleSettings
+from bot.config_jwt import JwtSettings
 from bot.config_terraform import TerraformSettings
 
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -118,6 +119,8 @@ class Settings(BaseModel):
     # The direct ingress's certificate: ACME DNS-01, renewed this many days before expiry.
     acme: AcmeSettings = AcmeSettings()
     tls_renew_days: int = Field(default=30, ge=1, le=60)
+    # Per-person meeting links (docker-jitsi-meet's JWT auth); ``jwt: off`` opens the platform.
+    jwt: JwtSettings = JwtSettings()
 
     # The readiness check's HTTPS request to the meeting URL, as a browser makes it.
     # For an emulator: a CA bundle to trust besides the system's, and the host:port
@@ -224,6 +227,12 @@ class Settings(BaseModel):
         }
         for key, value in derived.items():
             object.__setattr__(self, key, value)
+        if not self.jwt.secret_parameter:
+            # terraform/main.tf names the parameter the same.
+            secret = f"/{self.project_name}/jwt/app-secret"
+            object.__setattr__(
+                self, "jwt", self.jwt.model_copy(update={"secret_parameter": secret})
+            )
         if self.poll_max_seconds < self.poll_min_seconds:
             raise ValueError("poll_max_seconds must not be below poll_min_seconds")
         return self

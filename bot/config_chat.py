@@ -53,7 +53,14 @@ class MatrixSettings(BaseModel):
     notice_rooms: list[str] = Field(default_factory=list)
     # command -> minimum power level in the room
     power_levels: dict[str, int] = Field(
-        default_factory=lambda: {"start": 0, "status": 0, "cost": 0, "keep": 0, "stop": 50}
+        default_factory=lambda: {
+            "start": 0,
+            "link": 0,
+            "status": 0,
+            "cost": 0,
+            "keep": 0,
+            "stop": 50,
+        }
     )
     # Seconds between edits of a job's message (Synapse rate-limits bots).
     edit_interval_seconds: float = Field(default=4.0, ge=0.0, le=60.0)

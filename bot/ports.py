@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -269,3 +269,11 @@ class Scheduler(Protocol):
     def items(self) -> list[ScheduledItem]: ...
 
     def cancel(self, item_id: str) -> ScheduledItem | None: ...
+
+
+class LinkSigner(Protocol):
+    """Signs a meeting link's claims (``bot.links.claims``) with the JWT app secret,
+    which stays with the implementation: the core never sees it."""
+
+    def sign(self, claims: Mapping[str, Any]) -> str:
+        """The token; raises ``bot.errors.CloudError`` when the secret cannot be read."""

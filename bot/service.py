@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from bot import idle, schedule
+from bot import idle, links, schedule
 from bot.audit import COMMAND_TEXT_MAX, history_text
 from bot.budget import check_start
 from bot.commands import (
@@ -20,6 +20,7 @@ from bot.commands import (
     Help,
     History,
     Keep,
+    Link,
     Schedule,
     Start,
     StartAt,
@@ -31,7 +32,7 @@ from bot.commands import (
 )
 from bot.config import Settings
 from bot.cost import CostModel, money
-from bot.errors import CommandError, PermissionDenied
+from bot.errors import BotError, CommandError, PermissionDenied
 from bot.events import Event, EventKind
 from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec
 from bot.policy import authorize
@@ -41,12 +42,13 @@ from bot.ports import (
     EventSink,
     JobQueue,
     Ledger,
+    LinkSigner,
     PlatformStore,
     ReadyTimes,
     Scheduler,
     SessionStore,
 )
-from bot.state import PlatformState
+from bot.state import PlatformState, PlatformStatus
 from bot.watch import ScheduledItem, SessionWatch
 
 
@@ -65,6 +67,13 @@ class Reply:
     joined: bool = False
     private: bool = False  # only the requester needs to see it (Slack ephemeral)
     job_kind: JobKind | None = None  # what the job does (set with ``job_id``)
+    # The asker's own meeting link and what to say with it: for their eyes only (Slack
+    # ephemeral, Matrix direct message, the terminal). Never audited, logged or emitted.
+    link: str | None = None
+
+    def __repr__(self) -> str:  # a logged Reply must not carry the link
+        shown = "<link>" if self.link else None
+        return f"Reply(kind={self.kind}, text={self.text!r}, job_id={self.job_id}, link={shown})"
 
     @property
     def exit_code(self) -> int:
@@ -85,7 +94,9 @@ class CommandService:
         sessions: SessionStore | None = None,
         scheduler: Scheduler | None = None,
         ready_times: ReadyTimes | None = None,
+        links: LinkSigner | None = None,
     ) -> None:
+        self.links = links
         self.sessions = sessions
         self.scheduler = scheduler
         self.ready_times = ready_times
@@ -129,7 +140,9 @@ class CommandService:
             case Help(topic):
                 return Reply(ReplyKind.INFO, help_text(prefix, topic), private=True)
             case Start(room, force):
-                return self._start(room, actor, force=force)
+                return self._with_link(self._start(room, actor, force=force), room, actor)
+            case Link(room):
+                return self._link(room, actor)
             case Stop():
                 return self._enqueue(JobKind.STOP, None, actor)
             case StartAt(hour, minute, minutes, room):
@@ -162,6 +175,69 @@ class CommandService:
         if note and reply.kind is ReplyKind.JOB:
             return replace(reply, text=f"{reply.text} {note}")
         return reply
+
+    # -- meeting links -----------------------------------------------------------
+    def _with_link(self, reply: Reply, room: str | None, actor: Actor) -> Reply:
+        """A start's reply with the asker's link (JWT on), or the one note that the
+        platform is open to anyone (JWT off)."""
+        if reply.kind not in (ReplyKind.JOB, ReplyKind.INFO):
+            return reply
+        if not self.settings.jwt.enabled:
+            if reply.joined or reply.kind is ReplyKind.INFO:
+                return reply  # said once, with the start that made the session
+            return replace(reply, text=f"{reply.text} {links.OPEN_NOTE}")
+        # The asker of a new session hosts it; people joining one get a guest link.
+        new_session = reply.kind is ReplyKind.JOB and not reply.joined
+        moderator = new_session or self.store.status().started_by == actor.user
+        return replace(reply, link=self._personal_link(room, actor, moderator=moderator))
+
+    def _link(self, room: str | None, actor: Actor) -> Reply:
+        status = self.store.status()
+        if not self.settings.jwt.enabled:
+            url = status.url or self.settings.meeting_base_url
+            return Reply(
+                ReplyKind.INFO,
+                f"No personal link needed: anyone with the URL can join ({url}). "
+                "Turn on `jwt` to require links (docs/security.md).",
+                private=True,
+            )
+        if status.state not in (PlatformState.RUNNING, PlatformState.STARTING):
+            return Reply(
+                ReplyKind.INFO,
+                "Nothing is running. `start [room]` starts the platform and sends you a link.",
+                private=True,
+            )
+        moderator = status.started_by == actor.user
+        text = "Your link is in a private message."
+        return Reply(
+            ReplyKind.INFO,
+            text,
+            private=True,
+            link=self._personal_link(room, actor, moderator=moderator, status=status),
+        )
+
+    def _personal_link(
+        self,
+        room: str | None,
+        actor: Actor,
+        *,
+        moderator: bool,
+        status: PlatformStatus | None = None,
+    ) -> str:
+        status = status or self.store.status()
+        room = room or status.session_room or self.settings.jwt.default_room
+        now = self.clock.now()
+        watch = self.sessions.load() if self.sessions is not None else None
+        end = links.expected_end(self.settings, status, watch, now)
+        g = links.grant(self.settings, actor, room, moderator=moderator, now=now, session_end=end)
+        room_url = f"{self.settings.meeting_base_url}/{room}"
+        if self.links is None:
+            return f"I cannot make meeting links in this process; ask again in chat ({room_url})."
+        try:
+            token = self.links.sign(links.claims(self.settings, g))
+        except BotError as exc:
+            return f"I could not make your link to {room_url}: {exc.user_message()}"
+        return links.link_text(links.link_url(self.settings, room, token), g, room_url)
 
     def request(self, kind: JobKind, actor: Actor, room: str | None = None) -> Reply:
         """A start or stop asked for by the system (guards, schedules), as ``actor``.

@@ -79,6 +79,9 @@ class _Collected:
         """(section or key, nested field or None, annotation); None when unknown."""
         if key in self.known and key not in self.sections:
             return key, None, Settings.model_fields[key].annotation
+        if key in self.sections and "enabled" in self.sections[key].model_fields:
+            # ``jwt: off`` / ``JITSI_JWT=off``: a section with a switch, given as the switch.
+            return key, "enabled", bool
         for section, model in self.sections.items():
             field = key.removeprefix(f"{section}_")
             if key.startswith(f"{section}_") and field in model.model_fields:

@@ -494,7 +494,7 @@ locals {
   }))
 
   # Optional parts, merged into the containers they name (see "features" in task.json).
-  jitsi_features = [for name, on in { jwt = var.jwt_enabled, tcp_4443 = var.enable_tcp_4443, direct_tls = var.direct_tls } : local.jitsi.features[name] if on]
+  jitsi_features = [for name, on in { direct_tls = var.direct_tls, jwt = var.jwt_enabled, jwt_guests = var.jwt_enabled && var.jwt_guests == "lobby", tcp_4443 = var.enable_tcp_4443 } : local.jitsi.features[name] if on]
 
   containers = [
     for c in local.jitsi.containers : merge(c, {

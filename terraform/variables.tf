@@ -166,7 +166,18 @@ variable "log_retention_days" {
 variable "jwt_enabled" {
   description = "Require JWT meeting links (ENABLE_AUTH=1, AUTH_TYPE=jwt). The app secret lives in an SSM SecureString the task and the bot read."
   type        = bool
-  default     = false
+  default     = true
+}
+
+variable "jwt_guests" {
+  description = "People without a token: refuse (ENABLE_GUESTS=0) or let them wait until a token holder opened the room (lobby, ENABLE_GUESTS=1). The bot's jwt_guests setting must match."
+  type        = string
+  default     = "refuse"
+
+  validation {
+    condition     = contains(["refuse", "lobby"], var.jwt_guests)
+    error_message = "jwt_guests must be refuse or lobby."
+  }
 }
 
 variable "jwt_app_id" {

@@ -68,6 +68,8 @@ class ConsoleChat:
             print(translate.reply_json(reply), flush=True)
         elif reply.kind is not ReplyKind.JOB or reply.joined:
             self.console.print(reply.text, markup=False, highlight=False)
+        if reply.link and not as_json:  # the terminal is the asker's own: the link goes here
+            self.console.print(reply.link, markup=False, highlight=False, soft_wrap=True)
         if reply.kind is not ReplyKind.JOB or reply.job_id is None:
             return reply.exit_code
         return self.follow(reply, as_json=as_json, live=live)

@@ -32,6 +32,7 @@ def reply_json(reply: Reply) -> str:
             "text": reply.text,
             "job_id": reply.job_id,
             "joined": reply.joined,
+            "link": reply.link,  # only the terminal's user reads it
         },
         sort_keys=True,
     )

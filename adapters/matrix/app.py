@@ -235,6 +235,8 @@ class MatrixAdapter:
         except BotError as exc:
             await self._answer(cmd, f"Could not do that: {exc.user_message()}")
             return
+        if reply.link:
+            await self._send_link(cmd, reply.link)
         if reply.kind is not ReplyKind.JOB or reply.job_id is None:
             await self._answer(cmd, reply.text)
             return
@@ -248,6 +250,17 @@ class MatrixAdapter:
         target = {"room_id": room_id, "txn": f"jitsi-{reply.job_id}-first", "text": reply.text}
         await self.state.save_target(RENDERER, reply.job_id, target)
         self._follow(reply.job_id, target)
+
+    async def _send_link(self, cmd: translate.CommandMessage, link: str) -> None:
+        """The asker's own link, in a direct room with them: never in the room asked in."""
+        try:
+            room = await self.client.direct_room(cmd.actor.user)
+            await self.client.send(room, translate.notice(link))
+        except MatrixError as exc:
+            log.warning("direct message to %s: %s", cmd.actor.user, exc.code or type(exc).__name__)
+            await self._answer(
+                cmd, "I could not send you a direct message with your link; `link` asks again."
+            )
 
     async def _deny(self, cmd: translate.CommandMessage, why: str, text: str) -> None:
         await self.host.audit(cmd.actor, cmd.text, f"denied: {why}")

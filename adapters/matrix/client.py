@@ -27,7 +27,10 @@ from nio import (
     JoinResponse,
     LocalProtocolError,
     LoginResponse,
+    MatrixRoom,
+    RoomCreateResponse,
     RoomGetStateResponse,
+    RoomPreset,
     RoomSendResponse,
     SyncResponse,
     WhoamiResponse,
@@ -39,6 +42,9 @@ from bot.config_chat import MatrixSettings
 from bot.errors import BotError
 
 log = logging.getLogger("jitsi.matrix")
+# nio logs whole sync responses at DEBUG, the bot's direct messages (meeting links)
+# among them: those records must not reach a log, whatever the level.
+logging.getLogger("nio").setLevel(max(logging.getLogger("nio").level, logging.INFO))
 
 _CONNECTION_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError, TimeoutError)
 # Error codes no retry can fix: the token or the room is wrong.
@@ -166,6 +172,7 @@ class MatrixClient:
         )
         self.sent = 0
         self.rate_limited = 0
+        self._direct: dict[str, str] = {}  # user id -> the direct room made for them
         # Set by the process's first sync, which asks for the full state of every
         # joined room: nio encrypts only for rooms (and members) it has seen.
         self.state_loaded = asyncio.Event()
@@ -306,6 +313,33 @@ class MatrixClient:
         if not isinstance(resp, RoomGetStateResponse):
             raise _convert(resp, f"state of {room_id}")
         return list(resp.events)
+
+    async def direct_room(self, user_id: str) -> str:
+        """A private room with ``user_id`` alone (``is_direct``, their clients list it
+        under direct messages): made on first use, then reused by this process."""
+        known = self._direct.get(user_id)
+        if known is not None:
+            return known
+        try:
+            resp = await self.nio.room_create(
+                is_direct=True,
+                invite=[user_id],
+                preset=RoomPreset.trusted_private_chat,
+                name="Jitsi meeting links",
+            )
+        except _CONNECTION_ERRORS as exc:
+            raise MatrixUnavailable(
+                f"creating a direct room failed: {type(exc).__name__}"
+            ) from None
+        if not isinstance(resp, RoomCreateResponse):
+            raise _convert(resp, f"a direct room with {user_id}")
+        room_id = str(resp.room_id)
+        # With encryption on, nio sends only to rooms a sync has shown it, and this one
+        # is answered from inside a sync's handling: tell nio of it now. It is
+        # unencrypted (we made it so); the next sync fills in the rest.
+        self.nio.rooms.setdefault(room_id, MatrixRoom(room_id, self.user_id))
+        self._direct[user_id] = room_id
+        return room_id
 
     async def join(self, room_id: str) -> None:
         try:

@@ -268,6 +268,10 @@ class SlackAdapter:
             await say(result, False)
             return
         reply = result
+        if reply.link:
+            # The asker's own link: chat.postEphemeral shows it to them alone, and
+            # Slack keeps no copy in the channel's history.
+            await self.web.ephemeral(req.channel, req.user_id, reply.link)
         if reply.kind is not ReplyKind.JOB or reply.job_id is None:
             await say(reply.text, not reply.private and reply.kind is ReplyKind.INFO)
             return

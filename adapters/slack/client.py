@@ -24,6 +24,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config_chat import SlackSettings
 
 log = logging.getLogger("jitsi.slack")
+# slack_sdk logs every request body at DEBUG, and chat.postEphemeral's body is a
+# person's meeting link: those records must not reach a log, whatever the level.
+logging.getLogger("slack_sdk").setLevel(max(logging.getLogger("slack_sdk").level, logging.INFO))
 
 RENDERER = "slack"  # the adapter's name for its saved targets and notice cursor
 COUNTED = ("chat_postMessage", "chat_update")

@@ -17,7 +17,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bot.config import ImageCache, Settings
-from infra.aws import naming
+from bot.config_jwt import GuestPolicy
+from infra.aws import jwt_secret, naming
 from infra.aws.bootstrap_cache import CACHE_ACTIONS, ensure_image_cache
 from infra.aws.bootstrap_certificate import ensure_certificate
 from infra.aws.bootstrap_network import Recorder, ensure_network
@@ -63,6 +64,7 @@ def bootstrap(
         _parameter(rec, account)
         _passwords(rec, account)
         ensure_image_cache(rec, account)
+        _jwt_secret(rec)
         _execution_role(rec, account)
         _task_definition(rec)
         _cluster(rec)
@@ -156,6 +158,20 @@ def _passwords(rec: Recorder, account: str) -> None:
         rec.result[f"{who}_password_parameter_arn"] = arn
 
 
+def _jwt_secret(rec: Recorder) -> None:
+    """JWT_APP_SECRET for meeting links (``jwt`` on): random, made once, rotated by
+    ``jitsi-bot infra rotate-secrets``; prosody gets it as a task secret."""
+    if not rec.settings.jwt.enabled:
+        return
+    name = rec.settings.jwt.secret_parameter
+    arn, created = jwt_secret.ensure(rec.settings, rec.clients, rec.tags)
+    if created:
+        rec.made("SSM parameter", name)
+    else:
+        rec.found("SSM parameter", name)
+    rec.result["jwt_secret_parameter_arn"] = arn
+
+
 def _execution_role(rec: Recorder, account: str) -> None:
     """The role ECS uses to pull images, write logs and read the task's parameters."""
     # The direct ingress's certificate: written by `infra certificate`, not here, but
@@ -204,6 +220,11 @@ def _execution_role(rec: Recorder, account: str) -> None:
                         "advertise_ips_parameter_arn",
                         *(f"{who}_password_parameter_arn" for who in naming.XMPP_ACCOUNTS),
                         *(f"tls_{role}_parameter_arn" for role in WEB_TLS_ROLES),
+                        *(
+                            ["jwt_secret_parameter_arn"]
+                            if "jwt_secret_parameter_arn" in rec.result
+                            else []
+                        ),
                     )
                 ),
             }
@@ -258,6 +279,10 @@ def _containers(rec: Recorder) -> list[dict[str, Any]]:
         tls_fullchain_arn=rec.result.get("tls_fullchain_parameter_arn", ""),
         tls_privkey_arn=rec.result.get("tls_privkey_parameter_arn", ""),
         registry=rec.result.get("image_registry") or None,
+        jwt=s.jwt.enabled,
+        jwt_app_id=s.jwt.app_id,
+        jwt_secret_arn=rec.result.get("jwt_secret_parameter_arn", ""),
+        jwt_guests=s.jwt.guests is GuestPolicy.LOBBY,
     )
     return container_definitions(inputs)
 

@@ -79,9 +79,57 @@ def check(
     data = contract()
     images: dict[str, Any] = data["images"]
     found: list[Violation] = []
-    for c in containers:
+    listed = list(containers)
+    for c in listed:
         found.extend(_check_one(c, images, data["release"], parameter_exists, task_memory))
+    found.extend(_disagreements(listed, data.get("agree", [])))
     return sorted(found, key=lambda v: v.effect.rank)
+
+
+def _env(c: Mapping[str, Any]) -> dict[str, str]:
+    return {e["name"]: str(e.get("value", "")) for e in c.get("environment", [])}
+
+
+def _applies(rule: Mapping[str, Any], env: Mapping[str, str]) -> bool:
+    """A rule with ``when`` binds only a container whose environment has those values."""
+    return all(env.get(k) == v for k, v in rule.get("when", {}).items())
+
+
+def _disagreements(
+    containers: list[Mapping[str, Any]], rules: list[Mapping[str, Any]]
+) -> list[Violation]:
+    """Variables several images read (ENABLE_AUTH...) must have one value in the task:
+    the first listed image's value is the reference; each container that differs breaks."""
+    out: list[Violation] = []
+    for rule in rules:
+        key, default = rule["name"], str(rule["default"])
+        seen = [
+            (str(c.get("name", "?")), image_name(str(c.get("image", "")))[0], _env(c))
+            for c in containers
+        ]
+        order = list(rule["images"])
+        values = sorted(
+            (
+                (order.index(image), name, env.get(key, default))
+                for name, image, env in seen
+                if image in order
+            ),
+        )
+        if not values:
+            continue
+        _, reference_name, reference = values[0]
+        for _, name, value in values[1:]:
+            if value != reference:
+                out.append(
+                    Violation(
+                        name,
+                        Effect(rule["effect"]),
+                        f"{key}={value!r} but {reference_name} has {reference!r}: {rule['why']}",
+                        rule["source"],
+                        key,
+                    )
+                )
+    return out
 
 
 def _check_one(
@@ -103,7 +151,7 @@ def _check_one(
 
     if image != "busybox" and tag != release:
         add(Effect.POLICY, f"image tag {tag!r} is not the contract's release {release}")
-    env = {e["name"]: str(e.get("value", "")) for e in c.get("environment", [])}
+    env = _env(c)
     secrets = {s["name"]: str(s.get("valueFrom", "")) for s in c.get("secrets", [])}
     if parameter_exists is not None:
         for key, value_from in secrets.items():
@@ -115,6 +163,8 @@ def _check_one(
                 )
     for rule in rules["required"]:
         key = rule["name"]
+        if not _applies(rule, env):
+            continue
         if rule.get("secret") and key in env:
             add(Effect.POLICY, f"{key} is in plain environment, not a secret", rule["source"])
         if key not in secrets and not env.get(key):
@@ -122,6 +172,8 @@ def _check_one(
             add(rule["effect"], f"{key} is missing or empty{log}", rule["source"])
     for rule in rules["values"]:
         key = rule["name"]
+        if not _applies(rule, env):
+            continue
         if env.get(key, rule.get("default")) != rule["value"]:
             add(
                 rule["effect"],

@@ -21,7 +21,12 @@ _PLACEHOLDER = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
 JVB = "jvb"
 # The JVM's own memory (metaspace, threads, native buffers) lives outside -Xmx.
 JVB_HEAP_PERCENT = 75
-FEATURES = ("jwt", "tcp_4443", "direct_tls")
+FEATURES = (
+    "direct_tls",
+    "jwt",
+    "jwt_guests",
+    "tcp_4443",
+)  # lexical: Terraform merges them in this order
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,7 @@ class TaskInputs:
     jwt_app_id: str = ""
     jwt_secret_arn: str = ""
     jwt: bool = False
+    jwt_guests: bool = False  # guests without a token wait for a host (ENABLE_GUESTS=1)
     tcp_4443: bool = False
     # The direct ingress: web gets the ACME certificate (infra/tls_store.py) as secrets.
     direct_tls: bool = False
@@ -115,7 +121,11 @@ def render(text: str, variables: dict[str, str]) -> str:
 def container_definitions(inputs: TaskInputs) -> list[dict[str, Any]]:
     """The ECS ``containerDefinitions`` for ``inputs``, in task.json's order."""
     spec = json.loads(render(TASK_FILE.read_text(), template_vars(inputs)))
-    on = [spec["features"][name] for name in FEATURES if getattr(inputs, name)]
+    on = [
+        spec["features"][name]
+        for name in FEATURES
+        if getattr(inputs, name) and (name != "jwt_guests" or inputs.jwt)
+    ]
     out = []
     for c in spec["containers"]:
         extras = [f[c["name"]] for f in on if c["name"] in f]

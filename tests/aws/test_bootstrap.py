@@ -101,7 +101,11 @@ def test_bootstrap_creates_everything_then_nothing(settings: Settings) -> None:
         # ACME account key: the task never needs that.
         first["tls_fullchain_parameter_arn"],
         first["tls_privkey_parameter_arn"],
+        first["jwt_secret_parameter_arn"],  # JWT_APP_SECRET (jwt on by default)
     }
+    jwt_secret = clients.ssm.get_parameter(Name=settings.jwt.secret_parameter, WithDecryption=True)
+    assert jwt_secret["Parameter"]["Type"] == "SecureString"
+    assert len(jwt_secret["Parameter"]["Value"]) >= 32
     assert (
         clients.ssm.get_parameter(Name=settings.advertise_ips_parameter)["Parameter"]["Value"]
         == "0.0.0.0"

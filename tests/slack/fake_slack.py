@@ -81,6 +81,14 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
+    def ephemerals(self, user: str | None = None) -> list[Call]:
+        """chat.postEphemeral calls (shown to one user, kept in no channel), for ``user``."""
+        return [
+            c
+            for c in self.calls_to("chat.postEphemeral")
+            if user is None or c.params.get("user") == user
+        ]
+
     def channel_posts(self, channel: str | None = None) -> list[Call]:
         """Top-level chat.postMessage calls (not thread replies)."""
         return [

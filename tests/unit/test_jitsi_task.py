@@ -56,7 +56,10 @@ def env(c: dict[str, Any]) -> dict[str, str]:
 
 def test_the_task_keeps_the_whole_contract() -> None:
     assert check(containers()) == []
-    assert check(containers(tcp_4443=True, jwt=True, jwt_secret_arn=f"{ARN}/jwt")) == []
+    assert (
+        check(containers(tcp_4443=True, jwt=True, jwt_app_id="app", jwt_secret_arn=f"{ARN}/jwt"))
+        == []
+    )
 
 
 def test_task_and_contract_pin_the_same_release_and_every_rule_names_its_source() -> None:
@@ -227,3 +230,124 @@ def test_sidecar_prints_one_embedded_metric_format_line(tmp_path: Any) -> None:
     }
     assert isinstance(emf["_aws"]["Timestamp"], int)
     assert _emf_line("not json: jicofo is down", tmp_path) is None
+
+
+JWT_ON = {"jwt": True, "jwt_app_id": "jitsi-chatops", "jwt_secret_arn": f"{ARN}/jwt/app-secret"}
+
+
+def test_jwt_settings_are_in_the_contract_with_their_sources() -> None:
+    rules = contract()["images"]["prosody"]
+    conditional = {r["name"]: r for r in [*rules["required"], *rules["values"]] if "when" in r}
+    assert set(conditional) == {
+        "JWT_APP_ID",
+        "JWT_APP_SECRET",
+        "JWT_ACCEPTED_ISSUERS",
+        "JWT_ACCEPTED_AUDIENCES",
+        "JWT_ALLOW_EMPTY",
+    }
+    assert conditional["JWT_APP_SECRET"]["secret"] is True
+    for rule in conditional.values():
+        assert rule["when"] == {"ENABLE_AUTH": "1", "AUTH_TYPE": "jwt"}
+        assert "jitsi-meet.cfg.lua:" in rule["source"]
+    agree = {a["name"]: a["images"] for a in contract()["agree"]}
+    assert agree == {
+        "ENABLE_AUTH": ["prosody", "jicofo", "web"],
+        "AUTH_TYPE": ["prosody", "jicofo"],
+        "ENABLE_GUESTS": ["prosody", "web"],
+    }
+
+
+def test_the_jwt_task_turns_auth_on_everywhere_with_the_secret_as_a_secret() -> None:
+    defs = containers(**JWT_ON)
+    assert check(defs) == []
+    prosody, jicofo, web = (by_name(defs, n) for n in ("prosody", "jicofo", "web"))
+    assert {k: env(prosody)[k] for k in ("ENABLE_AUTH", "AUTH_TYPE", "ENABLE_GUESTS")} == {
+        "ENABLE_AUTH": "1",
+        "AUTH_TYPE": "jwt",
+        "ENABLE_GUESTS": "0",
+    }
+    assert env(prosody)["JWT_ACCEPTED_AUDIENCES"] == "jitsi"
+    assert env(prosody)["JWT_ACCEPTED_ISSUERS"] == env(prosody)["JWT_APP_ID"] == "jitsi-chatops"
+    assert {"name": "JWT_APP_SECRET", "valueFrom": f"{ARN}/jwt/app-secret"} in prosody["secrets"]
+    assert "JWT_APP_SECRET" not in env(prosody)
+    assert (env(jicofo)["ENABLE_AUTH"], env(jicofo)["AUTH_TYPE"]) == ("1", "jwt")
+    assert (env(web)["ENABLE_AUTH"], env(web)["ENABLE_GUESTS"]) == ("1", "0")
+    lobby = containers(**JWT_ON, jwt_guests=True)
+    assert check(lobby) == []
+    assert env(by_name(lobby, "prosody"))["ENABLE_GUESTS"] == "1"
+    assert env(by_name(lobby, "web"))["ENABLE_GUESTS"] == "1"
+    # Guests are a part of JWT: alone they change nothing.
+    assert containers(jwt_guests=True) == containers()
+
+
+@pytest.mark.parametrize(
+    ("change", "container", "effect", "words"),
+    [
+        (
+            lambda d: _drop_secret(d, "prosody", "JWT_APP_SECRET"),
+            "prosody",
+            Effect.UNHEALTHY,
+            "JWT_APP_SECRET is missing",
+        ),
+        (
+            lambda d: _set(d, "prosody", "JWT_APP_SECRET", "plain"),
+            "prosody",
+            Effect.POLICY,
+            "JWT_APP_SECRET is in plain environment",
+        ),
+        (
+            lambda d: _set(d, "prosody", "JWT_APP_ID", ""),
+            "prosody",
+            Effect.UNHEALTHY,
+            "JWT_APP_ID is missing",
+        ),
+        (
+            lambda d: _set(d, "prosody", "JWT_ALLOW_EMPTY", "1"),
+            "prosody",
+            Effect.POLICY,
+            "JWT_ALLOW_EMPTY='1'",
+        ),
+        (
+            lambda d: _set(d, "prosody", "JWT_ACCEPTED_AUDIENCES", "*"),
+            "prosody",
+            Effect.POLICY,
+            "JWT_ACCEPTED_AUDIENCES",
+        ),
+        (
+            lambda d: _set(d, "jicofo", "ENABLE_AUTH", "0"),
+            "jicofo",
+            Effect.UNHEALTHY,
+            "ENABLE_AUTH='0' but prosody has '1'",
+        ),
+        (
+            lambda d: _set(d, "jicofo", "AUTH_TYPE", "internal"),
+            "jicofo",
+            Effect.UNHEALTHY,
+            "AUTH_TYPE='internal' but prosody has 'jwt'",
+        ),
+        (
+            lambda d: _set(d, "web", "ENABLE_GUESTS", "1"),
+            "web",
+            Effect.UNHEALTHY,
+            "ENABLE_GUESTS='1' but prosody has '0'",
+        ),
+    ],
+)
+def test_the_contract_catches_each_broken_jwt_setting(
+    change: Any, container: str, effect: Effect, words: str
+) -> None:
+    defs = deepcopy(containers(**JWT_ON))
+    change(defs)
+    found = [v for v in check(defs) if v.container == container]
+    assert any(v.effect is effect and words in v.message for v in found), found
+
+
+def _set(defs: list[dict[str, Any]], name: str, key: str, value: str) -> None:
+    c = by_name(defs, name)
+    c["environment"] = [e for e in c["environment"] if e["name"] != key]
+    c["environment"].append({"name": key, "value": value})
+
+
+def _drop_secret(defs: list[dict[str, Any]], name: str, key: str) -> None:
+    c = by_name(defs, name)
+    c["secrets"] = [s for s in c["secrets"] if s["name"] != key]

@@ -37,7 +37,7 @@ variable "enable_tcp_4443" {
 variable "jwt_enabled" {
   description = "Require JWT meeting links."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "recordings_bucket_enabled" {
