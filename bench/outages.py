@@ -78,9 +78,7 @@ class Rig:
     def step_seen(self, step: str, kind: str = "step_started") -> str | None:
         """The current job's id once its ``step`` has an event of ``kind``."""
         job = self.job()
-        if job and any(
-            e.get("step") == step and e.get("kind") == kind for e in self.events(job)
-        ):
+        if job and any(e.get("step") == step and e.get("kind") == kind for e in self.events(job)):
             return job
         return None
 
@@ -95,9 +93,7 @@ class Rig:
 
     def notices(self) -> list[Notice]:
         rows = self.r.xrange(self.keys.notices)
-        return [
-            Notice.from_fields({k.decode(): v.decode() for k, v in f.items()}) for _, f in rows
-        ]
+        return [Notice.from_fields({k.decode(): v.decode() for k, v in f.items()}) for _, f in rows]
 
     def audit_clean(self) -> bool:
         return self.p.cli("infra", "audit").code == 0
@@ -123,9 +119,21 @@ def rig(opts: Options, name: str, env: dict[str, str] | None = None) -> Iterator
             domain="meet.e2e.example",
             **services.https_front(emu),
         )
-        issued_certificate(settings)  # the NLB's TLS listener needs one
+        # What an operator's deploy has: a hosted zone (a start's preflight requires
+        # one), an issued certificate for the NLB's TLS listener, the base bootstrapped.
+        zone = AwsClients(settings).route53.create_hosted_zone(
+            Name="e2e.example", CallerReference=project
+        )
+        zone_id = str(zone["HostedZone"]["Id"]).rsplit("/", 1)[-1]
+        settings = settings.model_copy(update={"hosted_zone_id": zone_id})
+        issued_certificate(settings)
         bootstrap(settings, AwsClients(settings))
-        p = Platform({**platform_env(project, server.url, emu), **(env or {})}, settings, emu, tmp)
+        env = {
+            **platform_env(project, server.url, emu),
+            "JITSI_HOSTED_ZONE_ID": zone_id,
+            **(env or {}),
+        }
+        p = Platform(env, settings, emu, tmp)
         # One try per call: an outage must read as an outage at once.
         r = redis.Redis.from_url(server.url, socket_connect_timeout=1, retry=None)
         try:
@@ -251,9 +259,7 @@ def case_redis(opts: Options) -> list[Row]:
         with rig(opts, f"redis{seconds}") as g:
             worker = g.p.start_worker()
             follower = g.p.say_async("start")
-            job_id = wait_for(
-                lambda: g.step_seen("scale-up", "step_finished"), 60, "the scale-up"
-            )
+            job_id = wait_for(lambda: g.step_seen("scale-up", "step_finished"), 60, "the scale-up")
             _outage(g, seconds, worker)
             back = time.monotonic()
             wait_for(lambda: g.state() == "running", 120, "the start to converge")
@@ -283,7 +289,7 @@ def case_dead_worker(opts: Options) -> list[Row]:
         wait_for(lambda: g.step_seen("scale-up", "step_finished"), 60, "the scale-up")
         g.p.kill_worker(worker)
         killed = time.monotonic()
-        out, err = first.communicate(timeout=60)
+        out, _err = first.communicate(timeout=60)
         told_first = time.monotonic() - killed
         began = time.monotonic()
         second = g.p.say("start")
@@ -525,7 +531,7 @@ def case_unhealthy(opts: Options) -> list[Row]:
             t0 = time.monotonic()
             wait_for(lambda: g.job() is None, 120, "the start to end")
             took = time.monotonic() - t0
-            out, err = follower.communicate(timeout=60)
+            out, _err = follower.communicate(timeout=60)
         finally:
             control(g.p.emulator, "targets", {"mode": "auto"})
         check(follower.returncode == 1, f"exit {follower.returncode}")
@@ -547,7 +553,9 @@ def case_concurrent(opts: Options) -> list[Row]:
     with rig(opts, "concurrent") as g:
         g.p.start_worker()
         g.p.start_worker()  # two workers: the lock, not luck, keeps it to one
+        began = time.monotonic()
         outs = _forked_says(g.p, n, users, opts.tmp)
+        took = time.monotonic() - began
         codes = [c for c, _ in outs]
         jobs: set[str] = set()
         for _, text in outs:
@@ -557,12 +565,14 @@ def case_concurrent(opts: Options) -> list[Row]:
         streams = [k for k in g.r.scan_iter(f"{g.keys.prefix}:job:*:events")]
         check(all(c == 0 for c in codes), f"exit codes {sorted(set(codes))}")
         check(len(streams) == 1, f"{len(streams)} job streams")
+        check(len(jobs) == 1, f"replies named {len(jobs)} jobs")
         check(g.nlbs() == 1, f"{g.nlbs()} NLBs")
         stop_clean(g)
     return [
         (
             f"{n} `say start` from {users} users at once, 2 workers",
-            f"{len(streams)} lifecycle job, 1 NLB; all {n} exited 0",
+            f"{len(streams)} lifecycle job ({len(jobs)} job id in the replies), 1 NLB; "
+            f"all {n} exited 0 within {took:.1f} s",
         )
     ]
 
@@ -633,7 +643,12 @@ def case_config(opts: Options) -> list[Row]:
         check(res.code != 0, "a bad project name was accepted")
         check(_PROJECT.pattern in out, f"pattern not verbatim: {out[-500:]}")
         check("Traceback" not in out, "traceback")
-    return [("`JITSI_PROJECT_NAME=Bad_Name jitsi-bot status`", f"exit {res.code}, printed `{_PROJECT.pattern}`")]
+    return [
+        (
+            "`JITSI_PROJECT_NAME=Bad_Name jitsi-bot status`",
+            f"exit {res.code}, printed `{_PROJECT.pattern}`",
+        )
+    ]
 
 
 def case_idle(opts: Options) -> list[Row]:
@@ -730,8 +745,10 @@ def main() -> int:
                 print(f"  FAIL: {o.failure}", flush=True)
     failed = [o.number for o in outcomes if o.failure]
     total = sum(o.seconds for o in outcomes)
-    print(f"\nfield profile x{args.time_scale:g}; {len(outcomes)} cases in {total:.0f} s; "
-          f"failed: {failed or 'none'}")
+    print(
+        f"\nfield profile x{args.time_scale:g}; {len(outcomes)} cases in {total:.0f} s; "
+        f"failed: {failed or 'none'}"
+    )
     return 1 if failed else 0
 
 
