@@ -145,7 +145,11 @@ def rig(opts: Options, name: str, env: dict[str, str] | None = None) -> Iterator
 
 
 class Failed(Exception):
-    """The bot did not do what issue 11 asks."""
+    """The bot did not do what issue 11 asks; ``rows`` are what was measured before."""
+
+    def __init__(self, what: str, rows: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(what)
+        self.rows = rows or []
 
 
 def check(cond: object, what: str) -> None:
@@ -170,10 +174,13 @@ def stop_clean(g: Rig) -> None:
     check(g.audit_clean(), "`infra audit` not clean after the stop")
 
 
-def reap(proc: subprocess.Popen[str]) -> None:
+def reap(proc: subprocess.Popen[str]) -> str:
+    """Kill a `say` that may still follow; what it printed."""
     with contextlib.suppress(Exception):
         proc.kill()
-        proc.communicate(timeout=10)
+        out, err = proc.communicate(timeout=10)
+        return out + err
+    return ""
 
 
 # ---------------------------------------------------------------------------- cases
@@ -189,16 +196,33 @@ def case_sigkill(opts: Options) -> list[Row]:
         g.p.start_worker()
         # Learn the steps of this platform's start and stop from one clean run.
         res = g.p.say("start")
-        check(res.code == 0, "baseline start failed")
+        check(res.code == 0, f"baseline start failed: {res.stdout[-1500:]}{res.stderr[-800:]}")
         start_steps = _steps(res)
         res = g.p.say("stop")
-        check(res.code == 0, "baseline stop failed")
+        check(res.code == 0, f"baseline stop failed: {res.stdout[-1500:]}{res.stderr[-800:]}")
         stop_steps = _steps(res)
         check(start_steps and stop_steps, "no steps seen")
+        failures = []
         for kind, steps in (("start", start_steps), ("stop", stop_steps)):
             for step in steps:
-                rows.append(_kill_at(g, kind, step))
+                try:
+                    rows.append(_kill_at(g, kind, step))
+                except (Failed, TimeoutError) as exc:
+                    rows.append((f"SIGKILL at {kind} step `{step}`", f"FAIL: {exc}"))
+                    failures.append(f"{kind}:{step}")
+                    _recover(g)
+        if failures:
+            raise Failed(f"steps failed: {', '.join(failures)}", rows)
     return rows
+
+
+def _recover(g: Rig) -> None:
+    """After a failed step: a live worker, the platform stopped, for the next step."""
+    if not any(w.poll() is None for w in g.p.workers):
+        g.p.start_worker()
+    with contextlib.suppress(Exception):
+        wait_for(lambda: g.job() is None, 120, "the job to end")
+    g.p.say("stop")
 
 
 def _steps(res: Any) -> list[str]:
@@ -212,7 +236,14 @@ def _kill_at(g: Rig, kind: str, step: str) -> Row:
         start_and_wait(g)
     follower = g.p.say_async(kind)
     try:
-        job_id = wait_for(lambda: g.step_seen(step), 90, f"{kind} step {step}", step=0.005)
+        try:
+            job_id = wait_for(lambda: g.step_seen(step), 90, f"{kind} step {step}", step=0.005)
+        except TimeoutError:
+            out = reap(follower)
+            raise Failed(
+                f"{kind} step {step} never started; state {g.state()}, job {g.job()}; "
+                f"the `say` printed: {out[-1200:]}"
+            ) from None
         [worker] = [w for w in g.p.workers if w.poll() is None]
         g.p.kill_worker(worker)
         killed = time.monotonic()
@@ -733,6 +764,7 @@ def main() -> int:
                 o.rows = fn(opts)
             except Failed as exc:
                 o.failure = str(exc)
+                o.rows = exc.rows
             except Exception:
                 o.failure = traceback.format_exc()
             o.seconds = time.monotonic() - began
