@@ -117,7 +117,8 @@ def rig(opts: Options, name: str, env: dict[str, str] | None = None) -> Iterator
             redis_url=server.url,
             aws_endpoint_url=emu,
             domain="meet.e2e.example",
-            **services.https_front(emu),
+            # The emulator answers its state before its HTTPS front is listening.
+            **wait_for(lambda: services.https_front(emu), 30, "the HTTPS front"),  # type: ignore[arg-type]
         )
         # What an operator's deploy has: a hosted zone (a start's preflight requires
         # one), an issued certificate for the NLB's TLS listener, the base bootstrapped.
@@ -230,6 +231,26 @@ def _steps(res: Any) -> list[str]:
     return list(dict.fromkeys(str(x["step"]) for x in res.events("step_started")))
 
 
+def _await_step(g: Rig, follower: subprocess.Popen[str], step: str, timeout: float) -> str:
+    """The follower's job id once ``step`` started, read as the events arrive (a
+    blocking XREAD): the last stop step lasts about 0.1 s, shorter than a poll."""
+    assert follower.stdout is not None
+    reply = json.loads(follower.stdout.readline() or "{}")
+    job_id = reply.get("job_id")
+    if not job_id:
+        raise TimeoutError(f"no job in the reply: {reply}")
+    stream, last = g.keys.job_events(job_id), "0"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for _, entries in g.r.xread({stream: last}, block=200) or []:
+            for entry_id, fields in entries:
+                last = entry_id
+                e = json.loads(fields[b"event"])
+                if e.get("step") == step and e.get("kind") == "step_started":
+                    return str(job_id)
+    raise TimeoutError(f"step {step} of job {job_id}")
+
+
 def _kill_at(g: Rig, kind: str, step: str) -> Row:
     label = f"SIGKILL at {kind} step `{step}`"
     if kind == "stop":
@@ -237,7 +258,7 @@ def _kill_at(g: Rig, kind: str, step: str) -> Row:
     follower = g.p.say_async(kind)
     try:
         try:
-            job_id = wait_for(lambda: g.step_seen(step), 90, f"{kind} step {step}", step=0.005)
+            job_id = _await_step(g, follower, step, 90)
         except TimeoutError:
             out = reap(follower)
             raise Failed(
