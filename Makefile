@@ -52,6 +52,7 @@ bench: $(STAMP) system-deps
 	$(PY) bench/ack_latency.py
 	$(PY) bench/lifecycle.py
 	$(PY) bench/footprint.py
+	$(PY) bench/outages.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
