@@ -191,7 +191,7 @@ class App:
         return AwsClients(self.settings, retry_config=config)
 
     @cached_property
-    def _aws(self) -> tuple[PlatformParts, NlbIngress]:
+    def _aws(self) -> tuple[PlatformParts, NlbIngress | None]:
         from infra.aws.parts import aws_parts
 
         clients = self.aws_clients
@@ -210,7 +210,8 @@ class App:
 
     @property
     def nlb(self) -> NlbIngress | None:
-        """The NLB ingress itself (None with given parts), for its CloudWatch metrics."""
+        """The NLB ingress itself (None with given parts or in direct mode), for its
+        CloudWatch metrics."""
         return None if self.given_parts is not None else self._aws[1]
 
     def diagnose(self) -> list[Finding]:
