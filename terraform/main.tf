@@ -447,7 +447,7 @@ locals {
   }))
 
   # Optional parts, merged into the containers they name (see "features" in task.json).
-  jitsi_features = [for name, on in { jwt = var.jwt_enabled, tcp_4443 = var.enable_tcp_4443 } : local.jitsi.features[name] if on]
+  jitsi_features = [for name, on in { jwt = var.jwt_enabled, tcp_4443 = var.enable_tcp_4443, direct = var.ingress == "direct" } : local.jitsi.features[name] if on]
 
   containers = [
     for c in local.jitsi.containers : merge(c, {
@@ -456,7 +456,10 @@ locals {
         for k, v in merge(c.environment, [for f in local.jitsi_features : try(f[c.name].environment, {})]...) :
         { name = k, value = v }
       ]
-      secrets      = concat(c.secrets, flatten([for f in local.jitsi_features : try(f[c.name].secrets, [])]))
+      secrets = [
+        for s in concat(c.secrets, flatten([for f in local.jitsi_features : try(f[c.name].secrets, [])])) : s
+        if !contains(flatten([for f in local.jitsi_features : try(f[c.name].drop_secrets, [])]), s.name)
+      ]
       portMappings = concat(c.portMappings, flatten([for f in local.jitsi_features : try(f[c.name].portMappings, [])]))
     })
   ]
@@ -609,7 +612,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "recordings" {
 
 module "jvb_nlb" {
   source = "./modules/jvb-nlb"
-  count  = var.nlb_enabled ? 1 : 0
+  # Direct mode has no load balancer at all (docs/ingress.md).
+  count = var.nlb_enabled && var.ingress == "nlb" ? 1 : 0
 
   name_prefix          = var.project_name
   vpc_id               = aws_vpc.this.id
@@ -627,7 +631,7 @@ module "jvb_nlb" {
 }
 
 resource "aws_route53_record" "nlb" {
-  count = var.hosted_zone_id != null && var.nlb_enabled ? 1 : 0
+  count = var.hosted_zone_id != null && var.nlb_enabled && var.ingress == "nlb" ? 1 : 0
 
   zone_id = data.aws_route53_zone.this[0].zone_id
   name    = var.domain

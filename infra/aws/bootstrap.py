@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bot.config import Settings
+from bot.model import IngressKind
 from infra.aws import naming
 from infra.aws.bootstrap_certificate import ensure_certificate
 from infra.aws.bootstrap_network import Recorder, ensure_network
@@ -234,6 +235,7 @@ def _containers(rec: Recorder) -> list[dict[str, Any]]:
         jicofo_password_arn=rec.result["jicofo_password_parameter_arn"],
         jvb_password_arn=rec.result["jvb_password_parameter_arn"],
         tcp_4443=s.enable_tcp_4443,
+        direct=s.ingress is IngressKind.DIRECT,
     )
     return container_definitions(inputs)
 

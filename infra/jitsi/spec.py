@@ -21,7 +21,7 @@ _PLACEHOLDER = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
 JVB = "jvb"
 # The JVM's own memory (metaspace, threads, native buffers) lives outside -Xmx.
 JVB_HEAP_PERCENT = 75
-FEATURES = ("jwt", "tcp_4443")
+FEATURES = ("jwt", "tcp_4443", "direct")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,7 @@ class TaskInputs:
     jwt_secret_arn: str = ""
     jwt: bool = False
     tcp_4443: bool = False
+    direct: bool = False  # ingress=direct: JVB finds its address by STUN, no NLB addresses
 
 
 @cache
@@ -121,7 +122,11 @@ def container_definitions(inputs: TaskInputs) -> list[dict[str, Any]]:
             "memory": int(c["memory"]),
             # Terraform's `for k, v in map` walks keys in lexical order; so do we.
             "environment": [{"name": k, "value": env[k]} for k in sorted(env)],
-            "secrets": [*c["secrets"], *(s for e in extras for s in e.get("secrets", []))],
+            "secrets": [
+                s
+                for s in [*c["secrets"], *(s for e in extras for s in e.get("secrets", []))]
+                if s["name"] not in {d for e in extras for d in e.get("drop_secrets", [])}
+            ],
             "portMappings": [
                 *c["portMappings"],
                 *(p for e in extras for p in e.get("portMappings", [])),
