@@ -4,7 +4,7 @@ own public IP reaches that task's jitsi-web, with no load balancer in between.
 For such a name it finds the RUNNING task (of the account) whose interface holds one
 of the record's addresses, and the certificate its web container is handed: the PEM
 SecureStrings ``/{project}/tls/fullchain`` and ``/{project}/tls/privkey`` (the project
-is the task's cluster name without ``-cluster``; failing that, any project's pair).
+is the cluster's ``jitsi:project`` tag, else its name without ``-cluster``).
 No certificate stored: the handshake fails, as a browser would see it; web not yet
 HEALTHY: the connection closes without an answer (nginx is not listening yet).
 """
@@ -71,18 +71,21 @@ def _secure(ssm: Any, name: str) -> str | None:
     return str(value) if value else None
 
 
+def _project(ecs: Any, cluster: str) -> str:
+    """The project a cluster belongs to: its ``jitsi:project`` tag, else its name."""
+    found = ecs.clusters.get(cluster)
+    for tag in (getattr(found, "tags", None) or []) if found is not None else []:
+        if tag.get("key") == "jitsi:project" and tag.get("value"):
+            return str(tag["value"])
+    return cluster.removesuffix("-cluster")
+
+
 def _pems(ecs: Any, cluster: str) -> tuple[str, str] | None:
+    """The project's stored certificate and key; another project's never stand in."""
     ssm = get_backend("ssm")[ecs.account_id][ecs.region_name]
-    project = cluster.removesuffix("-cluster")
-    names = [f"/{project}"]
-    names += sorted(
-        {n.rsplit("/" + FULLCHAIN, 1)[0] for n in ssm._parameters if n.endswith("/" + FULLCHAIN)}
-    )
-    for prefix in names:
-        chain, key = _secure(ssm, f"{prefix}/{FULLCHAIN}"), _secure(ssm, f"{prefix}/{PRIVKEY}")
-        if chain and key:
-            return chain, key
-    return None
+    prefix = f"/{_project(ecs, cluster)}"
+    chain, key = _secure(ssm, f"{prefix}/{FULLCHAIN}"), _secure(ssm, f"{prefix}/{PRIVKEY}")
+    return (chain, key) if chain and key else None
 
 
 def route(state: EmulatorState, host: str) -> DirectRoute | None:
