@@ -1,10 +1,11 @@
 """Direct mode's time to URL under the emulator's field profile (scaled), against its
 lower bound: the domain's record is written the moment the task's public IP exists
-(with its interface, task PENDING) and must be INSYNC; the containers must be healthy.
+(its interface is made with the task, before PROVISIONING ends) and must be INSYNC;
+the containers must be healthy.
 
-    bound = max(task_pending + dns_insync, task_running + container_healthy)
+    bound = max(dns_insync, task_running + container_healthy)
 
-With the field profile's figures: max(10 + 60, 40 + 20) = 70 s nominal (docs/ingress.md).
+With the field profile's figures: max(60, 40 + 20) = 60 s nominal (docs/ingress.md).
 """
 
 from __future__ import annotations
@@ -41,11 +42,11 @@ ALICE = Actor(UserId("console:alice"), "general", ChatPlatform.CONSOLE, "alice")
 def direct_bound(profile: Profile) -> float:
     """The direct start's lower bound in the profile's (scaled) seconds."""
     d = profile.delays
-    return max(d.task_pending + d.dns_insync, d.task_running + d.container_healthy)
+    return max(d.dns_insync, d.task_running + d.container_healthy)
 
 
-def test_the_field_profiles_direct_bound_is_70_s_nominal() -> None:
-    assert direct_bound(Profile("field")) == 70.0
+def test_the_field_profiles_direct_bound_is_60_s_nominal() -> None:
+    assert direct_bound(Profile("field")) == 60.0
 
 
 @pytest.fixture(scope="module")
