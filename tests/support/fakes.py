@@ -395,6 +395,9 @@ class FakeDns:
         self.w.dns = None
         self.w.dns_changed_at = self.w.clock.monotonic()
 
+    def current_target(self) -> DnsTarget | None:
+        return self.w.dns if self.enabled else None
+
     def in_sync(self) -> bool:
         if not self.enabled:
             return True

@@ -13,6 +13,7 @@ from bot.events import Event, EventKind
 from bot.lifecycle import Lifecycle
 from bot.model import AddressTarget, IngressKind, JobKind
 from bot.state import DesiredState, PlatformState
+from infra.drift import DriftRepair
 from tests.support.fakes import RecordingSink
 from tests.unit.test_lifecycle import ALICE, RUNNING, make, spec
 
@@ -192,3 +193,33 @@ def test_switching_from_direct_to_nlb_strands_nothing() -> None:
     sink = deps.sink
     assert isinstance(sink, RecordingSink)
     assert [e for e in sink.events if e.kind is EventKind.AUDIT][-1].data["clean"] is True
+
+
+class Announced:
+    """What the reconciler's repairs announce (``Guards.announce``)."""
+
+    def __init__(self) -> None:
+        self.notices: list[tuple[str, dict[str, object]]] = []
+
+    def announce(self, kind: object, text: str, **data: object) -> None:
+        self.notices.append((text, data))
+
+
+def test_a_replaced_task_gets_the_record_back_and_the_old_address_is_let_go() -> None:
+    life, cloud, _, _, clock, _ = direct()
+    assert life.run(spec(JobKind.START)).ok
+    old = cloud.public_ip()
+    announced = Announced()
+    repair = DriftRepair(life.deps.parts, announced)  # type: ignore[arg-type]
+    assert repair.repair(lambda: True) == []  # in step: nothing to do, nothing announced
+    assert announced.notices == []
+    # ECS replaces a failed task: a new one with a new address; the old one is released.
+    cloud.sessions += 1
+    cloud.task_generation += 1
+    cloud.task_started_at = clock.monotonic() - 100
+    assert _dangling(cloud)
+    assert repair.repair(lambda: True) == ["DNS record"]
+    assert cloud.dns == AddressTarget((cloud.public_ip(),), 30) and not _dangling(cloud)
+    (text, data) = announced.notices[0]
+    assert old in text and data["now"] == [cloud.public_ip()]
+    assert repair.repair(lambda: True) == []
