@@ -240,7 +240,9 @@ class App:
             return self.given_source
         from infra.idle_sources import build_source  # boto3 too: see _aws
 
-        return build_source(self.settings, self.clock, self.nlb)
+        # Direct mode has no NLB but the same AWS clients (the sidecar's metric).
+        clients = None if self.given_parts is not None else self.aws_clients
+        return build_source(self.settings, self.clock, self.nlb, clients)
 
     # -- the worker's jobs -------------------------------------------------------
 

@@ -223,3 +223,15 @@ def test_a_replaced_task_gets_the_record_back_and_the_old_address_is_let_go() ->
     (text, data) = announced.notices[0]
     assert old in text and data["now"] == [cloud.public_ip()]
     assert repair.repair(lambda: True) == []
+
+
+def test_idle_detection_reads_the_sidecars_metric_in_direct_mode_too() -> None:
+    from adapters.wiring import App
+    from infra.idle_sources import ParticipantsMetricSource
+
+    settings = direct_settings().model_copy(
+        update={"aws_endpoint_url": "http://127.0.0.1:9", "redis_url": "redis://127.0.0.1:9/0"}
+    )
+    app = App(settings)
+    assert app.nlb is None  # no load balancer, no NLB metrics...
+    assert isinstance(app.participants, ParticipantsMetricSource)  # ...the same count
