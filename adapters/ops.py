@@ -212,7 +212,8 @@ def cost(app: App, hours: float | None, as_json: bool) -> int:
         "always-on",
         "saving",
         title=f"Sessions of {app.settings.average_session_hours:g} h; "
-        "NLB and IPv4 bill per started hour",
+        + ("the task's IPv4 bills" if c.direct else "NLB and IPv4 bill")
+        + " per started hour",
     )
     for label, h, od, ao in rows:
         saving = f"{(ao - od) / ao * 100:+.0f}%" if ao and od is not None else "unknown"

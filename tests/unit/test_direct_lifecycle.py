@@ -235,3 +235,23 @@ def test_idle_detection_reads_the_sidecars_metric_in_direct_mode_too() -> None:
     app = App(settings)
     assert app.nlb is None  # no load balancer, no NLB metrics...
     assert isinstance(app.participants, ParticipantsMetricSource)  # ...the same count
+
+
+def test_direct_costs_no_nlb_hour_and_one_ipv4_x86_and_arm() -> None:
+    from bot.config import CpuArchitecture
+    from bot.cost import CostModel
+    from tests.unit.test_lifecycle import PRICES
+
+    x86 = CostModel(direct_settings(), PRICES)
+    assert x86.nlb_hour == 0.0
+    assert x86.running_hour == pytest.approx(0.20248)
+    # Two hours and a bit: three started hours of the task's IPv4, Fargate per second.
+    seconds = 2 * 3600 + 60
+    assert x86.session_cost(seconds) == pytest.approx(0.19748 * seconds / 3600 + 3 * 0.005)
+    arm = CostModel(
+        direct_settings().model_copy(update={"cpu_architecture": CpuArchitecture.ARM64}), PRICES
+    )
+    assert arm.running_hour == pytest.approx(4 * 0.03238 + 8 * 0.00356 + 0.005)  # 0.163
+    nlb = CostModel(Settings(), PRICES)
+    assert nlb.running_hour is not None and x86.running_hour is not None
+    assert nlb.running_hour - x86.running_hour == pytest.approx(0.0225 + 2 * 0.005)
