@@ -351,5 +351,7 @@ def expected_containers(settings: Settings, clients: AwsClients) -> dict[str, st
     """Container name -> image of the task definition ``bootstrap`` would register now
     (``jitsi-bot doctor`` compares the service's registered one with it)."""
     rec = Recorder(settings, clients, lambda _msg: None, TagSet(settings.project_name))
-    rec.result["advertise_ips_parameter_arn"] = ""  # only the names and images are read
+    # Only the names and images are read: the parameters' ARNs may be blank.
+    for key in ("advertise_ips", *(f"{who}_password" for who in naming.XMPP_ACCOUNTS)):
+        rec.result[f"{key}_parameter_arn"] = ""
     return {c["name"]: c["image"] for c in _containers(rec)}
