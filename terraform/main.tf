@@ -789,6 +789,17 @@ data "aws_iam_policy_document" "bot" {
   }
 
   dynamic "statement" {
+    # Direct mode: the preflight reads the stored certificate (docs/ingress.md).
+    for_each = var.ingress == "direct" ? [1] : []
+
+    content {
+      sid       = "DirectCertificate"
+      actions   = ["ssm:GetParameter"]
+      resources = ["${local.parameter_arn}/tls/*"]
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.jwt_enabled ? [1] : []
 
     content {
