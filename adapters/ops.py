@@ -18,6 +18,7 @@ from adapters.console.term import error_line, terminal
 from adapters.wiring import App
 from bot.cost import money, rounded
 from bot.errors import CloudError
+from bot.model import IngressKind
 from bot.state import DesiredState, PlatformState, PlatformStatus
 from infra import jobs
 from infra.tls_renewal import DAILY_SECONDS
@@ -62,6 +63,7 @@ def status(app: App, as_json: bool) -> int:
         return _status_without_aws(app, stored, exc, as_json)
     running = seen.service is not None and seen.service.running_count > 0
     ingress = seen.ingress
+    nlb = ingress if ingress and ingress.kind is IngressKind.NLB else None
     per_hour = rounded(app.costs.running_hour, 5) if running else 0.0
     data = {
         "desired": stored.desired.value,
@@ -72,8 +74,10 @@ def status(app: App, as_json: bool) -> int:
         "url": stored.url,
         "job_id": stored.job_id,
         "ingress": ingress.kind.value if ingress else None,
-        "nlb_dns_name": ingress.dns_name if ingress else None,
-        "nlb_state": ingress.state if ingress else None,
+        "nlb_dns_name": nlb.dns_name if nlb else None,
+        "nlb_state": nlb.state if nlb else None,
+        # Direct mode: the task's own address, where the domain's A record points.
+        "public_ip": ingress.addresses[0] if ingress and not nlb and ingress.addresses else None,
         "service": asdict(seen.service) if seen.service else None,
         "tasks": [asdict(t) for t in seen.tasks],
         "targets": [asdict(t) for t in ingress.targets] if ingress else [],
@@ -92,8 +96,13 @@ def status(app: App, as_json: bool) -> int:
     )
     if data["url"]:
         console.print(f"Meeting URL: {data['url']}")
-    if ingress:
-        console.print(f"{ingress.kind.value.upper()}: {ingress.dns_name} ({ingress.state})")
+    if nlb:
+        console.print(f"NLB: {nlb.dns_name} ({nlb.state})")
+    elif ingress:
+        console.print(
+            f"Direct: {ingress.dns_name} -> task public IP {data['public_ip'] or 'not yet'} "
+            f"(task {ingress.state}, no load balancer)"
+        )
     if ingress and ingress.targets:
         table = Table("target group", "target", "port", "health")
         for t in ingress.targets:
@@ -208,7 +217,8 @@ def cost(app: App, hours: float | None, as_json: bool) -> int:
         "always-on",
         "saving",
         title=f"Sessions of {app.settings.average_session_hours:g} h; "
-        "NLB and IPv4 bill per started hour",
+        + ("the task's IPv4 bills" if c.direct else "NLB and IPv4 bill")
+        + " per started hour",
     )
     for label, h, od, ao in rows:
         saving = f"{(ao - od) / ao * 100:+.0f}%" if ao and od is not None else "unknown"

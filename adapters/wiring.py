@@ -254,7 +254,7 @@ class App:
         return clients
 
     @cached_property
-    def _aws(self) -> tuple[PlatformParts, NlbIngress]:
+    def _aws(self) -> tuple[PlatformParts, NlbIngress | None]:
         from infra.aws.parts import aws_parts
 
         clients = self.aws_clients
@@ -273,7 +273,8 @@ class App:
 
     @property
     def nlb(self) -> NlbIngress | None:
-        """The NLB ingress itself (None with given parts), for its CloudWatch metrics."""
+        """The NLB ingress itself (None with given parts or in direct mode), for its
+        CloudWatch metrics."""
         return None if self.given_parts is not None else self._aws[1]
 
     def diagnose(self) -> list[Finding]:
@@ -302,7 +303,9 @@ class App:
             return self.given_source
         from infra.idle_sources import build_source  # boto3 too: see _aws
 
-        return build_source(self.settings, self.clock, self.nlb)
+        # Direct mode has no NLB but the same AWS clients (the sidecar's metric).
+        clients = None if self.given_parts is not None else self.aws_clients
+        return build_source(self.settings, self.clock, self.nlb, clients)
 
     # -- the worker's jobs -------------------------------------------------------
 

@@ -18,6 +18,7 @@ from bot.config_chat import MatrixSettings, SlackSettings
 from bot.config_idle import BudgetSettings, IdleSettings, ScheduleSettings
 from bot.config_jwt import JwtSettings
 from bot.config_terraform import TerraformSettings
+from bot.model import IngressKind
 
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
@@ -83,6 +84,11 @@ class Settings(BaseModel):
     # none: the one named ecr-pullthroughcache/<project>-hub.
     image_cache_secret_arn: str | None = None
     nlb_driver: NlbDriver = NlbDriver.BOTO3
+    # The way in: an on-demand NLB, or the task's own public IP (docs/ingress.md).
+    ingress: IngressKind = IngressKind.NLB
+    # direct: the A record's TTL. Low, because the address changes every session and
+    # resolvers keep the old one this long after a restart.
+    direct_dns_ttl_seconds: int = Field(default=30, ge=1, le=3600)
     deregistration_delay_seconds: int = Field(default=5, ge=0, le=3600)
 
     price_region: str = ""  # defaults to aws_region

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
 from bot.config import CpuArchitecture, Settings
-from bot.model import BillableResource, ResourceKind
+from bot.model import BillableResource, IngressKind, ResourceKind
 
 HOURS_PER_MONTH = 730.0
 FARGATE_MINIMUM_SECONDS = 60.0
@@ -109,22 +109,35 @@ class CostModel:
         return s.task_vcpu * p.fargate_vcpu_hour + s.task_memory_gb * p.fargate_gb_hour
 
     @property
+    def direct(self) -> bool:
+        """No load balancer: the task's own public IP is the way in."""
+        return self.settings.ingress is IngressKind.DIRECT
+
+    @property
     def nlb_hour(self) -> float | None:
-        """The NLB and its public addresses (one per zone), excluding traffic (NLCU)."""
+        """The NLB and its public addresses (one per zone), excluding traffic (NLCU);
+        nothing in direct mode."""
         p = self.prices
         if p is None:
             return None
+        if self.direct:
+            return 0.0
         return p.nlb_hour + self.settings.nlb_availability_zones * p.public_ipv4_hour
 
     def running_items(self) -> list[LineItem]:
         s, p = self.settings, self.prices
         arch = "ARM" if s.cpu_architecture is CpuArchitecture.ARM64 else "x86"
-        return [
+        task = [
             LineItem(
                 f"Fargate task {s.task_vcpu:g} vCPU / {s.task_memory_gb:g} GB ({arch})",
                 self.task_hour,
             ),
             LineItem("Task public IPv4 address", None if p is None else p.public_ipv4_hour),
+        ]
+        if self.direct:
+            return task
+        return [
+            *task,
             LineItem("Network Load Balancer", None if p is None else p.nlb_hour),
             LineItem(
                 f"NLB public IPv4 addresses ({s.nlb_availability_zones} zones)",

@@ -117,6 +117,7 @@ class IngressKind(StrEnum):
     """The way clients reach the meeting."""
 
     NLB = "nlb"  # an on-demand Network Load Balancer in front of the task
+    DIRECT = "direct"  # the task's own public IP, an A record with a low TTL
 
 
 @dataclass(frozen=True, slots=True)

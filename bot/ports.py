@@ -113,6 +113,9 @@ class Dns(Protocol):
     def delete(self) -> None:
         """Remove the domain's record, whatever it points at; nothing when absent."""
 
+    def current_target(self) -> DnsTarget | None:
+        """What the domain's record points at now; None when there is none (or no zone)."""
+
     def in_sync(self) -> bool:
         """Whether every authoritative name server answers with the domain's record as
         it stands (Route 53: the last change is INSYNC). Works after a worker restart:

@@ -39,6 +39,15 @@ INGRESS_STEP_LABELS: dict[IngressKind, dict[str, str]] = {
         "dns-delete": "Remove the DNS alias",
         "remove-ingress": "Delete listeners, NLB and target groups",
     },
+    IngressKind.DIRECT: {
+        "ingress": "Direct: the task's own public IP (no load balancer)",
+        "register": "Task running with a private IP",
+        "dns": "DNS A record at the task's public IP",
+        "dns-sync": "DNS A record in sync on every Route 53 server",
+        "healthy": "Task healthy with its public IP",
+        "dns-delete": "Remove the DNS A record (before the address is released)",
+        "remove-ingress": "Nothing to remove (no load balancer)",
+    },
 }
 
 

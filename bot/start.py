@@ -8,6 +8,8 @@ waiting: a stop asked for meanwhile wins, and what was made is removed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.containers import first_failure, healthy, progress
 from bot.cost import money, rounded
 from bot.errors import BotError, Cancelled, CloudError
@@ -114,19 +116,20 @@ def _bring_up(run: JobRun) -> str | None:
         # Tasks ECS stopped before this start (kept visible for an hour) are not ours to judge.
         earlier = {t.arn for t in compute.tasks(include_stopped=True)}
         compute.scale(1)
+    # A way in that is the task's own address: the record is written the moment the
+    # address exists (with the task's interface, long before it runs), so Route 53's
+    # propagation overlaps the task's start instead of following it.
+    early_dns = not ingress.advertises and run.parts.dns.enabled
+    if early_dns:
+        _point_domain(run, lambda: _new_tasks(run, earlier))
     with step("register"):
         tasks = run.wait(
             "register", "the task's private IP", lambda: _running(run, earlier), bool, count
         )
         run.retry("register", "the task to be registered", lambda: ingress.attach(tasks))
     run.check_cancel()
-    if run.parts.dns.enabled:
-        with step("dns"):
-            run.parts.dns.upsert(_dns_target(run, tasks))
-        # A URL announced before every Route 53 server has the record sends people
-        # to a name server that answers "no such name" (and their resolver caches it).
-        with step("dns-sync"):
-            run.wait("dns-sync", "DNS to be in sync", run.parts.dns.in_sync, bool, _sync_note)
+    if run.parts.dns.enabled and not early_dns:
+        _point_domain(run, lambda: tasks)
     with step("containers"):
         run.wait(
             "containers",
@@ -142,9 +145,33 @@ def _bring_up(run: JobRun) -> str | None:
     return ready.address or None
 
 
+def _point_domain(run: JobRun, tasks: Callable[[], list[Task]]) -> None:
+    """Upsert the domain's record at the ingress's target and wait until it is INSYNC."""
+    with run.report.step("dns"):
+        run.parts.dns.upsert(_dns_target(run, tasks))
+    # A URL announced before every Route 53 server has the record sends people
+    # to a name server that answers "no such name" (and their resolver caches it).
+    with run.report.step("dns-sync"):
+        run.wait("dns-sync", "DNS to be in sync", run.parts.dns.in_sync, bool, _sync_note)
+    run.check_cancel()
+
+
+def _new_tasks(run: JobRun, earlier: set[str]) -> list[Task]:
+    """This start's tasks in any state (an address may exist before a private IP shows);
+    fails like ``_running`` when ECS stops one."""
+    tasks = _unfailed(run, earlier)
+    return [t for t in tasks if t.arn not in earlier and t.desired_status == "RUNNING"]
+
+
 def _running(run: JobRun, earlier: set[str]) -> list[Task]:
     """The service's running tasks with an address; fails as soon as ECS stops a new one
     for a reason of its own (a container exited, a health check failed, a secret is missing)."""
+    tasks = _unfailed(run, earlier)
+    return [t for t in tasks if t.private_ip and t.desired_status == "RUNNING"]
+
+
+def _unfailed(run: JobRun, earlier: set[str]) -> list[Task]:
+    """The service's tasks, stopped ones included; raises once ECS stopped a new one."""
     tasks = run.parts.compute.tasks(include_stopped=True)
     failed = first_failure(tasks, ignore=earlier)
     if failed:
@@ -153,7 +180,7 @@ def _running(run: JobRun, earlier: set[str]) -> list[Task]:
             "Its containers' logs are in CloudWatch Logs; docs/jitsi.md lists what each "
             "docker-jitsi-meet image needs (jitsi-bot infra bootstrap recreates the task).",
         )
-    return [t for t in tasks if t.private_ip and t.desired_status == "RUNNING"]
+    return tasks
 
 
 def _sync_note(insync: bool) -> str:
@@ -189,11 +216,11 @@ def _wait_meeting_page(run: JobRun) -> None:
     )
 
 
-def _dns_target(run: JobRun, tasks: list[Task]) -> DnsTarget:
+def _dns_target(run: JobRun, tasks: Callable[[], list[Task]]) -> DnsTarget:
     target = run.wait(
         "dns",
         "the address the domain points at",
-        lambda: run.parts.ingress.dns_target(tasks),
+        lambda: run.parts.ingress.dns_target(tasks()),
         lambda t: t is not None,
         lambda t: "known" if t is not None else "not yet known",
     )

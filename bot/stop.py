@@ -38,13 +38,16 @@ def tear_down(
     if rollback and run.deps.store.status().state is not PlatformState.STOPPING:
         run.save(PlatformState.STOPPING)
     parts, step = run.parts, run.report.step
-    with step("scale-down"):
-        parts.compute.scale(0)
-    # The domain goes first: a record must never point at an address that is being
-    # released (whoever gets it next would receive the meeting's visitors).
+    # The domain goes first, before the task is told to stop: a record must never
+    # point at an address that is being released (whoever gets it next would receive
+    # the meeting's visitors; in direct mode the address is the task's own). A stop
+    # killed anywhere from here on leaves either a live task behind the record or no
+    # record at all.
     if parts.dns.enabled:
         with step("dns-delete"):
             parts.dns.delete()
+    with step("scale-down"):
+        parts.compute.scale(0)
     ingress = parts.ingress
     with step("remove-ingress"):
         ingress.remove(run.report.note)

@@ -5,7 +5,9 @@ together, repaired by the reconciler (``infra.reconciler``):
   the running task; register it and deregister the old ones;
 - the NLB was recreated under the running task: its addresses changed, the task's JVB
   still advertises the old ones (it reads ``JVB_ADVERTISE_IPS`` once, at start);
-  publish the new ones and redeploy the service, then bring the new task up.
+  publish the new ones and redeploy the service, then bring the new task up;
+- direct mode, the task was replaced (ECS restarts one that fails): it has a new
+  public IP and the old one was released; point the domain's record at the new one.
 
 Each repair is announced as a REPAIR notice, like the reconciler's own.
 """
@@ -16,7 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from bot.events import NoticeKind
-from bot.model import Task
+from bot.model import AddressTarget, Task
 from bot.ports import PlatformParts
 from infra.guard import Guards
 
@@ -37,7 +39,10 @@ class DriftRepair:
         tasks = self._tasks()
         if not tasks:
             return []
-        if self.parts.ingress.advertises and self._advertised_stale(tasks, bring_up):
+        if not self.parts.ingress.advertises:
+            # No targets to check: the record is the only thing that leads to the task.
+            return ["DNS record"] if self._record_stale(tasks) else []
+        if self._advertised_stale(tasks, bring_up):
             return ["stale advertised addresses"]
         if self._targets_stale(tasks):
             return ["targets"]
@@ -82,6 +87,32 @@ class DriftRepair:
             advertised=told,
             reachable=reachable,
             redeployed=[t.arn for t in stale],
+            saved_per_hour=0.0,
+        )
+        return True
+
+    def _record_stale(self, tasks: Sequence[Task]) -> bool:
+        """Direct mode: re-point the record when it is not the running task's address."""
+        dns = self.parts.dns
+        if not dns.enabled:
+            return False
+        wanted = self.parts.ingress.dns_target(tasks)
+        if wanted is None:  # the new task has no address yet: next run
+            return False
+        had = dns.current_target()
+        if had == wanted:
+            return False
+        dns.upsert(wanted)
+        before = ", ".join(had.addresses) if isinstance(had, AddressTarget) else "elsewhere"
+        after = ", ".join(wanted.addresses) if isinstance(wanted, AddressTarget) else "it"
+        self.guards.announce(
+            NoticeKind.REPAIR,
+            f"Reconciler: the meeting domain pointed at {before if had else 'nothing'}, but "
+            f"the running task is at {after} (ECS replaced the task, and the old address "
+            "was released). Pointed the domain at the running task.",
+            repair="dns-record",
+            had=list(had.addresses) if isinstance(had, AddressTarget) else [],
+            now=list(wanted.addresses) if isinstance(wanted, AddressTarget) else [],
             saved_per_hour=0.0,
         )
         return True

@@ -215,10 +215,15 @@ class CloudWatchSource:
 
 
 def build_source(
-    settings: Settings, clock: Clock, nlb: NlbIngress | None = None
+    settings: Settings,
+    clock: Clock,
+    nlb: NlbIngress | None = None,
+    clients: AwsClients | None = None,
 ) -> ParticipantSource:
     """The configured source; ``auto``: Jicofo if its URL is set, else JVB, else Jicofo's
-    count from the sidecar's CloudWatch metric (``nlb`` None: given parts, no AWS clients)."""
+    count from the sidecar's CloudWatch metric, which works in both ingress modes
+    (``clients``, else the NLB's; neither: given parts, no AWS clients). ``cloudwatch``
+    reads the NLB's own metrics: none in direct mode."""
     idle = settings.idle
     kind = idle.source
     if kind is IdleSource.AUTO:
@@ -235,16 +240,19 @@ def build_source(
         return HttpStatsSource("jvb", idle.jvb_url, idle.source_timeout_seconds)
     if kind in (IdleSource.JICOFO, IdleSource.JVB):
         return _Unconfigured(kind.value)
-    if nlb is None:
+    aws = clients if clients is not None else nlb.clients if nlb is not None else None
+    if aws is None:
         return _Unconfigured(kind.value, "no AWS clients (the platform's parts were given)")
     if kind is IdleSource.JICOFO_METRIC:
         return ParticipantsMetricSource(
-            nlb.clients,
+            aws,
             settings.project_name,
             clock,
             idle.metric_max_age_minutes,
             idle.metric_period_seconds,
         )
+    if nlb is None:
+        return _Unconfigured(kind.value, "no load balancer in direct mode: use jicofo-metric")
     return CloudWatchSource(nlb.clients, nlb, clock)
 
 

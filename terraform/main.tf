@@ -494,7 +494,7 @@ locals {
   }))
 
   # Optional parts, merged into the containers they name (see "features" in task.json).
-  jitsi_features = [for name, on in { direct_tls = var.direct_tls, jwt = var.jwt_enabled, jwt_guests = var.jwt_enabled && var.jwt_guests == "lobby", tcp_4443 = var.enable_tcp_4443 } : local.jitsi.features[name] if on]
+  jitsi_features = [for name, on in { direct = var.ingress == "direct", direct_tls = var.direct_tls || var.ingress == "direct", jwt = var.jwt_enabled, jwt_guests = var.jwt_enabled && var.jwt_guests == "lobby", tcp_4443 = var.enable_tcp_4443 } : local.jitsi.features[name] if on]
 
   containers = [
     for c in local.jitsi.containers : merge(c, {
@@ -503,7 +503,10 @@ locals {
         for k, v in merge(c.environment, [for f in local.jitsi_features : try(f[c.name].environment, {})]...) :
         { name = k, value = v }
       ]
-      secrets      = concat(c.secrets, flatten([for f in local.jitsi_features : try(f[c.name].secrets, [])]))
+      secrets = [
+        for s in concat(c.secrets, flatten([for f in local.jitsi_features : try(f[c.name].secrets, [])])) : s
+        if !contains(flatten([for f in local.jitsi_features : try(f[c.name].drop_secrets, [])]), s.name)
+      ]
       portMappings = concat(c.portMappings, flatten([for f in local.jitsi_features : try(f[c.name].portMappings, [])]))
     })
   ]
@@ -656,7 +659,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "recordings" {
 
 module "jvb_nlb" {
   source = "./modules/jvb-nlb"
-  count  = var.nlb_enabled ? 1 : 0
+  # Direct mode has no load balancer at all (docs/ingress.md).
+  count = var.nlb_enabled && var.ingress == "nlb" ? 1 : 0
 
   name_prefix          = var.project_name
   vpc_id               = aws_vpc.this.id
@@ -674,7 +678,7 @@ module "jvb_nlb" {
 }
 
 resource "aws_route53_record" "nlb" {
-  count = var.hosted_zone_id != null && var.nlb_enabled ? 1 : 0
+  count = var.hosted_zone_id != null && var.nlb_enabled && var.ingress == "nlb" ? 1 : 0
 
   zone_id = data.aws_route53_zone.this[0].zone_id
   name    = var.domain
@@ -829,6 +833,17 @@ data "aws_iam_policy_document" "bot" {
     sid       = "AdvertiseIps"
     actions   = ["ssm:GetParameter", "ssm:PutParameter"]
     resources = [local.advertise_ips_arn]
+  }
+
+  dynamic "statement" {
+    # Direct mode: the preflight reads the stored certificate (docs/ingress.md).
+    for_each = var.ingress == "direct" ? [1] : []
+
+    content {
+      sid       = "DirectCertificate"
+      actions   = ["ssm:GetParameter"]
+      resources = ["${local.parameter_arn}/tls/*"]
+    }
   }
 
   dynamic "statement" {

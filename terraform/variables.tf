@@ -200,6 +200,17 @@ variable "jwt_app_secret" {
 
 # --- load balancer, DNS, TLS --------------------------------------------------------
 
+variable "ingress" {
+  description = "The way in, as the bot's `ingress` setting: \"nlb\" (an on-demand NLB, made by the bot or by module jvb_nlb with nlb_enabled) or \"direct\" (the task's own public IP and an A record the bot writes; JVB finds its address by STUN, no load balancer is ever made). The service assigns the task a public IP in both modes."
+  type        = string
+  default     = "nlb"
+
+  validation {
+    condition     = contains(["nlb", "direct"], var.ingress)
+    error_message = "ingress must be \"nlb\" or \"direct\"."
+  }
+}
+
 variable "nlb_enabled" {
   description = "Let Terraform create the NLB (module jvb_nlb). Default false: the bot creates it on demand with the same names, which is what makes the platform free while idle."
   type        = bool

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from bot.config import ImageCache, Settings
 from bot.config_jwt import GuestPolicy
+from bot.model import IngressKind
 from infra.aws import jwt_secret, naming
 from infra.aws.bootstrap_cache import CACHE_ACTIONS, ensure_image_cache
 from infra.aws.bootstrap_certificate import ensure_certificate
@@ -283,6 +284,9 @@ def _containers(rec: Recorder) -> list[dict[str, Any]]:
         jwt_app_id=s.jwt.app_id,
         jwt_secret_arn=rec.result.get("jwt_secret_parameter_arn", ""),
         jwt_guests=s.jwt.guests is GuestPolicy.LOBBY,
+        direct=s.ingress is IngressKind.DIRECT,
+        # Direct mode has no load balancer to end TLS: web presents the ACME certificate.
+        direct_tls=s.ingress is IngressKind.DIRECT,
     )
     return container_definitions(inputs)
 

@@ -50,6 +50,17 @@ class Route53Dns:
         if current is not None:
             self._submit("DELETE", current)
 
+    @translated("reading the DNS record")
+    def current_target(self) -> DnsTarget | None:
+        record = self.current() if self.enabled else None
+        if record is None:
+            return None
+        alias = record.get("AliasTarget")
+        if alias:
+            return AliasTarget(alias["HostedZoneId"], str(alias["DNSName"]).rstrip("."))
+        values = tuple(sorted(r["Value"] for r in record.get("ResourceRecords", [])))
+        return AddressTarget(values, int(record.get("TTL", 60)))
+
     def current(self) -> dict[str, Any] | None:
         """The domain's A record in the hosted zone, or None."""
         resp = self.clients.route53.list_resource_record_sets(

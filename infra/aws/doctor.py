@@ -15,8 +15,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.config import Settings
 from bot.errors import CloudError
-from bot.model import Finding
+from bot.model import Finding, IngressKind
 from bot.ports import Preflight
+from infra.aws import direct_checks
 from infra.aws.bootstrap import expected_containers
 from infra.aws.errors import access_denied, error_code, iam_action, translate
 from infra.aws.network import active_service
@@ -35,6 +36,13 @@ def diagnose(settings: Settings, clients: AwsClients, preflight: Preflight) -> l
         return findings  # no usable credentials: every other check would fail the same way
     findings += _guarded(settings, "preflight", preflight.check)
     findings += _guarded(settings, "task definition", lambda: [_task_definition(settings, clients)])
+    if settings.ingress is IngressKind.DIRECT:
+        findings += _guarded(
+            settings, "direct network", lambda: direct_checks.network(settings, clients)
+        )
+        findings += _guarded(
+            settings, "JVB address", lambda: [direct_checks.task_stun(settings, clients)]
+        )
     findings += _guarded(settings, "permissions", lambda: [check_permissions(clients, caller)])
     findings += _guarded(settings, "quotas", lambda: check_quotas(settings, clients))
     return findings

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.model import IngressKind
 from bot.ports import MeetingProbe, PlatformParts
 from infra.aws.advertise import SsmAdvertisedAddresses
 from infra.aws.audit import AwsAudit
 from infra.aws.compute import EcsCompute
+from infra.aws.direct import DirectIngress
 from infra.aws.dns import Route53Dns
 from infra.aws.nlb import NlbIngress, NlbProvisioner
 from infra.aws.preflight import AwsPreflight
@@ -32,11 +34,12 @@ def aws_parts(
     clients: AwsClients,
     provisioner: NlbProvisioner,
     probe: MeetingProbe | None = None,
-) -> tuple[PlatformParts, NlbIngress]:
-    """The parts over ``clients``; the NLB ingress is also returned as itself (the
-    CloudWatch participant source reads its metrics). ``probe`` defaults to the
-    HTTPS probe the settings describe."""
-    ingress = NlbIngress(settings, clients, provisioner)
+) -> tuple[PlatformParts, NlbIngress | None]:
+    """The parts over ``clients``, with the ingress the settings choose; the NLB ingress
+    is also returned as itself (the CloudWatch participant source reads its metrics),
+    None in direct mode. ``probe`` defaults to the HTTPS probe the settings describe."""
+    nlb = NlbIngress(settings, clients, provisioner)
+    ingress = DirectIngress(settings, clients) if settings.ingress is IngressKind.DIRECT else nlb
     parts = PlatformParts(
         ingress=ingress,
         compute=EcsCompute(settings, clients),
@@ -47,4 +50,4 @@ def aws_parts(
         preflight=AwsPreflight(settings, clients),
         probe=probe if probe is not None else HttpsProbe(settings),
     )
-    return parts, ingress
+    return parts, nlb if ingress is nlb else None

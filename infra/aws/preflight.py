@@ -13,8 +13,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bot.config import Settings
-from bot.model import Finding
+from bot.model import Finding, IngressKind
 from bot.preflight import covers, zone_serves
+from infra.aws.direct_checks import stored_certificate
 from infra.aws.errors import access_denied, cloud_errors, error_code, iam_action
 from infra.aws.network import active_service
 from infra.aws.session import AwsClients
@@ -124,6 +125,9 @@ class AwsPreflight:
     def certificate(self) -> Finding:
         s = self.settings
         try:
+            if s.ingress is IngressKind.DIRECT:
+                # No load balancer to hold an ACM certificate: web presents the stored one.
+                return stored_certificate(s, self.clients, self.now())
             if s.acm_certificate_arn:
                 return self._configured_certificate(s.acm_certificate_arn)
             found = find_certificate(s, self.clients, self.now())

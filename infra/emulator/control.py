@@ -13,11 +13,15 @@ POST /_emulator/iam      {"deny": [ACTION, ...]} | {"clear": true}  (simulated d
 POST /_emulator/quotas   {"service": S, "code": Q, "value": N} | {"clear": true}
 POST /_emulator/web      {"status": 200|502|...}  what jitsi-web answers behind the HTTPS front
 POST /_emulator/reset    moto reset plus emulator state (profile kept)
+POST /_emulator/tls      {"names": [NAME, ...]}  answers {"fullchain": PEM, "privkey": PEM},
+                         a certificate signed by the HTTPS front's CA (direct-mode tests
+                         store it in SSM as an ACME issuance would)
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from . import iam_sim, patches, quotas, scheduler
@@ -115,6 +119,16 @@ def _set_web(state: EmulatorState, body: dict[str, Any]) -> None:
     state.web_status = status
 
 
+def _issue_tls(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
+    names = body.get("names")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ControlError("names must be a non-empty list of DNS names")
+    if state.tls_issuer is None:
+        raise ControlError("the HTTPS front is not running")
+    chain, key = state.tls_issuer(tuple(names))
+    return {"fullchain": chain, "privkey": key}
+
+
 def _reset(state: EmulatorState, body: dict[str, Any]) -> None:
     from moto.moto_api._internal.models import moto_api_backend
 
@@ -123,13 +137,14 @@ def _reset(state: EmulatorState, body: dict[str, Any]) -> None:
     state.reset()
 
 
-_ROUTES = {
+_ROUTES: dict[str, Callable[[EmulatorState, dict[str, Any]], dict[str, Any] | None]] = {
     "/_emulator/profile": _set_profile,
     "/_emulator/targets": _set_targets,
     "/_emulator/faults": _set_faults,
     "/_emulator/participants": _set_participants,
     "/_emulator/web": _set_web,
     "/_emulator/reset": _reset,
+    "/_emulator/tls": _issue_tls,
     "/_emulator/iam": iam_sim.set_denied,
     "/_emulator/quotas": quotas.set_quota,
 }
@@ -148,7 +163,7 @@ def handle(state: EmulatorState, method: str, path: str, raw: bytes) -> tuple[in
         if not isinstance(body, dict):
             raise ControlError("the body must be a JSON object")
         with state.lock:
-            action(state, body)
+            answer = action(state, body)
     except (ControlError, ValueError) as exc:  # JSONDecodeError is a ValueError
         return 400, {"error": str(exc)}
-    return 200, snapshot(state)
+    return 200, answer if isinstance(answer, dict) else snapshot(state)

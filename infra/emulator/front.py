@@ -15,6 +15,10 @@ would:
 - else jitsi-web's answer: the Jitsi Meet page, or the status set with
   ``POST /_emulator/web {"status": 502}`` (nginx with its upstream down).
 
+With no load balancer answering for the name, direct mode (``direct_front``): a
+plain A record at a running task's public IP leads to that task's web container,
+which presents the certificate stored in SSM; none stored: the handshake fails.
+
 Certificates are signed by a CA the emulator makes at start and writes as PEM
 to a file: clients trust it through ``https_check_ca_file``.
 """
@@ -41,7 +45,7 @@ from moto.backends import get_backend
 from infra.aws.certificate import name_covers
 from infra.jitsi_web import index_html
 
-from . import acm, scheduler
+from . import acm, direct_front, scheduler
 from .state import EmulatorState, now
 
 log = logging.getLogger("infra.emulator")
@@ -150,11 +154,38 @@ class _CertificateAuthority:
             .sign(self.key, hashes.SHA256())
         )
         self._contexts: dict[tuple[str, ...], ssl.SSLContext] = {}
+        self._stored: dict[tuple[str, str], ssl.SSLContext] = {}
+        self._leaves = 0
         self._lock = threading.Lock()
         self._dir = tempfile.TemporaryDirectory(prefix="jitsi-emulator-tls-")
 
     def pem(self) -> bytes:
         return self.cert.public_bytes(serialization.Encoding.PEM)
+
+    def issue(self, names: tuple[str, ...]) -> tuple[str, str]:
+        """(fullchain, privkey) PEM for ``names``, signed by this CA: what an ACME
+        issuance would store, for tests of direct mode."""
+        with self._lock:
+            chain, key = self._leaf(names)
+        return chain.read_text(), key.read_text()
+
+    def context_from_pem(self, chain: str, key: str) -> ssl.SSLContext | None:
+        """A server context presenting a stored certificate; None when it cannot load."""
+        with self._lock:
+            cached = self._stored.get((chain, key))
+            if cached is not None:
+                return cached
+            base = Path(self._dir.name) / f"stored{len(self._stored)}"
+            chain_path, key_path = base.with_suffix(".pem"), base.with_suffix(".key")
+            chain_path.write_text(chain)
+            key_path.write_text(key)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            try:
+                context.load_cert_chain(chain_path, key_path)
+            except (ssl.SSLError, OSError, ValueError):
+                return None
+            self._stored[(chain, key)] = context
+            return context
 
     def context(self, names: tuple[str, ...]) -> ssl.SSLContext:
         """A server context presenting a certificate for ``names`` (made once)."""
@@ -164,6 +195,12 @@ class _CertificateAuthority:
             return self._contexts[names]
 
     def _make(self, names: tuple[str, ...]) -> ssl.SSLContext:
+        chain, private = self._leaf(names)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(chain, private)
+        return context
+
+    def _leaf(self, names: tuple[str, ...]) -> tuple[Path, Path]:
         key = ec.generate_private_key(ec.SECP256R1())
         start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
         cert = (
@@ -188,7 +225,8 @@ class _CertificateAuthority:
             )
             .sign(self.key, hashes.SHA256())
         )
-        base = Path(self._dir.name) / f"leaf{len(self._contexts)}"
+        self._leaves += 1
+        base = Path(self._dir.name) / f"leaf{self._leaves}"
         chain, private = base.with_suffix(".pem"), base.with_suffix(".key")
         chain.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + self.pem())
         private.write_bytes(
@@ -198,9 +236,7 @@ class _CertificateAuthority:
                 serialization.NoEncryption(),
             )
         )
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(chain, private)
-        return context
+        return chain, private
 
     def close(self) -> None:
         self._dir.cleanup()
@@ -246,6 +282,7 @@ class HttpsFront:
         self.context.sni_callback = self._on_sni
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        state.tls_issuer = self._ca.issue  # POST /_emulator/tls
 
     @property
     def address(self) -> str:
@@ -282,10 +319,19 @@ class HttpsFront:
     def _on_sni(self, sock: Any, server_name: str | None, _context: ssl.SSLContext) -> int | None:
         self._sni.name = server_name or ""
         found = route(self.state, server_name) if server_name else None
-        if found is None:
+        if found is not None:
+            sock.context = self._ca.context(found.cert_names)
+            return None
+        direct = direct_front.route(self.state, server_name) if server_name else None
+        if direct is None:
             log.info("https: nothing answers for %r", server_name)
             return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
-        sock.context = self._ca.context(found.cert_names)
+        stored = self._ca.context_from_pem(*direct.pems) if direct.pems else None
+        if stored is None:
+            # nginx with no certificate to present: the handshake fails.
+            log.info("https %s: task %s has no stored certificate", server_name, direct.address)
+            return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+        sock.context = stored
         return None
 
     def serve(self, tls: ssl.SSLSocket) -> None:
@@ -293,7 +339,8 @@ class HttpsFront:
         host = getattr(self._sni, "name", "")
         request = _read_request(tls)
         found = route(self.state, host) if host else None
-        if request is None or found is None or not found.healthy:
+        healthy = found.healthy if found is not None else _direct_healthy(self.state, host)
+        if request is None or not healthy:
             log.info("https %s: no healthy target, connection closed", host)
             return
         status = self.state.web_status
@@ -312,6 +359,11 @@ class HttpsFront:
             "Strict-Transport-Security: max-age=31536000\r\nConnection: close\r\n\r\n"
         )
         tls.sendall(head.encode() + body)
+
+
+def _direct_healthy(state: EmulatorState, host: str) -> bool:
+    direct = direct_front.route(state, host) if host else None
+    return direct is not None and direct.healthy
 
 
 def _read_request(tls: ssl.SSLSocket) -> bytes | None:

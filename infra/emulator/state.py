@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -59,6 +60,8 @@ class EmulatorState:
     # the front listens and its CA file, for the control API.
     web_status: int = 200
     https_front: dict[str, str] = field(default_factory=dict)
+    # The HTTPS front's CA signing a certificate for names: (fullchain, privkey) PEM.
+    tls_issuer: Callable[[tuple[str, ...]], tuple[str, str]] | None = None
 
     def next_public_ip(self, in_use: set[str]) -> str:
         """A fake public IPv4 address no live interface holds."""

@@ -74,14 +74,16 @@ def check(
     *,
     parameter_exists: Callable[[str], bool] | None = None,
     task_memory: int | None = None,
+    ingress: str = "nlb",
 ) -> list[Violation]:
-    """Every rule of the contract that ``containers`` break, worst effect first."""
+    """Every rule of the contract that ``containers`` break, worst effect first. Rules
+    marked with an ``ingress`` apply to that way in only (``nlb`` or ``direct``)."""
     data = contract()
     images: dict[str, Any] = data["images"]
     found: list[Violation] = []
     listed = list(containers)
     for c in listed:
-        found.extend(_check_one(c, images, data["release"], parameter_exists, task_memory))
+        found.extend(_check_one(c, images, data["release"], parameter_exists, task_memory, ingress))
     found.extend(_disagreements(listed, data.get("agree", [])))
     return sorted(found, key=lambda v: v.effect.rank)
 
@@ -138,6 +140,7 @@ def _check_one(
     release: str,
     parameter_exists: Callable[[str], bool] | None,
     task_memory: int | None,
+    ingress: str = "nlb",
 ) -> list[Violation]:
     name = str(c.get("name", "?"))
     image, tag = image_name(str(c.get("image", "")))
@@ -161,7 +164,10 @@ def _check_one(
                     f"secret {key}: SSM parameter {value_from} does not exist",
                     subject=parameter_name(value_from),
                 )
-    for rule in rules["required"]:
+    applies = [
+        r for r in [*rules["required"], *rules["values"]] if r.get("ingress", ingress) == ingress
+    ]
+    for rule in [r for r in rules["required"] if r in applies]:
         key = rule["name"]
         if not _applies(rule, env):
             continue
@@ -170,7 +176,7 @@ def _check_one(
         if key not in secrets and not env.get(key):
             log = f" ({rule['log']})" if rule.get("log") else ""
             add(rule["effect"], f"{key} is missing or empty{log}", rule["source"])
-    for rule in rules["values"]:
+    for rule in [r for r in rules["values"] if r in applies]:
         key = rule["name"]
         if not _applies(rule, env):
             continue

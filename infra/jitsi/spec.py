@@ -22,11 +22,12 @@ JVB = "jvb"
 # The JVM's own memory (metaspace, threads, native buffers) lives outside -Xmx.
 JVB_HEAP_PERCENT = 75
 FEATURES = (
+    "direct",
     "direct_tls",
     "jwt",
     "jwt_guests",
     "tcp_4443",
-)  # lexical: Terraform merges them in this order
+)  # lexical: as Terraform walks maps
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class TaskInputs:
     direct_tls: bool = False
     tls_fullchain_arn: str = ""
     tls_privkey_arn: str = ""
+    direct: bool = False  # ingress=direct: JVB finds its address by STUN, no NLB addresses
 
 
 @cache
@@ -137,7 +139,11 @@ def container_definitions(inputs: TaskInputs) -> list[dict[str, Any]]:
             "memory": int(c["memory"]),
             # Terraform's `for k, v in map` walks keys in lexical order; so do we.
             "environment": [{"name": k, "value": env[k]} for k in sorted(env)],
-            "secrets": [*c["secrets"], *(s for e in extras for s in e.get("secrets", []))],
+            "secrets": [
+                s
+                for s in [*c["secrets"], *(s for e in extras for s in e.get("secrets", []))]
+                if s["name"] not in {d for e in extras for d in e.get("drop_secrets", [])}
+            ],
             "portMappings": [
                 *c["portMappings"],
                 *(p for e in extras for p in e.get("portMappings", [])),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.model import AliasTarget
+from bot.model import AddressTarget, AliasTarget
 from tests.contract.conftest import World
 
 # Any NLB's name and its zone will do: Route 53 does not check that the alias resolves.
@@ -55,3 +55,19 @@ def test_without_a_zone_nothing_is_called(make_world: Callable[..., World]) -> N
     assert dns.in_sync()  # nothing to wait for
     after = world.parts.meter.calls()
     assert {k: n for k, n in after.items() if n != before.get(k, 0)} == {}
+
+
+def test_current_target_reads_back_aliases_and_addresses(make_world: Callable[..., World]) -> None:
+    world = make_world(dns_zone=True, base=False)
+    dns = world.parts.dns
+    assert dns.current_target() is None
+    dns.upsert(FIRST)
+    assert dns.current_target() == FIRST
+    # Direct mode: plain A records with a low TTL replace the alias (and back).
+    direct = AddressTarget(("198.51.100.7",), 30)
+    dns.upsert(direct)
+    assert dns.current_target() == direct
+    dns.upsert(FIRST)
+    assert dns.current_target() == FIRST
+    dns.delete()
+    assert dns.current_target() is None

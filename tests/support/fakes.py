@@ -16,6 +16,7 @@ from bot.errors import CloudError
 from bot.events import Event
 from bot.model import (
     Actor,
+    AddressTarget,
     AliasTarget,
     BillableResource,
     ContainerState,
@@ -89,7 +90,7 @@ class FakeCloud:
     advertise: list[str] = field(default_factory=list)
     advertised_at: float | None = None  # epoch seconds of the last change
     task_generation: int = 1  # a redeploy replaces the task with the next one
-    dns: AliasTarget | None = None
+    dns: DnsTarget | None = None
     dns_enabled: bool = True  # a hosted zone is configured
     dns_insync_after: float = 30.0  # Route 53: a change is PENDING, then INSYNC
     dns_changed_at: float | None = None
@@ -99,6 +100,10 @@ class FakeCloud:
     task_health: str = "HEALTHY"  # a running task's health (HEALTHY | UNHEALTHY | UNKNOWN)
     task_stopped_reason: str = ""  # set: the task stops with this reason once running
     page: ProbeResult | None = None  # the HTTPS probe's answer; None: ok once reachable
+    # The way in: NLB (FakeIngress) or the task's own public IP (FakeDirectIngress).
+    ingress_kind: IngressKind = IngressKind.NLB
+    public_ip_after: float = 10.0  # a task's public IP appears with its attached interface
+    sessions: int = 0  # scale-ups from zero: each gets a new public IP, as on AWS
 
     def call(self, name: str) -> None:
         self.calls[name] += 1
@@ -112,7 +117,11 @@ class FakeCloud:
 
     def parts(self) -> PlatformParts:
         return PlatformParts(
-            ingress=FakeIngress(self),
+            ingress=(
+                FakeDirectIngress(self)
+                if self.ingress_kind is IngressKind.DIRECT
+                else FakeIngress(self)
+            ),
             compute=FakeCompute(self),
             dns=FakeDns(self),
             advertised=FakeAdvertised(self),
@@ -164,7 +173,26 @@ class FakeCloud:
             for c in JITSI_CONTAINERS
         )
         status = "RUNNING" if up else "PENDING"
-        return [Task(arn, status, ip, health=health, containers=containers, created_at=created)]
+        public = self.public_ip() if age >= self.public_ip_after else None
+        return [
+            Task(
+                arn,
+                status,
+                ip,
+                public_ip=public,
+                health=health,
+                containers=containers,
+                created_at=created,
+            )
+        ]
+
+    def public_ip(self) -> str:
+        """The current session's task address (a new one every session)."""
+        return f"198.51.100.{10 + self.sessions}"
+
+    def live_public_ips(self) -> set[str]:
+        """Addresses a task of ours holds right now (anything else may be someone else's)."""
+        return {t.public_ip for t in self.running_tasks() if t.public_ip}
 
     def target_health(self) -> list[TargetHealth]:
         out = []
@@ -261,6 +289,62 @@ class FakeIngress:
         )
 
 
+class FakeDirectIngress:
+    """The task's own public IP: nothing to make or remove, an A record at the task."""
+
+    kind = IngressKind.DIRECT
+    advertises = False
+
+    def __init__(self, world: FakeCloud, ttl: int = 30) -> None:
+        self.w = world
+        self.ttl = ttl
+
+    def bring_up(self, tags: SessionTags, note: ProgressNote) -> None:
+        self.w.call("ingress.bring_up")
+
+    def advertised_addresses(self) -> list[str]:
+        return []
+
+    def attach(self, tasks: Sequence[Task]) -> None:
+        self.w.call("ingress.attach")
+
+    def readiness(self) -> Readiness:
+        self.w.call("ingress.readiness")
+        tasks = [t for t in self.w.running_tasks() if t.desired_status == "RUNNING"]
+        if not tasks:
+            return Readiness(False, "no running task yet")
+        t = tasks[0]
+        failing = tuple(f"{c.name}: unhealthy" for c in t.containers if c.health == "UNHEALTHY")
+        ready = t.last_status == "RUNNING" and t.health == "HEALTHY" and bool(t.public_ip)
+        return Readiness(
+            ready=ready,
+            summary=f"task {t.last_status.lower()}, public IP {t.public_ip or 'not yet'}",
+            failing=failing,
+            hint="Check the task's logs (/ecs/p).",
+            address=t.public_ip or "",
+        )
+
+    def dns_target(self, tasks: Sequence[Task]) -> DnsTarget | None:
+        self.w.call("ingress.dns_target")
+        ips = sorted(self.w.live_public_ips())
+        return AddressTarget(tuple(ips), self.ttl) if ips else None
+
+    def remove(self, note: ProgressNote) -> None:
+        self.w.call("ingress.remove")
+
+    def remaining(self) -> list[str]:
+        self.w.call("ingress.remaining")
+        return []
+
+    def describe(self) -> IngressView | None:
+        self.w.call("ingress.describe")
+        tasks = self.w.running_tasks()
+        if not tasks:
+            return None
+        ips = tuple(t.public_ip for t in tasks if t.public_ip)
+        return IngressView(self.kind, "task public IP", "meet.example.com", "running", ips)
+
+
 class FakeCompute:
     def __init__(self, world: FakeCloud) -> None:
         self.w = world
@@ -270,6 +354,7 @@ class FakeCompute:
         self.w.desired = count
         if count and self.w.task_started_at is None:
             self.w.task_started_at = self.w.clock.monotonic()
+            self.w.sessions += 1
         if not count:
             self.w.task_started_at = None
 
@@ -301,7 +386,6 @@ class FakeDns:
         if not self.enabled:
             return
         self.w.call("dns.upsert")
-        assert isinstance(target, AliasTarget)
         self.w.dns = target
         self.w.dns_changed_at = self.w.clock.monotonic()
 
@@ -311,6 +395,9 @@ class FakeDns:
         self.w.call("dns.delete")
         self.w.dns = None
         self.w.dns_changed_at = self.w.clock.monotonic()
+
+    def current_target(self) -> DnsTarget | None:
+        return self.w.dns if self.enabled else None
 
     def in_sync(self) -> bool:
         if not self.enabled:
@@ -367,6 +454,14 @@ class FakeProbe:
         self.w.call("probe.check")
         if self.w.page is not None:
             return self.w.page
+        if self.w.ingress_kind is IngressKind.DIRECT:
+            # Direct: the record leads to a task's address; web answers once healthy.
+            target = self.w.dns
+            tasks = self.w.running_tasks()
+            serving = {t.public_ip for t in tasks if t.public_ip and t.health == "HEALTHY"}
+            if not isinstance(target, AddressTarget) or not set(target.addresses) & serving:
+                return ProbeResult(False, "connection refused")
+            return ProbeResult(True, "HTTP 200, the Jitsi Meet page")
         health = self.w.target_health()
         if self.w.dns is None or not health or any(not h.healthy for h in health):
             return ProbeResult(False, "connection refused")

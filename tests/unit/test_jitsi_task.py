@@ -62,6 +62,21 @@ def test_the_task_keeps_the_whole_contract() -> None:
     )
 
 
+def test_direct_mode_turns_stun_on_and_tells_jvb_no_nlb_addresses() -> None:
+    direct = containers(direct=True)
+    assert check(direct, ingress="direct") == []
+    jvb = by_name(direct, "jvb")
+    assert env(jvb)["JVB_DISABLE_STUN"] == "0"  # jvb.conf's default STUN server then applies
+    assert "JVB_ADVERTISE_IPS" not in {s["name"] for s in jvb["secrets"]}
+    # The same containers under an NLB would let media bypass it: the contract says so.
+    assert {(v.container, v.effect) for v in check(direct)} == {("jvb", Effect.POLICY)}
+    # Nothing else differs from the NLB mode's task.
+    nlb = containers()
+    for a, b in zip(nlb, direct, strict=True):
+        if a["name"] != "jvb":
+            assert a == b
+
+
 def test_task_and_contract_pin_the_same_release_and_every_rule_names_its_source() -> None:
     assert pinned_release() == contract()["release"] == raw_spec()["release"]
     for image, rules in contract()["images"].items():

@@ -41,6 +41,7 @@ module "platform" {
   project_name = var.project_name
   domain       = var.domain
 
+  ingress                   = var.ingress
   nlb_enabled               = var.nlb_enabled
   enable_tcp_4443           = var.enable_tcp_4443
   jwt_enabled               = var.jwt_enabled

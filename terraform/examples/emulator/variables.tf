@@ -22,6 +22,12 @@ variable "domain" {
   default     = "meet.example.test"
 }
 
+variable "ingress" {
+  description = "The way in: \"nlb\" or \"direct\" (the task's own public IP, no load balancer)."
+  type        = string
+  default     = "nlb"
+}
+
 variable "nlb_enabled" {
   description = "Create the on-demand NLB with Terraform (module jvb_nlb)."
   type        = bool
