@@ -198,9 +198,8 @@ class App:
 
     @cached_property
     def ready_times(self) -> RedisReadyTimes:
-        # The direct ingress adds ``settings.ingress``; until then every deployment is nlb.
-        ingress = str(getattr(self.settings, "ingress", "nlb"))
-        return RedisReadyTimes(self.redis, self.keys, ingress)
+        # Per ingress: a scheduled start begins as early as this deployment's way in needs.
+        return RedisReadyTimes(self.redis, self.keys, self.settings.ingress.value)
 
     @cached_property
     def service(self) -> CommandService:
