@@ -818,8 +818,14 @@ data "aws_iam_policy_document" "bot" {
     sid = "FindCertificate"
     # Each start finds the ISSUED certificate for the domain before making the NLB
     # (infra/aws/certificate.py); ListCertificates supports no resource restriction.
-    actions   = ["acm:ListCertificates", "acm:DescribeCertificate"]
+    actions   = ["acm:ListCertificates"]
     resources = ["*"]
+  }
+
+  statement {
+    sid       = "DescribeCertificates"
+    actions   = ["acm:DescribeCertificate"]
+    resources = ["arn:${local.partition}:acm:${local.region}:${local.account_id}:certificate/*"]
   }
 
   statement {

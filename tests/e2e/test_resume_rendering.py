@@ -53,10 +53,15 @@ def test_restarted_serve_resumes_rendering(platform: Platform, redis_url: str) -
     started = [x for x in lines if not x.split("] ", 1)[1].startswith(("done", "FAILED"))]
     steps = [x.split("]")[0] for x in started]
     assert steps == [
+        "[preflight",
         "[ingress",
         "[advertise-ips",
         "[scale-up",
         "[register",
+        "[dns",
+        "[dns-sync",
+        "[containers",
         "[healthy",
+        "[https",
     ], lines  # each step shown exactly once
     assert platform.say("stop").code == 0

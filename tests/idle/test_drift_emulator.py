@@ -22,7 +22,8 @@ from infra.aws.elb import find_load_balancer
 from infra.aws.nlb import NlbIngress
 from infra.aws.session import AwsClients
 from tests.idle.conftest import actor
-from tests.support.services import wait_for
+from tests.support.aws import ready_account
+from tests.support.services import https_front, wait_for
 
 AppFactory = Callable[..., App]
 
@@ -42,8 +43,9 @@ def make_app(emulator_url: str, redis_url: str, project: str) -> Iterator[AppFac
             start_timeout_seconds=60,
             reconcile_interval_seconds=0,
             lock_lease_seconds=2,
-            **extra,
+            **{**https_front(emulator_url), **extra},
         )
+        settings = ready_account(settings)
         bootstrap(settings, AwsClients(settings))
         app = App(settings)
         jobs.install(app.job_context())

@@ -25,8 +25,9 @@ from infra.clock import SystemClock
 from infra.idle_sources import ParticipantsMetricSource, build_source
 from tests.e2e.conftest import control
 from tests.idle.conftest import Rig, actor, make_settings
+from tests.support.aws import ready_account
 from tests.support.fakes import FakeClock
-from tests.support.services import wait_for
+from tests.support.services import https_front, wait_for
 
 # Readings older than 6 s are no readings; the emulator's field profile at 0.02
 # publishes every 1.2 s, so the query's period is 1 s (the sidecar's real one is 60 s).
@@ -37,6 +38,7 @@ class Live:
     """A platform running on the emulator, and a rig whose monitor reads its metric."""
 
     def __init__(self, settings: Settings, emulator_url: str) -> None:
+        settings = ready_account(settings.model_copy(update=https_front(emulator_url)))
         self.settings = settings
         self.emulator_url = emulator_url
         bootstrap(settings, AwsClients(settings))

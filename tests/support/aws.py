@@ -234,16 +234,19 @@ def _self_signed(domain: str) -> tuple[bytes, bytes]:
 
 def ready_account(settings: Settings) -> Settings:
     """What an operator sets up once before the first start, here in the emulator: an
-    ISSUED certificate for the domain and a public hosted zone holding it. Returns the
-    settings naming both (a start's preflight refuses without them)."""
+    ISSUED certificate for the domain and a public hosted zone holding it (each unless
+    the settings name one already). Returns the settings naming both (a start's
+    preflight refuses without them)."""
     from infra.aws.session import AwsClients
 
-    arn = issued_certificate(settings)
-    parent = settings.domain.partition(".")[2]
-    zone = AwsClients(settings).route53.create_hosted_zone(
-        Name=parent, CallerReference=f"{settings.project_name}-{arn.rsplit('/', 1)[-1]}"
-    )
-    zone_id = str(zone["HostedZone"]["Id"]).rsplit("/", 1)[-1]
+    arn = settings.acm_certificate_arn or issued_certificate(settings)
+    zone_id = settings.hosted_zone_id
+    if zone_id is None:
+        parent = settings.domain.partition(".")[2]
+        zone = AwsClients(settings).route53.create_hosted_zone(
+            Name=parent, CallerReference=f"{settings.project_name}-{arn.rsplit('/', 1)[-1]}"
+        )
+        zone_id = str(zone["HostedZone"]["Id"]).rsplit("/", 1)[-1]
     return settings.model_copy(update={"acm_certificate_arn": arn, "hosted_zone_id": zone_id})
 
 

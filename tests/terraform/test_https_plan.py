@@ -34,9 +34,10 @@ def test_default_path_requests_and_validates_the_certificate(
     [cert] = by_type["aws_acm_certificate"]
     assert (cert["domain_name"], cert["validation_method"]) == ("meet.example.test", "DNS")
     assert len(by_type["aws_acm_certificate_validation"]) == 1
-    # The alias, and the validation record (its name and type come from ACM at apply).
+    # The alias, the validation record (its name and type come from ACM at apply) and
+    # the zone's SOA (docs/dns.md).
     records = sorted((r.get("type") or "", r["zone_id"]) for r in by_type["aws_route53_record"])
-    assert records == [("", zone), ("A", zone)]
+    assert records == [("", zone), ("A", zone), ("SOA", zone)]
 
     listeners = {x["port"]: x for x in by_type["aws_lb_listener"]}
     assert set(listeners) == {80, 443, 10000}
