@@ -320,19 +320,29 @@ class MatrixClient:
         known = self._direct.get(user_id)
         if known is not None:
             return known
-        try:
-            resp = await self.nio.room_create(
-                is_direct=True,
-                invite=[user_id],
-                preset=RoomPreset.trusted_private_chat,
-                name="Jitsi meeting links",
-            )
-        except _CONNECTION_ERRORS as exc:
-            raise MatrixUnavailable(
-                f"creating a direct room failed: {type(exc).__name__}"
-            ) from None
-        if not isinstance(resp, RoomCreateResponse):
-            raise _convert(resp, f"a direct room with {user_id}")
+        give_up = time.monotonic() + 120.0
+        while True:
+            try:
+                resp = await self.nio.room_create(
+                    is_direct=True,
+                    invite=[user_id],
+                    preset=RoomPreset.trusted_private_chat,
+                    name="Jitsi meeting links",
+                )
+            except _CONNECTION_ERRORS as exc:
+                raise MatrixUnavailable(
+                    f"creating a direct room failed: {type(exc).__name__}"
+                ) from None
+            if isinstance(resp, RoomCreateResponse):
+                break
+            err = _convert(resp, f"a direct room with {user_id}")
+            # A 429 made nothing, so asking again is safe (unlike a lost connection,
+            # after which the room may exist): wait as the homeserver says, as send() does.
+            after = getattr(err, "retry_after", None)
+            if after is None or time.monotonic() > give_up:
+                raise err
+            self.rate_limited += 1
+            await asyncio.sleep(after)
         room_id = str(resp.room_id)
         # With encryption on, nio sends only to rooms a sync has shown it, and this one
         # is answered from inside a sync's handling: tell nio of it now. It is

@@ -11,17 +11,19 @@ from bot.cost import CostModel
 from bot.job import Deps
 from bot.lifecycle import Lifecycle
 from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec, UserId
-from bot.ports import PlatformParts
 from bot.preflight import blocking
 from infra.aws.errors import iam_action
+from infra.aws.nlb_boto3 import Boto3NlbProvisioner
+from infra.aws.parts import aws_parts
 from infra.aws.permissions import WORKER_ACTIONS, principal_arn
 from infra.aws.preflight import AwsPreflight, find_certificate
 from infra.aws.session import AwsClients
 from infra.clock import SystemClock
 from infra.pricing import find_prices
-from tests.support.aws import Endpoint
+from tests.support.aws import Endpoint, ready_account
 from tests.support.certificates import import_certificate
 from tests.support.fakes import MemoryLedger, MemoryStore, RecordingSink
+from tests.support.services import https_front
 
 
 def _zone(clients: AwsClients, domain: str) -> str:
@@ -60,11 +62,21 @@ def test_nothing_there_blocks_with_fixes(settings: Settings, clients: AwsClients
 
 
 def test_the_permission_list_covers_every_call_of_a_start_and_a_stop(
-    aws_endpoint: Endpoint, parts: PlatformParts, settings: Settings, clients: AwsClients
+    aws_endpoint: Endpoint, base: dict[str, str], settings: Settings, clients: AwsClients
 ) -> None:
     if not aws_endpoint.emulated:
         pytest.skip("needs the emulator's scheduler to start the task")
-    fast = settings.model_copy(update={"poll_min_seconds": 0.05, "poll_max_seconds": 0.2})
+    # An account a start accepts (certificate, zone), reached through the emulator's front.
+    fast = ready_account(
+        settings.model_copy(
+            update={
+                "poll_min_seconds": 0.05,
+                "poll_max_seconds": 0.2,
+                **https_front(aws_endpoint.url),
+            }
+        )
+    )
+    parts = aws_parts(fast, clients, Boto3NlbProvisioner(fast, clients))[0]
     deps = Deps(
         fast,
         parts,

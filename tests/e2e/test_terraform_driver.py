@@ -22,7 +22,7 @@ import pytest
 
 from bot.config import Settings
 from tests.e2e.conftest import Platform, Result, platform_env
-from tests.support.aws import issued_certificate
+from tests.support.aws import account_env, ready_account
 from tests.terraform.conftest import copy_tree, find_plugin_mirror
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -93,9 +93,10 @@ def run(
     settings = Settings(
         project_name=PROJECT, redis_url=redis_url, aws_endpoint_url=emulator_url, domain=DOMAIN
     )
-    # A certificate validated long ago (no hosted zone here to validate one through):
-    # Terraform puts it on the TLS listener, the bot finds it by the domain.
-    cert = issued_certificate(settings)
+    # A certificate validated long ago and the domain's hosted zone, made once by the
+    # operator: Terraform puts the certificate on the TLS listener, the bot checks both.
+    settings = ready_account(settings)
+    cert = settings.acm_certificate_arn
     tf_vars = {
         "acm_certificate_arn": cert,
         "aws_endpoint_url": emulator_url,
@@ -106,6 +107,7 @@ def run(
         "recordings_bucket_enabled": False,
     }
     env = platform_env(PROJECT, redis_url, emulator_url)
+    env.update(account_env(settings))
     env.update(
         JITSI_NLB_DRIVER="terraform",
         JITSI_TERRAFORM_DIR=str(workdir),
