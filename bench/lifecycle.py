@@ -1,11 +1,14 @@
 """Time-to-URL and AWS calls of a start and a stop against the emulator's field profile.
 
-Runs, side by side in one process and one emulator:
-  * the project's start (NLB provisioning and task start overlap);
-  * the original scripts' order (wait for the NLB to be active, then scale,
-    then wait for the task, then register, then wait for health);
-and compares both with the profile's lower bound
-  max(NLB active, NLB interfaces + task running) + health checks.
+Runs, side by side in one process and one emulator, interleaved round by round:
+  * the project's start behind the NLB (`ingress: nlb`: provisioning and the task's
+    start overlap), against ``Delays.nlb_bound`` (infra/emulator/profiles.py);
+  * the project's start with no load balancer (`ingress: direct`), against
+    ``Delays.direct_bound``;
+  * the original scripts' order (wait for the NLB to be active, then scale, then wait
+    for the task, then register, then wait for health), to NLB health only.
+Every start ends with "Meeting ready" as the bot means it: containers healthy, DNS in
+sync, the meeting page over HTTPS with a valid certificate.
 
 Usage: python bench/lifecycle.py [--time-scale 0.1] [--rounds 3]
 """
@@ -25,7 +28,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapters.wiring import App
 from bench._support import redis_server
 from bot.config import Settings
-from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec, SessionTags, UserId
+from bot.cost import CostModel
+from bot.model import (
+    Actor,
+    ChatPlatform,
+    IngressKind,
+    JobId,
+    JobKind,
+    JobSpec,
+    SessionTags,
+    UserId,
+)
 from bot.polling import poll
 from bot.ports import PlatformParts
 from bot.state import DesiredState
@@ -34,20 +47,37 @@ from infra.aws.session import AwsClients
 from infra.clock import SystemClock
 from infra.emulator.profiles import Profile
 from infra.emulator.server import EmulatorServer
+from infra.pricing import find_prices
+from tests.support.aws import ready_account
+from tests.support.services import https_front
+from tests.support.tls import store_certificate
 
 ACTOR = Actor(UserId("bench"), "bench", ChatPlatform.CONSOLE)
 
 
-def settings_for(redis_url: str, endpoint: str, scale: float) -> Settings:
+def settings_for(
+    redis_url: str, endpoint: str, scale: float, ingress: IngressKind = IngressKind.NLB
+) -> Settings:
+    """A project with what an operator makes once: base infrastructure, a certificate
+    (ACM for the NLB, the stored ACME one for direct mode), the hosted zone."""
+    project = f"b{uuid.uuid4().hex[:6]}"
     # The production defaults (poll 1 s .. 10 s) scaled like the emulator's delays.
-    return Settings(
-        project_name=f"b{uuid.uuid4().hex[:6]}",
+    settings = Settings(
+        project_name=project,
         redis_url=redis_url,
         aws_endpoint_url=endpoint,
+        domain=f"meet.{project}.example",
+        ingress=ingress,
         poll_min_seconds=1.0 * scale,
         poll_max_seconds=10.0 * scale,
         reconcile_interval_seconds=0,
+        **https_front(endpoint),
     )
+    settings = ready_account(settings)
+    bootstrap(settings, AwsClients(settings))
+    if ingress is IngressKind.DIRECT:
+        store_certificate(settings)
+    return settings
 
 
 def _calls(parts: PlatformParts) -> int:
@@ -57,15 +87,13 @@ def _calls(parts: PlatformParts) -> int:
 def warm(app: App) -> None:
     """Make the AWS clients before the clock starts, as a long-lived worker has them
     (creating one loads its service model: about 0.1 s each)."""
-    assert app.nlb is not None
-    for service in ("ec2", "ecs", "elbv2", "ssm", "route53"):
-        app.nlb.clients.client(service)
+    for service in ("ec2", "ecs", "elbv2", "ssm", "route53", "acm"):
+        app.aws_clients.client(service)
 
 
 def run_project(settings: Settings) -> tuple[float, int, float, int]:
     """(seconds to URL, AWS calls of the start, seconds of the stop, AWS calls of the stop)."""
     app = App(settings)
-    bootstrap(settings, AwsClients(settings))
     parts, life = app.parts, app.lifecycle
     warm(app)
     app.store.set_desired(DesiredState.RUNNING, ACTOR)
@@ -83,7 +111,6 @@ def run_project(settings: Settings) -> tuple[float, int, float, int]:
 def run_sequential(settings: Settings) -> tuple[float, int]:
     """The seed's order: every wait finishes before the next thing starts."""
     app = App(settings)
-    bootstrap(settings, AwsClients(settings))
     parts = app.parts
     warm(app)
     ingress, compute = parts.ingress, parts.compute
@@ -123,46 +150,46 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-    d = Profile("field", args.time_scale).delays
-    bound = max(d.lb_active, d.lb_enis + d.task_running) + d.target_healthy
+    scale = args.time_scale
+    d = Profile("field", scale).delays
+    bounds = {IngressKind.NLB: d.nlb_bound(), IngressKind.DIRECT: d.direct_bound()}
     sequential_bound = d.lb_active + d.task_running + d.target_healthy
-    ours, seq, start_calls, stop_calls, stops = [], [], [], [], []
+    runs: dict[IngressKind, list[tuple[float, int, float, int]]] = {k: [] for k in bounds}
+    seq: list[float] = []
     with (
         redis_server() as redis_url,
-        EmulatorServer(profile="field", time_scale=args.time_scale) as emu,
+        EmulatorServer(profile="field", time_scale=scale) as emu,
     ):
         for _ in range(args.rounds):
-            s, sc, st, stc = run_project(settings_for(redis_url, emu.url, args.time_scale))
-            ours.append(s)
-            start_calls.append(sc)
-            stops.append(st)
-            stop_calls.append(stc)
-            q, _ = run_sequential(settings_for(redis_url, emu.url, args.time_scale))
+            for kind in bounds:
+                runs[kind].append(run_project(settings_for(redis_url, emu.url, scale, kind)))
+            q, _ = run_sequential(settings_for(redis_url, emu.url, scale))
             seq.append(q)
-    scale = args.time_scale
-    med, med_seq = statistics.median(ours), statistics.median(seq)
     print(
         f"field profile x{scale:g}; {args.rounds} rounds, interleaved; times in real seconds "
         f"(nominal = real / {scale:g})"
     )
+    med = {}
+    for kind, rows in runs.items():
+        bound = bounds[kind]
+        urls = [r[0] for r in rows]
+        med[kind] = statistics.median(urls)
+        cost = CostModel(Settings(ingress=kind), find_prices("us-east-1")).running_hour
+        print(
+            f"{kind.value:>6}: lower bound {bound:.2f} s (nominal {bound / scale:.0f} s); "
+            f"start -> URL median {med[kind]:.2f} s (nominal {med[kind] / scale:.0f} s), "
+            f"{med[kind] / bound:.3f} x bound, runs {', '.join(f'{x:.2f}' for x in urls)}; "
+            f"AWS calls per start {statistics.median(r[1] for r in rows):.0f}, "
+            f"per stop {statistics.median(r[3] for r in rows):.0f}; "
+            f"stop {statistics.median(r[2] for r in rows):.2f} s; "
+            f"running ${cost:.4f}/h (us-east-1)"
+        )
+    med_seq = statistics.median(seq)
     print(
-        f"lower bound  max(NLB active, ENIs + task) + health: {bound:.2f} s "
-        f"(nominal {bound / scale:.0f} s)"
+        f"sequential (seed order, to NLB health only): median {med_seq:.2f} s "
+        f"(nominal {med_seq / scale:.0f} s); its own bound {sequential_bound:.2f} s"
     )
-    print(
-        f"jitsi-chatops start -> URL: median {med:.2f} s  (nominal {med / scale:.0f} s), "
-        f"{med / bound:.3f} x lower bound, runs {', '.join(f'{x:.2f}' for x in ours)}"
-    )
-    print(
-        f"sequential (seed order):    median {med_seq:.2f} s  (nominal {med_seq / scale:.0f} s), "
-        f"{med_seq / bound:.3f} x lower bound; its own bound {sequential_bound:.2f} s"
-    )
-    print(f"ours / sequential: {med / med_seq:.3f}")
-    print(
-        f"AWS calls per start: median {statistics.median(start_calls):.0f} "
-        f"(runs {start_calls}); per stop: median {statistics.median(stop_calls):.0f} "
-        f"(runs {stop_calls}); stop took median {statistics.median(stops):.2f} s"
-    )
+    print(f"direct / nlb time to URL: {med[IngressKind.DIRECT] / med[IngressKind.NLB]:.3f}")
     return 0
 
 

@@ -37,6 +37,23 @@ class Delays:
     # jicofo and jvb need about that long to join prosody)
     container_healthy: float = 0.0
 
+    def nlb_bound(self, zones: int = 2) -> float:
+        """A start's lower bound behind the NLB: the task starts once every zone's NLB
+        interface has an address (JVB is told them), the record is written once it has
+        a private IP; the URL needs targets healthy, containers healthy, DNS in sync."""
+        told = self.lb_enis + self.lb_eni_stagger * (zones - 1)
+        return max(
+            max(self.lb_active, told + self.task_running) + self.target_healthy,
+            told + self.task_running + self.container_healthy,
+            told + self.task_pending + self.dns_insync,
+        )
+
+    def direct_bound(self) -> float:
+        """A start's lower bound with no load balancer: the record is written the moment
+        the task's public IP exists (its interface is made with the task) and must be in
+        sync; the containers must be healthy."""
+        return max(self.dns_insync, self.task_running + self.container_healthy)
+
 
 _PINNED = pulls.pinned_images()
 

@@ -10,7 +10,6 @@ controls skip there.
 
 from __future__ import annotations
 
-import datetime
 import json
 import logging
 import os
@@ -20,12 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from bot.config import Settings
+from tests.support.certificates import import_certificate
 from tests.support.services import ROOT, emulator, free_port, wait_for
 
 if TYPE_CHECKING:
@@ -206,30 +201,7 @@ def issued_certificate(settings: Settings) -> str:
     from infra.aws.session import AwsClients
 
     acm = AwsClients(settings).client("acm")
-    cert_pem, key_pem = _self_signed(settings.domain)
-    arn = acm.import_certificate(Certificate=cert_pem, PrivateKey=key_pem)["CertificateArn"]
-    return str(arn)
-
-
-def _self_signed(domain: str) -> tuple[bytes, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
-    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=395))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+    return import_certificate(acm, [settings.domain], days=395)
 
 
 def ready_account(settings: Settings) -> Settings:
