@@ -11,6 +11,7 @@ import pytest
 from bot.model import AddressTarget, IngressKind, SessionTags
 from tests.contract.conftest import AwsWorld, FakeWorld, Notes, World, running_task
 from tests.support.aws import Endpoint
+from tests.support.tls import store_certificate
 
 TAGS = SessionTags(session="job-1", requested_by="console:alice")
 
@@ -31,6 +32,9 @@ def world(request: pytest.FixtureRequest, project: str) -> Iterator[World]:
     if not endpoint.emulated:
         pytest.skip("the contracts need the project's emulator (task interfaces)")
     made = AwsWorld(endpoint, project, base=True, ingress=IngressKind.DIRECT)
+    # What `jitsi-bot infra certificate` stores once: the web container's certificate,
+    # without which ECS cannot start the task (its secrets name the parameters).
+    store_certificate(made.settings)
     yield made
     made.close()
 

@@ -16,7 +16,7 @@ from infra.aws.session import AwsClients
 from infra.probe import HttpsProbe
 from tests.emulator.test_https_front import _settings, _zone
 from tests.support.services import emulator, wait_for
-from tests.support.tls import store_certificate
+from tests.support.tls import certificate_parameters, store_certificate
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,11 @@ def test_the_stored_certificate_is_presented_at_the_tasks_address(url: str) -> N
 
 def test_no_stored_certificate_fails_the_handshake(url: str) -> None:
     settings, parts = _direct(url)
+    store_certificate(settings)  # the task cannot start without it (its web secrets)
     _point_at_task(parts)
+    ssm = AwsClients(settings).ssm
+    for name in certificate_parameters(settings):  # then it goes, the task still running
+        ssm.delete_parameter(Name=name)
     detail = _probe(settings)
     assert detail != "ok" and "handshake" in detail.lower(), detail
     parts.compute.scale(0)
