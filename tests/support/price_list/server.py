@@ -36,7 +36,7 @@ class PriceListServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
                 target = self.headers.get("X-Amz-Target", "")
                 if target != "AWSPriceListService.GetProducts":
