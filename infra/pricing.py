@@ -92,15 +92,15 @@ def load_prices(region: str) -> PriceTable:
             f"Set price_region to one of: {', '.join(available_regions())}, "
             f"or add infra/prices/{region}.json.",
         )
-    return _parse_snapshot(region, path).table
+    return parse_snapshot(region, path).table
 
 
 def snapshot_prices(region: str) -> RegionPrices | None:
     path = PRICES_DIR / f"{region}.json"
-    return _parse_snapshot(region, path) if path.is_file() else None
+    return parse_snapshot(region, path) if path.is_file() else None
 
 
-def _parse_snapshot(region: str, path: Path) -> RegionPrices:
+def parse_snapshot(region: str, path: Path) -> RegionPrices:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):

@@ -19,7 +19,7 @@ from tests.support.services import wait_for
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(params=["us-west-2", "eu-central-1"])
+@pytest.fixture(params=["us-west-2", "sa-east-1"])
 def regional(
     request: pytest.FixtureRequest, project: str, redis_url: str, emulator_url: str, tmp_path: Path
 ) -> Iterator[Platform]:
