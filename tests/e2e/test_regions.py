@@ -1,5 +1,7 @@
 """Every region: a start and a stop where the project ships no price table succeed,
-and every cost says "unknown" with the reason instead of failing (issue 10, item 8)."""
+and every cost says "unknown" with the reason instead of failing (issue 10, item 8);
+where it ships one (us-east-1, eu-central-1, ap-southeast-2) the costs are that
+region's (issue 14)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.cost import CostModel, money
 from infra.aws.bootstrap import bootstrap
 from infra.aws.session import AwsClients
+from infra.pricing import load_prices
 from tests.e2e.conftest import Platform, platform_env
 from tests.support.certificates import prerequisites
 from tests.support.services import wait_for
@@ -19,11 +23,9 @@ from tests.support.services import wait_for
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(params=["us-west-2", "sa-east-1"])
-def regional(
-    request: pytest.FixtureRequest, project: str, redis_url: str, emulator_url: str, tmp_path: Path
+def _regional(
+    region: str, project: str, redis_url: str, emulator_url: str, tmp_path: Path
 ) -> Iterator[Platform]:
-    region = str(request.param)
     settings = Settings(
         project_name=project,
         redis_url=redis_url,
@@ -33,7 +35,7 @@ def regional(
     )
     clients = AwsClients(settings)
     bootstrap(settings, clients)
-    # Everything a start's preflight asks for, so only the prices are missing.
+    # Everything a start's preflight asks for, so only the prices can be missing.
     env = {
         **platform_env(project, redis_url, emulator_url),
         "JITSI_AWS_REGION": region,
@@ -44,6 +46,20 @@ def regional(
     for proc in p.workers:
         if proc.poll() is None:
             p.kill_worker(proc)
+
+
+@pytest.fixture(params=["us-west-2", "sa-east-1"])
+def regional(
+    request: pytest.FixtureRequest, project: str, redis_url: str, emulator_url: str, tmp_path: Path
+) -> Iterator[Platform]:
+    yield from _regional(str(request.param), project, redis_url, emulator_url, tmp_path)
+
+
+@pytest.fixture(params=["us-east-1", "eu-central-1", "ap-southeast-2"])
+def priced(
+    request: pytest.FixtureRequest, project: str, redis_url: str, emulator_url: str, tmp_path: Path
+) -> Iterator[Platform]:
+    yield from _regional(str(request.param), project, redis_url, emulator_url, tmp_path)
 
 
 def test_start_and_stop_succeed_with_unknown_prices(regional: Platform) -> None:
@@ -90,3 +106,34 @@ def test_start_and_stop_succeed_with_unknown_prices(regional: Platform) -> None:
         what="the worker's note on prices",
     )
     assert regional.worker_log().count("Costs will show as unknown") == 1
+
+
+def test_start_and_stop_cost_that_regions_prices(priced: Platform) -> None:
+    region = priced.settings.aws_region
+    # The emulator has no Price List API: the worker uses the bundled snapshot.
+    expected = CostModel(Settings(aws_region=region), load_prices(region))
+    assert expected.running_hour is not None
+    priced.start_worker()
+    start = priced.say("start standup")
+    assert start.code == 0, start.stdout + start.stderr
+    cost = start.events("cost")[0]
+    assert cost["data"]["running_hour"] == pytest.approx(expected.running_hour, abs=1e-5)
+    assert not cost["data"].get("unknown_reason")
+    assert money(expected.running_hour) in cost["message"]
+    lbs = priced.clients.elbv2.describe_load_balancers()["LoadBalancers"]
+    assert any(f":{region}:" in lb["LoadBalancerArn"] for lb in lbs)
+
+    status = json.loads(priced.cli("status", "--json").stdout)
+    assert status["running_cost_per_hour"] == pytest.approx(expected.running_hour, abs=1e-5)
+    listed = json.loads(priced.cli("cost", "--prices", "--json").stdout)
+    assert listed["region"] == region and listed["origin"] == "snapshot"
+    assert listed["fetched"] == "2026-11-30" and "NOT fetched from the API" in listed["source"]
+    vcpu = next(p for p in listed["prices"] if p["price"] == "fargate_vcpu_hour")
+    assert vcpu["usd"] == load_prices(region).fargate_vcpu_hour
+
+    stop = priced.say("stop")
+    assert stop.code == 0, stop.stdout + stop.stderr
+    session = [e for e in stop.events("cost") if "session_cost" in e["data"]]
+    assert session and session[0]["data"]["session_cost"] is not None
+    # At least one started hour of the NLB and its addresses, at this region's prices.
+    assert session[0]["data"]["session_cost"] >= expected.nlb_hour
