@@ -231,6 +231,8 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
 
         return certificate(app, renew=args.renew, as_json=args.json)
     app.check_redis()
+    if args.command == "worker":  # today's API prices before the worker prices anything
+        app.prefetch_prices()
     if args.command in ("serve", "worker"):
         # Said once per process: a configuration that works but leaves something unknown.
         for note in app.configuration_notes():

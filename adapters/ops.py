@@ -21,7 +21,6 @@ from bot.errors import CloudError
 from bot.model import IngressKind
 from bot.state import DesiredState, PlatformState, PlatformStatus
 from infra import jobs
-from infra.pricing import start_refresher
 from infra.tls_renewal import DAILY_SECONDS
 from infra.worker import run_worker
 
@@ -38,9 +37,6 @@ def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
     # The certificate check's chain: daily, its first run a minute after the first worker.
     if app.settings.hosted_zone_id:
         app.certificate_chain.start(DAILY_SECONDS, CERTIFICATE_FIRST_DELAY_SECONDS)
-    # Today's prices from the Price List API into Redis, beside the jobs, never before them.
-    stop_prices = threading.Event()
-    start_refresher(app.refresh_prices, stop_prices)
     run_worker(
         app.redis,
         app.keys.queue_name,
@@ -51,7 +47,7 @@ def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
         # its own id) rather than at the next periodic run.
         on_back=lambda _seconds: app.reconcile_chain.run_now(),
     )
-    stop_prices.set()
+    app.stop_price_refresh.set()
     return EXIT_OK
 
 

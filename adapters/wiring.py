@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -44,7 +45,14 @@ from infra.metrics import (
     metrics_client,
 )
 from infra.outage import Outage
-from infra.pricing import RegionPrices, current_prices, refresh_prices, unknown_reason
+from infra.pricing import (
+    PREFETCH_WAIT_SECONDS,
+    RegionPrices,
+    current_prices,
+    refresh_prices,
+    start_refresher,
+    unknown_reason,
+)
 from infra.queue import RQJobQueue
 from infra.ready_times import RedisReadyTimes
 from infra.reconciler import Reconciler
@@ -203,6 +211,16 @@ class App:
         from infra.price_snapshot import pricing_client
 
         return pricing_client(url or None)
+
+    @cached_property
+    def stop_price_refresh(self) -> threading.Event:
+        return threading.Event()
+
+    def prefetch_prices(self) -> None:
+        """The worker's start: refresh today's prices in the background (and every few
+        hours), waiting a bounded time for the first refresh so the worker's costs use
+        them; a slow or absent API leaves the snapshot in charge."""
+        start_refresher(self.refresh_prices, self.stop_price_refresh).wait(PREFETCH_WAIT_SECONDS)
 
     def refresh_prices(self) -> str:
         """Fetch today's prices into Redis (the worker's prefetch); never raises."""

@@ -185,22 +185,29 @@ def refresh_prices(
     return "fetched"
 
 
+# How long a starting worker waits for today's prices before pricing anything with the
+# snapshot (the API's own timeouts are 3 s to connect, 10 s to read).
+PREFETCH_WAIT_SECONDS = 5.0
 # How often the worker's refresher wakes; it fetches only when the cache is not today's.
 REFRESH_CHECK_SECONDS = 6 * 3600
 
 
 def start_refresher(
     refresh: Callable[[], str], stop: threading.Event, every: float = REFRESH_CHECK_SECONDS
-) -> threading.Thread:
+) -> threading.Event:
     """Run ``refresh`` now and then every ``every`` seconds in a daemon thread, so the
-    Price List API is never on a start's path (the worker prefetches at start-up)."""
+    Price List API is never on a start's path. Returns an event set once the first
+    refresh has ended (whatever its outcome), for a bounded wait at start-up."""
+    first = threading.Event()
 
     def loop() -> None:
         while True:
-            refresh()
+            try:
+                refresh()
+            finally:
+                first.set()
             if stop.wait(every):
                 return
 
-    thread = threading.Thread(target=loop, name="price-refresh", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=loop, name="price-refresh", daemon=True).start()
+    return first

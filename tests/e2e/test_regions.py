@@ -5,6 +5,8 @@ region's (issue 14)."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from infra.aws.session import AwsClients
 from infra.pricing import load_prices
 from tests.e2e.conftest import Platform, platform_env
 from tests.support.certificates import prerequisites
+from tests.support.price_list.server import RECORDED, price_list_server
 from tests.support.services import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -137,3 +140,38 @@ def test_start_and_stop_cost_that_regions_prices(priced: Platform) -> None:
     assert session and session[0]["data"]["session_cost"] is not None
     # At least one started hour of the NLB and its addresses, at this region's prices.
     assert session[0]["data"]["session_cost"] >= expected.nlb_hour
+
+
+def test_the_worker_prices_with_the_price_list_api(
+    project: str, redis_url: str, emulator_url: str, tmp_path: Path
+) -> None:
+    """A worker that reaches a Price List endpoint caches its prices before pricing a
+    start, and commands then show them with the API as their source."""
+    region = "eu-central-1"
+    documents = json.loads(RECORDED.read_text(encoding="utf-8"))
+    for doc in documents:  # a price the snapshot does not have, to tell them apart
+        if doc["product"]["attributes"]["usagetype"] == "EUC1-Fargate-vCPU-Hours:perCPU":
+            for term in doc["terms"]["OnDemand"].values():
+                for dim in term["priceDimensions"].values():
+                    dim["pricePerUnit"]["USD"] = "0.0500000000"
+    with price_list_server(documents) as server:
+        platform = next(_regional(region, project, redis_url, emulator_url, tmp_path))
+        platform.env["JITSI_PRICE_LIST_URL"] = server.url
+        try:
+            platform.start_worker()
+            start = platform.say("start standup")
+            assert start.code == 0, start.stdout + start.stderr
+            assert server.requests, "the worker never asked the Price List API"
+            api = dataclasses.replace(load_prices(region), fargate_vcpu_hour=0.05)
+            expected = CostModel(Settings(aws_region=region), api).running_hour
+            assert start.events("cost")[0]["data"]["running_hour"] == pytest.approx(expected)
+            listed = json.loads(platform.cli("cost", "--prices", "--json").stdout)
+            assert listed["origin"] == "price-list-api"
+            assert listed["fetched"] == dt.datetime.now(dt.UTC).date().isoformat()
+            assert listed["source"].startswith("AWS Price List API, fargate_vcpu_hour: AmazonECS")
+            stop = platform.say("stop")
+            assert stop.code == 0, stop.stdout + stop.stderr
+        finally:
+            for proc in platform.workers:
+                if proc.poll() is None:
+                    platform.kill_worker(proc)
