@@ -185,3 +185,21 @@ def test_api_prices_are_cached_daily_and_fall_back_to_the_snapshot(
     # Redis away: the snapshot, at once.
     away = redis.Redis(port=1, socket_connect_timeout=0.5)
     assert current_prices(away, keys, "ap-southeast-2") == snapshot_prices("ap-southeast-2")
+
+
+def test_cost_prices_lists_each_price_or_says_why_unknown(
+    redis_url: str, project: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adapters.prices_cmd import prices
+    from adapters.wiring import App
+    from bot.config import Settings
+
+    sydney = App(Settings(project_name=project, redis_url=redis_url, aws_region="ap-southeast-2"))
+    assert prices(sydney, as_json=False) == 0
+    shown = capsys.readouterr().out
+    assert "Prices: ap-southeast-2" in shown and "0.04856" in shown and "2026-11-30" in shown
+    assert "NOT fetched from the API" in shown
+    nowhere = App(Settings(project_name=project, redis_url=redis_url, aws_region="sa-east-1"))
+    assert prices(nowhere, as_json=True) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["prices"] == [] and "no price table for region sa-east-1" in data["prices_unknown"]
