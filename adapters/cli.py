@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("cost", help="running and idle cost, and the usage-scenario table")
     c.add_argument("--hours", type=float, help="add a row for N meeting hours per month")
     c.add_argument("--json", action="store_true")
+    c.add_argument("--prices", action="store_true", help="each price with its source and date")
 
     cfg = sub.add_parser("config", help="show the effective configuration (secrets redacted)")
     cfg.add_argument("--json", action="store_true")
@@ -211,6 +212,10 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
             else "\n".join(f"{k} = {v}" for k, v in sorted(data.items()))
         )
         return EXIT_OK
+    if args.command == "cost" and args.prices:
+        from adapters.prices_cmd import prices
+
+        return prices(app, args.json)
     if args.command == "cost":
         return commands.cost(app, args.hours, args.json)
     if args.command == "doctor":  # AWS only: a start's prerequisites, no Redis needed
@@ -226,6 +231,8 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
 
         return certificate(app, renew=args.renew, as_json=args.json)
     app.check_redis()
+    if args.command == "worker":  # today's API prices before the worker prices anything
+        app.prefetch_prices()
     if args.command in ("serve", "worker"):
         # Said once per process: a configuration that works but leaves something unknown.
         for note in app.configuration_notes():

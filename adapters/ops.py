@@ -47,6 +47,7 @@ def worker(app: App, *, burst: bool = False, name: str | None = None) -> int:
         # its own id) rather than at the next periodic run.
         on_back=lambda _seconds: app.reconcile_chain.run_now(),
     )
+    app.stop_price_refresh.set()
     return EXIT_OK
 
 

@@ -3,11 +3,13 @@ where objects are made and handed to each other."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis
 from redis import Redis as RedisClient  # the name ``redis`` is App's own property below
@@ -43,7 +45,14 @@ from infra.metrics import (
     metrics_client,
 )
 from infra.outage import Outage
-from infra.pricing import find_prices, unknown_reason
+from infra.pricing import (
+    PREFETCH_WAIT_SECONDS,
+    RegionPrices,
+    current_prices,
+    refresh_prices,
+    start_refresher,
+    unknown_reason,
+)
 from infra.queue import RQJobQueue
 from infra.ready_times import RedisReadyTimes
 from infra.reconciler import Reconciler
@@ -176,7 +185,55 @@ class App:
     @cached_property
     def costs(self) -> CostModel:
         region = self.settings.price_region
-        return CostModel(self.settings, find_prices(region), unknown_reason(region))
+        found = self.region_prices
+        return CostModel(self.settings, found.table if found else None, unknown_reason(region))
+
+    @cached_property
+    def region_prices(self) -> RegionPrices | None:
+        """The configured region's prices: the Price List API's cached in Redis, else the
+        bundled snapshot, else None (unknown)."""
+        return current_prices(self.prices_redis, self.keys, self.settings.price_region)
+
+    @cached_property
+    def prices_redis(self) -> RedisClient:
+        # Short timeouts: reading the price cache never holds a command up (the snapshot
+        # stands in when Redis does not answer at once).
+        return redis.Redis.from_url(
+            self.settings.redis_dsn, socket_connect_timeout=0.5, socket_timeout=0.5
+        )
+
+    def price_list_client(self) -> Any | None:
+        """A boto3 ``pricing`` client, or None when the Price List API is not to be asked
+        (``price_list_url`` "off", or an emulator endpoint with no explicit URL)."""
+        url = self.settings.price_list_url
+        if url == "off" or (not url and self.settings.aws_endpoint_url):
+            return None
+        from infra.price_snapshot import pricing_client
+
+        return pricing_client(url or None)
+
+    @cached_property
+    def stop_price_refresh(self) -> threading.Event:
+        return threading.Event()
+
+    def prefetch_prices(self) -> None:
+        """The worker's start: refresh today's prices in the background (and every few
+        hours), waiting a bounded time for the first refresh so the worker's costs use
+        them; a slow or absent API leaves the snapshot in charge."""
+        start_refresher(self.refresh_prices, self.stop_price_refresh).wait(PREFETCH_WAIT_SECONDS)
+
+    def refresh_prices(self) -> str:
+        """Fetch today's prices into Redis (the worker's prefetch); never raises."""
+        client = self.price_list_client()
+        if client is None:
+            return "off"
+        return refresh_prices(
+            self.redis,
+            self.keys,
+            self.settings.price_region,
+            lambda: client,
+            dt.datetime.now(dt.UTC).date(),
+        )
 
     def configuration_notes(self) -> list[str]:
         """What a process should say once at start-up about a configuration that works

@@ -92,6 +92,9 @@ class Settings(BaseModel):
     deregistration_delay_seconds: int = Field(default=5, ge=0, le=3600)
 
     price_region: str = ""  # defaults to aws_region
+    # The Price List API's endpoint: "" = AWS's own (us-east-1), unless aws_endpoint_url
+    # points at an emulator (which has none: the bundled snapshot is used); "off" = never.
+    price_list_url: str = ""
     task_vcpu: float = Field(default=4.0, gt=0, le=16)
     task_memory_gb: float = Field(default=8.0, gt=0, le=120)
     cpu_architecture: CpuArchitecture = CpuArchitecture.X86_64

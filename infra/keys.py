@@ -193,3 +193,9 @@ class Keys:
         URL_READY with ``ingress`` (``nlb``, ``direct``), as text. LPUSH then LTRIM to
         READY_TIMES_MAXLEN in one pipeline; no expiry (scheduled starts begin this early)."""
         return f"{self.prefix}:ready-times:{ingress}"
+
+    def prices(self, region: str) -> str:
+        """String (JSON: prices, source, fetched date): ``region``'s prices as the Price
+        List API gave them (``infra.pricing.refresh_prices``). Replaced at most daily; no
+        expiry (yesterday's API prices beat the bundled snapshot)."""
+        return f"{self.prefix}:prices:{region}"

@@ -81,16 +81,16 @@ def test_money() -> None:
 
 
 def test_a_region_with_no_price_table_has_unknown_costs_not_an_error() -> None:
-    settings = Settings(aws_region="eu-central-1", hosted_zone_id="Z1")
-    model = CostModel(settings, find_prices("eu-central-1"), unknown_reason("eu-central-1"))
+    settings = Settings(aws_region="sa-east-1", hosted_zone_id="Z1")
+    model = CostModel(settings, find_prices("sa-east-1"), unknown_reason("sa-east-1"))
     assert not model.known
-    assert "eu-central-1" in model.unknown_reason and "us-east-1" in model.unknown_reason
+    assert "sa-east-1" in model.unknown_reason and "us-east-1" in model.unknown_reason
     assert model.running_hour is None and model.idle_month is None
     assert model.session_cost(3600.0) is None and model.break_even_hours() is None
     assert all(od is None and ao is None for _, _, od, ao in model.scenarios(5.0))
     assert model.total_hour([]) == 0.0
     assert money(None) == "unknown"
-    assert model.region == "eu-central-1"
+    assert model.region == "sa-east-1"
 
 
 def test_unknown_prices_never_refuse_a_start_on_the_budget() -> None:

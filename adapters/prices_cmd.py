@@ -1,0 +1,40 @@
+"""``jitsi-bot cost --prices``: each price of the configured region with its source and date."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.table import Table
+
+from adapters.console.term import terminal
+from adapters.wiring import App
+from infra.pricing import unknown_reason
+
+EXIT_OK = 0
+
+
+def prices(app: App, as_json: bool) -> int:
+    region = app.settings.price_region
+    found = app.region_prices
+    if as_json:
+        data: dict[str, object] = {
+            "region": region,
+            "prices_unknown": None if found else unknown_reason(region),
+            "origin": found.origin if found else None,
+            "fetched": found.fetched if found else None,
+            "source": found.source if found else None,
+            "prices": found.listing() if found else [],
+        }
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return EXIT_OK
+    console = terminal(soft_wrap=not sys.stdout.isatty())
+    if found is None:
+        console.print(f"Prices unknown: {unknown_reason(region)}.")
+        return EXIT_OK
+    table = Table("price", "USD", "from", "date", title=f"Prices: {region}")
+    for row in found.listing():
+        table.add_row(str(row["price"]), f"{row['usd']:g}", str(row["origin"]), str(row["fetched"]))
+    console.print(table)
+    console.print(f"Source: {found.source}")
+    return EXIT_OK
