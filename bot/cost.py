@@ -8,9 +8,11 @@ public IPv4 addresses per started hour (a partial hour bills as a full one).
 
 from __future__ import annotations
 
+import calendar
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 
 from bot.config import CpuArchitecture, Settings
 from bot.model import BillableResource, IngressKind, ResourceKind
@@ -252,3 +254,60 @@ def money(amount: float | None) -> str:
     if abs(amount) < 1:
         return f"${amount:.4f}".rstrip("0").rstrip(".") if abs(amount) < 0.01 else f"${amount:.3f}"
     return f"${amount:,.2f}"
+
+
+@dataclass(frozen=True, slots=True)
+class MonthToDate:
+    """This UTC month's meetings: the ended sessions in the ledger plus the running one
+    so far, and the month's end projected at this month's pace (plus the idle cost)."""
+
+    hours: float
+    cost: float | None  # None: prices unknown
+    running_hours: float  # the running session's part of ``hours`` (0 when none runs)
+    projected: float | None  # the month's end at this pace, idle items included
+
+    @property
+    def cost_or_zero(self) -> float:
+        return self.cost or 0.0
+
+
+def month_start(now: float) -> float:
+    """The start of ``now``'s calendar month in UTC (the ledger's months are UTC)."""
+    moment = datetime.fromtimestamp(now, UTC)
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def month_fraction(now: float) -> float:
+    """How much of ``now``'s UTC month has passed, in (0, 1]."""
+    moment = datetime.fromtimestamp(now, UTC)
+    days = calendar.monthrange(moment.year, moment.month)[1]
+    return max(now - month_start(now), 1.0) / (days * 86400.0)
+
+
+def month_to_date(
+    costs: CostModel,
+    ledger: tuple[float, float],
+    running_since: float | None,
+    now: float,
+) -> MonthToDate:
+    """The month so far from the ledger's (hours, dollars) of ended sessions and the
+    session running since ``running_since`` (None: none runs).
+
+    A session begun last month counts from this month's first second: its earlier
+    hours belong to last month. Its cost so far uses the same billing rules as a
+    session that ended now (per-second Fargate, started hours of NLB and IPv4), so
+    the budget sees what a stop right now would record. The projection scales the
+    meetings' cost by the part of the month passed and adds a full month of idle items.
+    """
+    hours, spent = ledger
+    running = 0.0
+    session: float | None = 0.0
+    if running_since is not None:
+        seconds = max(now - max(running_since, month_start(now)), 0.0)
+        running = seconds / 3600.0
+        session = costs.session_cost(seconds)
+    if not costs.known or session is None:
+        return MonthToDate(hours + running, None, running, None)
+    cost = spent + session
+    idle = costs.idle_month or 0.0
+    return MonthToDate(hours + running, cost, running, cost / month_fraction(now) + idle)

@@ -31,7 +31,7 @@ from bot.commands import (
     parse,
 )
 from bot.config import Settings
-from bot.cost import CostModel, money
+from bot.cost import CostModel, MonthToDate, money, month_to_date
 from bot.errors import BotError, CommandError, PermissionDenied
 from bot.events import Event, EventKind
 from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec
@@ -166,7 +166,8 @@ class CommandService:
     def _start(self, room: str | None, actor: Actor, *, force: bool = False) -> Reply:
         note = ""
         if self.store.status().state is not PlatformState.RUNNING:
-            _, month = self.ledger.month_to_date(self.clock.now())
+            # The same month-to-date figure `cost` shows: a session still winding up counts.
+            month = self.month_so_far().cost_or_zero
             verdict = check_start(self.settings, self.costs, month, actor.user, force)
             if not verdict.allowed:
                 return Reply(ReplyKind.DENIED, verdict.text)
@@ -399,14 +400,25 @@ class CommandService:
             lines.append(f"Last error: {s.last_error}")
         return "\n".join(lines)
 
+    def month_so_far(self) -> MonthToDate:
+        """This month's ended sessions plus the running one so far (see bot.cost)."""
+        now = self.clock.now()
+        started = self.store.status().session_started_at
+        return month_to_date(self.costs, self.ledger.month_to_date(now), started, now)
+
     def cost_text(self) -> str:
         c = self.costs
+        mtd = self.month_so_far()
+        running_now = (
+            f" (the running session {mtd.running_hours:.1f} h included)"
+            if (mtd.running_hours > 0)
+            else ""
+        )
         if not c.known:
-            hours, _ = self.ledger.month_to_date(self.clock.now())
             return (
-                f"Costs unknown: {c.unknown_reason}.\nThis month so far: {hours:.1f} h of meetings."
+                f"Costs unknown: {c.unknown_reason}.\n"
+                f"This month so far: {mtd.hours:.1f} h of meetings{running_now}."
             )
-        hours, month = self.ledger.month_to_date(self.clock.now())
         running = "\n".join(f"  {i.label}: {money(i.amount)}/h" for i in c.running_items())
         idle_items = "\n".join(f"  {i.label}: {money(i.amount)}/month" for i in c.idle_items())
         budget = self.settings.budget.monthly
@@ -414,7 +426,8 @@ class CommandService:
         return (
             f"Running: {money(c.running_hour)} per hour\n{running}\n"
             f"Idle: {money(c.idle_month)} per month\n{idle_items}\n"
-            f"This month so far: {hours:.1f} h, {money(month)}{of_budget}.\n"
+            f"This month so far: {mtd.hours:.1f} h, {money(mtd.cost)}{of_budget}{running_now}; "
+            f"at this pace the month ends near {money(mtd.projected)} (idle items included).\n"
             f"Break-even against always-on: {c.break_even_hours():.0f} meeting hours per month "
             f"(sessions of {self.settings.average_session_hours:g} h)."
         )
