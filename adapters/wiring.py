@@ -21,7 +21,7 @@ from bot.errors import BotError
 from bot.job import Deps
 from bot.lifecycle import Lifecycle
 from bot.model import Actor, Finding, JobResult, JobSpec
-from bot.ports import Clock, LinkSigner, ParticipantSource, PlatformParts
+from bot.ports import Clock, LinkSigner, ParticipantSource, PlatformParts, TrafficMeter
 from bot.service import CommandService
 from infra import jobs
 from infra.audit_log import RedisAuditLog
@@ -293,8 +293,18 @@ class App:
                 self.clock,
                 self.ledger,
                 self.costs,
+                self.traffic,
             )
         )
+
+    @cached_property
+    def traffic(self) -> TrafficMeter | None:
+        """The session's measured traffic for the stop message (None with given parts)."""
+        if self.given_parts is not None:
+            return None
+        from infra.aws.traffic import CloudWatchTraffic  # boto3 too: see _aws
+
+        return CloudWatchTraffic(self.settings, self.aws_clients)
 
     @cached_property
     def participants(self) -> ParticipantSource:

@@ -16,7 +16,7 @@ from bot.events import EventKind
 from bot.fmt import sentence
 from bot.model import JobSpec, SessionTags
 from bot.polling import poll
-from bot.ports import Clock, EventSink, Ledger, PlatformParts, PlatformStore
+from bot.ports import Clock, EventSink, Ledger, PlatformParts, PlatformStore, TrafficMeter
 from bot.progress import Reporter, step_labels
 from bot.state import DesiredState, PlatformState, PlatformStatus
 
@@ -34,6 +34,7 @@ class Deps:
     clock: Clock
     ledger: Ledger
     costs: CostModel
+    traffic: TrafficMeter | None = None  # None: the stop message leaves traffic out
 
 
 class JobRun:

@@ -25,6 +25,7 @@ from bot.model import (
     Task,
 )
 from bot.state import Claim, DesiredState, PlatformStatus
+from bot.traffic import TrafficReading
 from bot.watch import Reading, ScheduledItem, SessionWatch
 
 
@@ -280,3 +281,11 @@ class LinkSigner(Protocol):
 
     def sign(self, claims: Mapping[str, Any]) -> str:
         """The token; raises ``bot.errors.CloudError`` when the secret cannot be read."""
+
+
+class TrafficMeter(Protocol):
+    """A session's measured traffic (bot.traffic), read after it ended."""
+
+    def session_traffic(self, started_at: float, ended_at: float) -> TrafficReading | None:
+        """The bytes and flows between the two times; None when nothing can be read
+        (no metrics, an AWS error): the stop message then leaves traffic out."""
