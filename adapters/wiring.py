@@ -56,6 +56,7 @@ from infra.redis_store import (
 from infra.runner import LifecycleRunner
 from infra.scheduling import RedisScheduler, ScheduledRuns
 from infra.sessions import RedisSessionStore
+from infra.traffic_log import RedisTrafficLog
 
 if TYPE_CHECKING:
     from infra.aws.nlb import NlbIngress
@@ -138,6 +139,10 @@ class App:
         return RedisLedger(self.redis, self.keys)
 
     @cached_property
+    def traffic_log(self) -> RedisTrafficLog:
+        return RedisTrafficLog(self.redis, self.keys)
+
+    @cached_property
     def audit_log(self) -> RedisAuditLog:
         return MeteredAuditLog(
             self.redis,
@@ -216,6 +221,7 @@ class App:
             scheduler=self.scheduler,
             ready_times=self.ready_times,
             links=self.link_signer,
+            traffic_log=self.traffic_log,
         )
 
     @cached_property
@@ -294,6 +300,7 @@ class App:
                 self.ledger,
                 self.costs,
                 self.traffic,
+                self.traffic_log,
             )
         )
 

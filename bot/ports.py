@@ -289,3 +289,15 @@ class TrafficMeter(Protocol):
     def session_traffic(self, started_at: float, ended_at: float) -> TrafficReading | None:
         """The bytes and flows between the two times; None when nothing can be read
         (no metrics, an AWS error): the stop message then leaves traffic out."""
+
+
+class TrafficLog(Protocol):
+    """Each ended session's measured traffic, for the per-participant-hour estimate."""
+
+    def record(
+        self, ended_at: float, gigabytes: float, dollars: float, people_hours: float
+    ) -> None:
+        """Append one session's traffic (GB, dollars) and its participant-hours."""
+
+    def recent(self, count: int) -> list[tuple[float, float, float]]:
+        """(GB, dollars, participant-hours) of the last ``count`` sessions."""

@@ -47,8 +47,10 @@ from bot.ports import (
     ReadyTimes,
     Scheduler,
     SessionStore,
+    TrafficLog,
 )
 from bot.state import PlatformState, PlatformStatus
+from bot.traffic import per_participant_hour
 from bot.watch import ScheduledItem, SessionWatch
 
 
@@ -95,8 +97,10 @@ class CommandService:
         scheduler: Scheduler | None = None,
         ready_times: ReadyTimes | None = None,
         links: LinkSigner | None = None,
+        traffic_log: TrafficLog | None = None,
     ) -> None:
         self.links = links
+        self.traffic_log = traffic_log
         self.sessions = sessions
         self.scheduler = scheduler
         self.ready_times = ready_times
@@ -429,7 +433,19 @@ class CommandService:
             f"This month so far: {mtd.hours:.1f} h, {money(mtd.cost)}{of_budget}{running_now}; "
             f"at this pace the month ends near {money(mtd.projected)} (idle items included).\n"
             f"Break-even against always-on: {c.break_even_hours():.0f} meeting hours per month "
-            f"(sessions of {self.settings.average_session_hours:g} h)."
+            f"(sessions of {self.settings.average_session_hours:g} h).{self._traffic_estimate()}"
+        )
+
+    def _traffic_estimate(self) -> str:
+        """Past sessions' measured traffic per participant-hour, when any was measured."""
+        if self.traffic_log is None:
+            return ""
+        per = per_participant_hour(self.traffic_log.recent(50))
+        if per is None:
+            return ""
+        return (
+            f"\nTraffic per participant-hour (last {per.sessions} measured session(s)): "
+            f"{per.gigabytes:.2f} GB, {money(per.dollars)}, on top of the hourly cost."
         )
 
 

@@ -211,7 +211,12 @@ def _traffic(deps: Deps, started_at: float, ended_at: float) -> TrafficCost | No
     if deps.traffic is None or deps.costs.prices is None:
         return None
     reading = deps.traffic.session_traffic(started_at, ended_at)
-    return None if reading is None else traffic_cost(reading, deps.costs.prices)
+    if reading is None:
+        return None
+    cost = traffic_cost(reading, deps.costs.prices)
+    if deps.traffic_log is not None:
+        deps.traffic_log.record(ended_at, cost.gigabytes, cost.total, reading.participant_hours)
+    return cost
 
 
 def _account_session(run: JobRun, error: str | None) -> SessionCost | None:

@@ -17,6 +17,7 @@ GB here is 2**30 bytes, as AWS bills data transfer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.cost import PriceTable
@@ -57,6 +58,8 @@ class TrafficReading:
     received_bytes: float  # the task's bytes in (free: data into AWS costs nothing)
     log_bytes: float  # CloudWatch Logs ingested for the project
     zones: int  # the NLB's zones (0: direct mode)
+    # Participant-hours from the sidecar's per-minute count (0: not measured).
+    participant_hours: float = 0.0
 
     @property
     def processed_bytes(self) -> float:
@@ -133,4 +136,27 @@ def traffic_cost(reading: TrafficReading, prices: PriceTable) -> TrafficCost:
         cross_zone=crossing * cross_price * 2,
         log_gb=log_gb,
         logs=log_gb * logs_price,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PerParticipantHour:
+    """Past sessions' traffic per participant-hour: the estimate ``cost`` shows."""
+
+    sessions: int
+    gigabytes: float
+    dollars: float
+
+
+def per_participant_hour(
+    rows: Iterable[tuple[float, float, float]],
+) -> PerParticipantHour | None:
+    """From (GB, dollars, participant-hours) of past sessions; None without any
+    session whose participants were measured."""
+    measured = [r for r in rows if r[2] > 0]
+    if not measured:
+        return None
+    hours = sum(r[2] for r in measured)
+    return PerParticipantHour(
+        len(measured), sum(r[0] for r in measured) / hours, sum(r[1] for r in measured) / hours
     )

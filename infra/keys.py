@@ -90,6 +90,11 @@ class Keys:
         return f"{self.prefix}:ledger:{month}"
 
     @property
+    def ledger_traffic(self) -> str:
+        """Stream: each ended session's measured traffic (GB, dollars, participant-hours)."""
+        return f"{self.prefix}:ledger:traffic"
+
+    @property
     def ledger_sessions(self) -> str:
         """Stream: every ended session (start, end, seconds, cost). Capped."""
         return f"{self.prefix}:ledger:sessions"

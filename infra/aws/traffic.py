@@ -25,6 +25,7 @@ from bot.traffic import TrafficHour, TrafficReading
 from infra.aws.naming import log_group, nlb_name
 from infra.aws.session import AwsClients
 from infra.participants_metric import (
+    METRIC,
     NAMESPACE,
     PROJECT_DIMENSION,
     RECEIVED_METRIC,
@@ -64,7 +65,9 @@ class CloudWatchTraffic:
         received = _total(_sums(cw, NAMESPACE, RECEIVED_METRIC, project, start, end, HOUR, "Sum"))
         group = [{"Name": "LogGroupName", "Value": log_group(self.settings)}]
         logs = _total(_sums(cw, "AWS/Logs", "IncomingBytes", group, start, end, HOUR, "Sum"))
-        return TrafficReading(hours, sent, received, logs, zones)
+        # One Participants datapoint a minute: their sum is participant-minutes.
+        people = _total(_sums(cw, NAMESPACE, METRIC, project, start, end, HOUR, "Sum")) / 60.0
+        return TrafficReading(hours, sent, received, logs, zones, people)
 
     def _nlb_hours(self, cw: Any, start: datetime, end: datetime) -> tuple[TrafficHour, ...]:
         prefix = f"net/{nlb_name(self.settings)}/"
