@@ -16,7 +16,7 @@ from rich.console import Console
 from adapters.chat.host import ChatHost
 from adapters.console.app import ConsoleChat
 from bot.config import NlbDriver, Settings, redact_url
-from bot.cost import CostModel
+from bot.cost import CostModel, IdleSizes
 from bot.errors import BotError
 from bot.job import Deps
 from bot.lifecycle import Lifecycle
@@ -181,7 +181,21 @@ class App:
     @cached_property
     def costs(self) -> CostModel:
         region = self.settings.price_region
-        return CostModel(self.settings, find_prices(region), unknown_reason(region))
+        return CostModel(
+            self.settings, find_prices(region), unknown_reason(region), self.idle_sizes
+        )
+
+    @cached_property
+    def idle_sizes(self) -> Callable[[], IdleSizes | None] | None:
+        """The bucket's, logs' and parameters' real sizes for the idle cost (None with
+        given parts: configured sizes). Its own clients, so a job's AWS call count
+        stays the job's."""
+        if self.given_parts is not None:
+            return None
+        from infra.aws.idle_size import CachedIdleSizes  # boto3 too: see _aws
+        from infra.aws.session import AwsClients
+
+        return CachedIdleSizes(self.settings, AwsClients(self.settings), self.clock)
 
     def configuration_notes(self) -> list[str]:
         """What a process should say once at start-up about a configuration that works

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
@@ -54,6 +54,21 @@ class PriceTable:
 
 
 @dataclass(frozen=True, slots=True)
+class IdleSizes:
+    """What exists while the platform is stopped, as measured (``infra/aws/idle_size.py``)."""
+
+    bucket_bytes: float | None  # None: the bucket's size could not be read
+    bucket_source: str  # how it was read: "CloudWatch BucketSizeBytes" or "a listing"
+    log_bytes: float | None  # the log group's stored bytes
+    parameters: int | None  # SSM parameters under the project's path
+
+
+# Used only while the region's price table lacks the key (us-east-1 list price).
+DEFAULT_LOGS_STORAGE_GB_MONTH = 0.03
+BYTES_PER_GB = float(2**30)
+
+
+@dataclass(frozen=True, slots=True)
 class LineItem:
     label: str
     amount: float | None  # dollars per hour, per month or in total; None: price unknown
@@ -82,10 +97,16 @@ class CostModel:
     start or a command, it is shown as unknown."""
 
     def __init__(
-        self, settings: Settings, prices: PriceTable | None, unknown_reason: str = ""
+        self,
+        settings: Settings,
+        prices: PriceTable | None,
+        unknown_reason: str = "",
+        idle_sizes: Callable[[], IdleSizes | None] | None = None,
     ) -> None:
         self.settings = settings
         self.prices = prices
+        # Reads what exists (cached by the caller); None: configured sizes only.
+        self.idle_sizes = idle_sizes
         self.unknown_reason = (
             ""
             if prices is not None
@@ -153,14 +174,31 @@ class CostModel:
 
     # -- idle --------------------------------------------------------------------
     def idle_items(self) -> list[LineItem]:
+        """What bills while stopped, from the measured sizes when they can be read; the
+        bucket holds Terraform state and bootstrap files (nothing records meetings)."""
         s, p = self.settings, self.prices
-        items = [
-            LineItem(
-                f"S3 recordings ({s.storage_gb:g} GB)",
+        sizes = self.idle_sizes() if self.idle_sizes is not None else None
+        if sizes is not None and sizes.bucket_bytes is not None:
+            gb = sizes.bucket_bytes / BYTES_PER_GB
+            bucket = LineItem(
+                f"S3 bucket ({gb:.3f} GB, {sizes.bucket_source})",
+                None if p is None else gb * p.s3_gb_month,
+            )
+        else:
+            bucket = LineItem(
+                f"S3 bucket (size not read; storage_gb {s.storage_gb:g} GB assumed)",
                 None if p is None else s.storage_gb * p.s3_gb_month,
-            ),
-            LineItem("SSM parameters (standard)", 0.0),
-        ]
+            )
+        count = "" if sizes is None or sizes.parameters is None else f"{sizes.parameters} "
+        items = [bucket, LineItem(f"SSM parameters ({count}standard)", 0.0)]
+        if sizes is not None and sizes.log_bytes is not None:
+            gb = sizes.log_bytes / BYTES_PER_GB
+            price = float(getattr(p, "logs_storage_gb_month", DEFAULT_LOGS_STORAGE_GB_MONTH))
+            items.append(
+                LineItem(
+                    f"CloudWatch Logs storage ({gb:.3f} GB)", None if p is None else gb * price
+                )
+            )
         if s.hosted_zone_id:
             items.append(
                 LineItem("Route53 hosted zone", None if p is None else p.route53_zone_month)
