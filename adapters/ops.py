@@ -166,6 +166,21 @@ def _status_without_aws(app: App, stored: PlatformStatus, exc: CloudError, as_js
     return EXIT_FAILED
 
 
+def cost_view(app: App, words: list[str]) -> int:
+    """``cost actual [YYYY-MM]``: the chat command's answer, printed (same parser)."""
+    from bot.commands import Cost, parse
+    from bot.errors import CommandError
+
+    try:
+        command = parse("cost " + " ".join(words), app.settings.command_name)
+    except CommandError as exc:
+        terminal(stderr=True, soft_wrap=True).print(exc.user_message())
+        return EXIT_FAILED
+    assert isinstance(command, Cost)
+    print(app.service.actual_text(command.month))
+    return EXIT_OK
+
+
 def cost(app: App, hours: float | None, as_json: bool) -> int:
     c = app.costs
     rows = c.scenarios(hours)

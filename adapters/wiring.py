@@ -21,7 +21,14 @@ from bot.errors import BotError
 from bot.job import Deps
 from bot.lifecycle import Lifecycle
 from bot.model import Actor, Finding, JobResult, JobSpec
-from bot.ports import Clock, LinkSigner, ParticipantSource, PlatformParts, TrafficMeter
+from bot.ports import (
+    Clock,
+    LinkSigner,
+    ParticipantSource,
+    PlatformParts,
+    SpendSource,
+    TrafficMeter,
+)
 from bot.service import CommandService
 from infra import jobs
 from infra.audit_log import RedisAuditLog
@@ -236,7 +243,17 @@ class App:
             ready_times=self.ready_times,
             links=self.link_signer,
             traffic_log=self.traffic_log,
+            spend=self.spend,
         )
+
+    @cached_property
+    def spend(self) -> SpendSource | None:
+        """Cost Explorer's figures for `cost actual` (None with given parts)."""
+        if self.given_parts is not None:
+            return None
+        from infra.aws.cost_explorer import CostExplorerSpend  # boto3 too: see _aws
+
+        return CostExplorerSpend(self.settings, self.aws_clients, self.redis, self.keys, self.clock)
 
     @cached_property
     def link_signer(self) -> LinkSigner | None:

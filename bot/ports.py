@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.actual import ActualSpend
 from bot.audit import AuditEntry
 from bot.events import Event, Notice
 from bot.model import (
@@ -301,3 +302,11 @@ class TrafficLog(Protocol):
 
     def recent(self, count: int) -> list[tuple[float, float, float]]:
         """(GB, dollars, participant-hours) of the last ``count`` sessions."""
+
+
+class SpendSource(Protocol):
+    """AWS's own figures for a month (Cost Explorer), cached: each request is billed."""
+
+    def actual(self, month: str) -> ActualSpend:
+        """The project's spend in ``month`` (YYYY-MM) by service; ``BotError`` with a
+        hint when Cost Explorer cannot answer (not enabled, no permission)."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from bot import idle, links, schedule
+from bot.actual import actual_text, parse_month
 from bot.audit import COMMAND_TEXT_MAX, history_text
 from bot.budget import check_start
 from bot.commands import (
@@ -31,7 +33,7 @@ from bot.commands import (
     parse,
 )
 from bot.config import Settings
-from bot.cost import CostModel, MonthToDate, money, month_to_date
+from bot.cost import CostModel, MonthToDate, money, month_fraction, month_to_date
 from bot.errors import BotError, CommandError, PermissionDenied
 from bot.events import Event, EventKind
 from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec
@@ -47,6 +49,7 @@ from bot.ports import (
     ReadyTimes,
     Scheduler,
     SessionStore,
+    SpendSource,
     TrafficLog,
 )
 from bot.state import PlatformState, PlatformStatus
@@ -98,7 +101,9 @@ class CommandService:
         ready_times: ReadyTimes | None = None,
         links: LinkSigner | None = None,
         traffic_log: TrafficLog | None = None,
+        spend: SpendSource | None = None,
     ) -> None:
+        self.spend = spend
         self.links = links
         self.traffic_log = traffic_log
         self.sessions = sessions
@@ -161,6 +166,8 @@ class CommandService:
                 return self._cancel(item_id)
             case Status():
                 return Reply(ReplyKind.INFO, self.status_text())
+            case Cost("actual", month):
+                return Reply(ReplyKind.INFO, self.actual_text(month))
             case Cost():
                 return Reply(ReplyKind.INFO, self.cost_text())
             case History(count):
@@ -435,6 +442,38 @@ class CommandService:
             f"Break-even against always-on: {c.break_even_hours():.0f} meeting hours per month "
             f"(sessions of {self.settings.average_session_hours:g} h).{self._traffic_estimate()}"
         )
+
+    def actual_text(self, month: str | None) -> str:
+        """Cost Explorer's figures for ``month`` beside the estimate (``cost actual``)."""
+        if self.spend is None:
+            return "AWS's own figures are not available in this process (no AWS clients)."
+        now = self.clock.now()
+        try:
+            wanted = parse_month(month, now)
+            actual = self.spend.actual(wanted)
+        except BotError as exc:
+            return exc.user_message()
+        fetched = datetime.fromtimestamp(actual.fetched_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return actual_text(actual, self.month_estimate(wanted), fetched)
+
+    def month_estimate(self, month: str) -> float | None:
+        """The estimate for ``month``: its meetings (the running one too, this month)
+        and the idle items for the part of the month passed (all of a past month)."""
+        now = self.clock.now()
+        this = datetime.fromtimestamp(now, UTC).strftime("%Y-%m")
+        if month == this:
+            mtd = self.month_so_far()
+            idle = self.costs.idle_month
+            if mtd.cost is None or idle is None:
+                return None
+            return mtd.cost + idle * month_fraction(now)
+        year, mon = (int(x) for x in month.split("-"))
+        inside = datetime(year, mon, 15, tzinfo=UTC).timestamp()
+        _, cost = self.ledger.month_to_date(inside)
+        idle = self.costs.idle_month
+        if idle is None or not self.costs.known:
+            return None
+        return cost + (idle if month < this else 0.0)
 
     def _traffic_estimate(self) -> str:
         """Past sessions' measured traffic per participant-hour, when any was measured."""
