@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
 
     c = sub.add_parser("cost", help="running and idle cost, and the usage-scenario table")
+    c.add_argument(
+        "view",
+        nargs="*",
+        help="`actual [YYYY-MM]`: AWS's own figures (Cost Explorer) beside the estimate",
+    )
     c.add_argument("--hours", type=float, help="add a row for N meeting hours per month")
     c.add_argument("--json", action="store_true")
     c.add_argument("--prices", action="store_true", help="each price with its source and date")
@@ -216,6 +221,8 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         from adapters.prices_cmd import prices
 
         return prices(app, args.json)
+    if args.command == "cost" and args.view:
+        return commands.cost_view(app, args.view)
     if args.command == "cost":
         return commands.cost(app, args.hours, args.json)
     if args.command == "doctor":  # AWS only: a start's prerequisites, no Redis needed

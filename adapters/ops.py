@@ -167,6 +167,53 @@ def _status_without_aws(app: App, stored: PlatformStatus, exc: CloudError, as_js
     return EXIT_FAILED
 
 
+def cost_view(app: App, words: list[str]) -> int:
+    """``cost actual [YYYY-MM]``: the chat command's answer, printed (same parser)."""
+    from bot.commands import Cost, parse
+    from bot.errors import CommandError
+
+    if words[0] == "report" and len(words) <= 2:
+        return cost_report(app, words[1] if len(words) == 2 else None)
+
+    try:
+        command = parse("cost " + " ".join(words), app.settings.command_name)
+    except CommandError as exc:
+        terminal(stderr=True, soft_wrap=True).print(exc.user_message())
+        return EXIT_FAILED
+    assert isinstance(command, Cost)
+    print(app.service.actual_text(command.month))
+    return EXIT_OK
+
+
+def cost_report(app: App, month: str | None, folder: str = ".") -> int:
+    """``cost report [YYYY-MM]``: the month's chart (PNG) and numbers (CSV) as files."""
+    from datetime import UTC, date, datetime
+    from pathlib import Path
+
+    from bot.actual import parse_month
+    from bot.errors import BotError
+    from bot.report import month_report
+    from infra.cost_chart import write_report
+
+    now = app.clock.now()
+    try:
+        wanted = parse_month(month, now)
+    except BotError as exc:
+        terminal(stderr=True, soft_wrap=True).print(exc.user_message())
+        return EXIT_FAILED
+    year, mon = (int(x) for x in wanted.split("-"))
+    start = datetime(year, mon, 1, tzinfo=UTC)
+    end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=UTC)
+    sessions = app.ledger.sessions_between(start.timestamp(), end.timestamp())
+    today: date = datetime.fromtimestamp(now, UTC).date()
+    report = month_report(
+        wanted, sessions, app.costs.idle_month or 0.0, app.settings.budget.monthly, today
+    )
+    png, csv = write_report(report, Path(folder))
+    print(f"Wrote {png} and {csv}.")
+    return EXIT_OK
+
+
 def cost(app: App, hours: float | None, as_json: bool) -> int:
     c = app.costs
     rows = c.scenarios(hours)

@@ -18,12 +18,19 @@ from rich.console import Console
 from adapters.chat.host import ChatHost
 from adapters.console.app import ConsoleChat
 from bot.config import NlbDriver, Settings, redact_url
-from bot.cost import CostModel
+from bot.cost import CostModel, IdleSizes
 from bot.errors import BotError
 from bot.job import Deps
 from bot.lifecycle import Lifecycle
 from bot.model import Actor, Finding, JobResult, JobSpec
-from bot.ports import Clock, LinkSigner, ParticipantSource, PlatformParts
+from bot.ports import (
+    Clock,
+    LinkSigner,
+    ParticipantSource,
+    PlatformParts,
+    SpendSource,
+    TrafficMeter,
+)
 from bot.service import CommandService
 from infra import jobs
 from infra.audit_log import RedisAuditLog
@@ -65,6 +72,7 @@ from infra.redis_store import (
 from infra.runner import LifecycleRunner
 from infra.scheduling import RedisScheduler, ScheduledRuns
 from infra.sessions import RedisSessionStore
+from infra.traffic_log import RedisTrafficLog
 
 if TYPE_CHECKING:
     from infra.aws.nlb import NlbIngress
@@ -147,6 +155,10 @@ class App:
         return RedisLedger(self.redis, self.keys)
 
     @cached_property
+    def traffic_log(self) -> RedisTrafficLog:
+        return RedisTrafficLog(self.redis, self.keys)
+
+    @cached_property
     def audit_log(self) -> RedisAuditLog:
         return MeteredAuditLog(
             self.redis,
@@ -186,7 +198,9 @@ class App:
     def costs(self) -> CostModel:
         region = self.settings.price_region
         found = self.region_prices
-        return CostModel(self.settings, found.table if found else None, unknown_reason(region))
+        return CostModel(
+            self.settings, found.table if found else None, unknown_reason(region), self.idle_sizes
+        )
 
     @cached_property
     def region_prices(self) -> RegionPrices | None:
@@ -235,6 +249,18 @@ class App:
             dt.datetime.now(dt.UTC).date(),
         )
 
+    @cached_property
+    def idle_sizes(self) -> Callable[[], IdleSizes | None] | None:
+        """The bucket's, logs' and parameters' real sizes for the idle cost (None with
+        given parts: configured sizes). Its own clients, so a job's AWS call count
+        stays the job's."""
+        if self.given_parts is not None:
+            return None
+        from infra.aws.idle_size import CachedIdleSizes  # boto3 too: see _aws
+        from infra.aws.session import AwsClients
+
+        return CachedIdleSizes(self.settings, AwsClients(self.settings), self.clock)
+
     def configuration_notes(self) -> list[str]:
         """What a process should say once at start-up about a configuration that works
         but is incomplete (today: no prices for the region, so costs show as unknown)."""
@@ -273,7 +299,18 @@ class App:
             scheduler=self.scheduler,
             ready_times=self.ready_times,
             links=self.link_signer,
+            traffic_log=self.traffic_log,
+            spend=self.spend,
         )
+
+    @cached_property
+    def spend(self) -> SpendSource | None:
+        """Cost Explorer's figures for `cost actual` (None with given parts)."""
+        if self.given_parts is not None:
+            return None
+        from infra.aws.cost_explorer import CostExplorerSpend  # boto3 too: see _aws
+
+        return CostExplorerSpend(self.settings, self.aws_clients, self.redis, self.keys, self.clock)
 
     @cached_property
     def link_signer(self) -> LinkSigner | None:
@@ -350,8 +387,19 @@ class App:
                 self.clock,
                 self.ledger,
                 self.costs,
+                self.traffic,
+                self.traffic_log,
             )
         )
+
+    @cached_property
+    def traffic(self) -> TrafficMeter | None:
+        """The session's measured traffic for the stop message (None with given parts)."""
+        if self.given_parts is not None:
+            return None
+        from infra.aws.traffic import CloudWatchTraffic  # boto3 too: see _aws
+
+        return CloudWatchTraffic(self.settings, self.aws_clients)
 
     @cached_property
     def participants(self) -> ParticipantSource:

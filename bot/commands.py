@@ -95,7 +95,11 @@ class Status:
 
 @dataclass(frozen=True, slots=True)
 class Cost:
+    """``cost``: the estimate; ``cost actual [YYYY-MM]``: AWS's own figures beside it."""
+
     name = "cost"
+    view: str = ""  # "" (the estimate) or "actual"
+    month: str | None = None  # YYYY-MM; None: this month
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +142,8 @@ USAGE = {
     "schedule": "schedule: list the scheduled starts and stops",
     "cancel": "cancel <id>: cancel a scheduled start or stop (ids from `schedule`)",
     "status": "status: what is running, the meeting URL and what it costs per hour",
-    "cost": "cost: running cost per hour, idle cost per month, this month's hours and cost",
+    "cost": "cost [actual [YYYY-MM]]: running cost per hour, idle cost per month, this "
+    "month's hours and cost; `actual`: AWS's own figures (Cost Explorer) beside the estimate",
     "history": f"history [n]: the last n commands and starts/stops, who asked, where, how "
     f"they ended, how long they took and what they cost (default {HISTORY_DEFAULT}, "
     f"at most {HISTORY_MAX})",
@@ -262,6 +267,14 @@ def parse(text: str, command_name: str = "jitsi") -> Command:
                 f"Try `link {validate_room_or_none('-'.join(args))}`.",
             )
         return Link(validate_room(args[0]) if args else None)
+    if verb == "cost" and args:
+        if args[0].lower() != "actual" or len(args) > 2:
+            raise CommandError("`cost` takes `actual` and a month.", f"Usage: {USAGE['cost']}")
+        if len(args) == 2 and not _MONTH.match(args[1]):
+            raise CommandError(
+                f"`{safe_text(args[1], 16)}` is not a month.", "Write it as YYYY-MM, e.g. 2026-11."
+            )
+        return Cost("actual", args[1] if len(args) == 2 else None)
     if verb in ("stop", "status", "cost"):
         if args:
             raise CommandError(f"`{verb}` takes no arguments.", f"Usage: {USAGE[verb]}")
@@ -283,6 +296,7 @@ def command_of(text: str, command_name: str = "jitsi") -> str | None:
 
 
 _COUNT = re.compile(r"^[+-]?[0-9]+$")
+_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 def _history_count(text: str) -> int:

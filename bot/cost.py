@@ -8,9 +8,11 @@ public IPv4 addresses per started hour (a partial hour bills as a full one).
 
 from __future__ import annotations
 
+import calendar
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 
 from bot.config import CpuArchitecture, Settings
 from bot.model import BillableResource, IngressKind, ResourceKind
@@ -52,6 +54,21 @@ class PriceTable:
 
 
 @dataclass(frozen=True, slots=True)
+class IdleSizes:
+    """What exists while the platform is stopped, as measured (``infra/aws/idle_size.py``)."""
+
+    bucket_bytes: float | None  # None: the bucket's size could not be read
+    bucket_source: str  # how it was read: "CloudWatch BucketSizeBytes" or "a listing"
+    log_bytes: float | None  # the log group's stored bytes
+    parameters: int | None  # SSM parameters under the project's path
+
+
+# Used only while the region's price table lacks the key (us-east-1 list price).
+DEFAULT_LOGS_STORAGE_GB_MONTH = 0.03
+BYTES_PER_GB = float(2**30)
+
+
+@dataclass(frozen=True, slots=True)
 class LineItem:
     label: str
     amount: float | None  # dollars per hour, per month or in total; None: price unknown
@@ -80,10 +97,16 @@ class CostModel:
     start or a command, it is shown as unknown."""
 
     def __init__(
-        self, settings: Settings, prices: PriceTable | None, unknown_reason: str = ""
+        self,
+        settings: Settings,
+        prices: PriceTable | None,
+        unknown_reason: str = "",
+        idle_sizes: Callable[[], IdleSizes | None] | None = None,
     ) -> None:
         self.settings = settings
         self.prices = prices
+        # Reads what exists (cached by the caller); None: configured sizes only.
+        self.idle_sizes = idle_sizes
         self.unknown_reason = (
             ""
             if prices is not None
@@ -151,14 +174,31 @@ class CostModel:
 
     # -- idle --------------------------------------------------------------------
     def idle_items(self) -> list[LineItem]:
+        """What bills while stopped, from the measured sizes when they can be read; the
+        bucket holds Terraform state and bootstrap files (nothing records meetings)."""
         s, p = self.settings, self.prices
-        items = [
-            LineItem(
-                f"S3 recordings ({s.storage_gb:g} GB)",
+        sizes = self.idle_sizes() if self.idle_sizes is not None else None
+        if sizes is not None and sizes.bucket_bytes is not None:
+            gb = sizes.bucket_bytes / BYTES_PER_GB
+            bucket = LineItem(
+                f"S3 bucket ({gb:.3f} GB, {sizes.bucket_source})",
+                None if p is None else gb * p.s3_gb_month,
+            )
+        else:
+            bucket = LineItem(
+                f"S3 bucket (size not read; storage_gb {s.storage_gb:g} GB assumed)",
                 None if p is None else s.storage_gb * p.s3_gb_month,
-            ),
-            LineItem("SSM parameters (standard)", 0.0),
-        ]
+            )
+        count = "" if sizes is None or sizes.parameters is None else f"{sizes.parameters} "
+        items = [bucket, LineItem(f"SSM parameters ({count}standard)", 0.0)]
+        if sizes is not None and sizes.log_bytes is not None:
+            gb = sizes.log_bytes / BYTES_PER_GB
+            price = float(getattr(p, "logs_storage_gb_month", DEFAULT_LOGS_STORAGE_GB_MONTH))
+            items.append(
+                LineItem(
+                    f"CloudWatch Logs storage ({gb:.3f} GB)", None if p is None else gb * price
+                )
+            )
         if s.hosted_zone_id:
             items.append(
                 LineItem("Route53 hosted zone", None if p is None else p.route53_zone_month)
@@ -252,3 +292,60 @@ def money(amount: float | None) -> str:
     if abs(amount) < 1:
         return f"${amount:.4f}".rstrip("0").rstrip(".") if abs(amount) < 0.01 else f"${amount:.3f}"
     return f"${amount:,.2f}"
+
+
+@dataclass(frozen=True, slots=True)
+class MonthToDate:
+    """This UTC month's meetings: the ended sessions in the ledger plus the running one
+    so far, and the month's end projected at this month's pace (plus the idle cost)."""
+
+    hours: float
+    cost: float | None  # None: prices unknown
+    running_hours: float  # the running session's part of ``hours`` (0 when none runs)
+    projected: float | None  # the month's end at this pace, idle items included
+
+    @property
+    def cost_or_zero(self) -> float:
+        return self.cost or 0.0
+
+
+def month_start(now: float) -> float:
+    """The start of ``now``'s calendar month in UTC (the ledger's months are UTC)."""
+    moment = datetime.fromtimestamp(now, UTC)
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def month_fraction(now: float) -> float:
+    """How much of ``now``'s UTC month has passed, in (0, 1]."""
+    moment = datetime.fromtimestamp(now, UTC)
+    days = calendar.monthrange(moment.year, moment.month)[1]
+    return max(now - month_start(now), 1.0) / (days * 86400.0)
+
+
+def month_to_date(
+    costs: CostModel,
+    ledger: tuple[float, float],
+    running_since: float | None,
+    now: float,
+) -> MonthToDate:
+    """The month so far from the ledger's (hours, dollars) of ended sessions and the
+    session running since ``running_since`` (None: none runs).
+
+    A session begun last month counts from this month's first second: its earlier
+    hours belong to last month. Its cost so far uses the same billing rules as a
+    session that ended now (per-second Fargate, started hours of NLB and IPv4), so
+    the budget sees what a stop right now would record. The projection scales the
+    meetings' cost by the part of the month passed and adds a full month of idle items.
+    """
+    hours, spent = ledger
+    running = 0.0
+    session: float | None = 0.0
+    if running_since is not None:
+        seconds = max(now - max(running_since, month_start(now)), 0.0)
+        running = seconds / 3600.0
+        session = costs.session_cost(seconds)
+    if not costs.known or session is None:
+        return MonthToDate(hours + running, None, running, None)
+    cost = spent + session
+    idle = costs.idle_month or 0.0
+    return MonthToDate(hours + running, cost, running, cost / month_fraction(now) + idle)

@@ -16,7 +16,15 @@ from bot.events import EventKind
 from bot.fmt import sentence
 from bot.model import JobSpec, SessionTags
 from bot.polling import poll
-from bot.ports import Clock, EventSink, Ledger, PlatformParts, PlatformStore
+from bot.ports import (
+    Clock,
+    EventSink,
+    Ledger,
+    PlatformParts,
+    PlatformStore,
+    TrafficLog,
+    TrafficMeter,
+)
 from bot.progress import Reporter, step_labels
 from bot.state import DesiredState, PlatformState, PlatformStatus
 
@@ -34,6 +42,8 @@ class Deps:
     clock: Clock
     ledger: Ledger
     costs: CostModel
+    traffic: TrafficMeter | None = None  # None: the stop message leaves traffic out
+    traffic_log: TrafficLog | None = None  # where measured sessions go (cost's estimate)
 
 
 class JobRun:

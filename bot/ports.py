@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.actual import ActualSpend
 from bot.audit import AuditEntry
 from bot.events import Event, Notice
 from bot.model import (
@@ -25,6 +26,7 @@ from bot.model import (
     Task,
 )
 from bot.state import Claim, DesiredState, PlatformStatus
+from bot.traffic import TrafficReading
 from bot.watch import Reading, ScheduledItem, SessionWatch
 
 
@@ -280,3 +282,31 @@ class LinkSigner(Protocol):
 
     def sign(self, claims: Mapping[str, Any]) -> str:
         """The token; raises ``bot.errors.CloudError`` when the secret cannot be read."""
+
+
+class TrafficMeter(Protocol):
+    """A session's measured traffic (bot.traffic), read after it ended."""
+
+    def session_traffic(self, started_at: float, ended_at: float) -> TrafficReading | None:
+        """The bytes and flows between the two times; None when nothing can be read
+        (no metrics, an AWS error): the stop message then leaves traffic out."""
+
+
+class TrafficLog(Protocol):
+    """Each ended session's measured traffic, for the per-participant-hour estimate."""
+
+    def record(
+        self, ended_at: float, gigabytes: float, dollars: float, people_hours: float
+    ) -> None:
+        """Append one session's traffic (GB, dollars) and its participant-hours."""
+
+    def recent(self, count: int) -> list[tuple[float, float, float]]:
+        """(GB, dollars, participant-hours) of the last ``count`` sessions."""
+
+
+class SpendSource(Protocol):
+    """AWS's own figures for a month (Cost Explorer), cached: each request is billed."""
+
+    def actual(self, month: str) -> ActualSpend:
+        """The project's spend in ``month`` (YYYY-MM) by service; ``BotError`` with a
+        hint when Cost Explorer cannot answer (not enabled, no permission)."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from bot import idle, links, schedule
+from bot.actual import actual_text, parse_month
 from bot.audit import COMMAND_TEXT_MAX, history_text
 from bot.budget import check_start
 from bot.commands import (
@@ -31,7 +33,7 @@ from bot.commands import (
     parse,
 )
 from bot.config import Settings
-from bot.cost import CostModel, money
+from bot.cost import CostModel, MonthToDate, money, month_fraction, month_to_date
 from bot.errors import BotError, CommandError, PermissionDenied
 from bot.events import Event, EventKind
 from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec
@@ -47,8 +49,11 @@ from bot.ports import (
     ReadyTimes,
     Scheduler,
     SessionStore,
+    SpendSource,
+    TrafficLog,
 )
 from bot.state import PlatformState, PlatformStatus
+from bot.traffic import per_participant_hour
 from bot.watch import ScheduledItem, SessionWatch
 
 
@@ -95,8 +100,12 @@ class CommandService:
         scheduler: Scheduler | None = None,
         ready_times: ReadyTimes | None = None,
         links: LinkSigner | None = None,
+        traffic_log: TrafficLog | None = None,
+        spend: SpendSource | None = None,
     ) -> None:
+        self.spend = spend
         self.links = links
+        self.traffic_log = traffic_log
         self.sessions = sessions
         self.scheduler = scheduler
         self.ready_times = ready_times
@@ -157,6 +166,8 @@ class CommandService:
                 return self._cancel(item_id)
             case Status():
                 return Reply(ReplyKind.INFO, self.status_text())
+            case Cost("actual", month):
+                return Reply(ReplyKind.INFO, self.actual_text(month))
             case Cost():
                 return Reply(ReplyKind.INFO, self.cost_text())
             case History(count):
@@ -166,7 +177,8 @@ class CommandService:
     def _start(self, room: str | None, actor: Actor, *, force: bool = False) -> Reply:
         note = ""
         if self.store.status().state is not PlatformState.RUNNING:
-            _, month = self.ledger.month_to_date(self.clock.now())
+            # The same month-to-date figure `cost` shows: a session still winding up counts.
+            month = self.month_so_far().cost_or_zero
             verdict = check_start(self.settings, self.costs, month, actor.user, force)
             if not verdict.allowed:
                 return Reply(ReplyKind.DENIED, verdict.text)
@@ -399,14 +411,25 @@ class CommandService:
             lines.append(f"Last error: {s.last_error}")
         return "\n".join(lines)
 
+    def month_so_far(self) -> MonthToDate:
+        """This month's ended sessions plus the running one so far (see bot.cost)."""
+        now = self.clock.now()
+        started = self.store.status().session_started_at
+        return month_to_date(self.costs, self.ledger.month_to_date(now), started, now)
+
     def cost_text(self) -> str:
         c = self.costs
+        mtd = self.month_so_far()
+        running_now = (
+            f" (the running session {mtd.running_hours:.1f} h included)"
+            if (mtd.running_hours > 0)
+            else ""
+        )
         if not c.known:
-            hours, _ = self.ledger.month_to_date(self.clock.now())
             return (
-                f"Costs unknown: {c.unknown_reason}.\nThis month so far: {hours:.1f} h of meetings."
+                f"Costs unknown: {c.unknown_reason}.\n"
+                f"This month so far: {mtd.hours:.1f} h of meetings{running_now}."
             )
-        hours, month = self.ledger.month_to_date(self.clock.now())
         running = "\n".join(f"  {i.label}: {money(i.amount)}/h" for i in c.running_items())
         idle_items = "\n".join(f"  {i.label}: {money(i.amount)}/month" for i in c.idle_items())
         budget = self.settings.budget.monthly
@@ -414,9 +437,54 @@ class CommandService:
         return (
             f"Running: {money(c.running_hour)} per hour\n{running}\n"
             f"Idle: {money(c.idle_month)} per month\n{idle_items}\n"
-            f"This month so far: {hours:.1f} h, {money(month)}{of_budget}.\n"
+            f"This month so far: {mtd.hours:.1f} h, {money(mtd.cost)}{of_budget}{running_now}; "
+            f"at this pace the month ends near {money(mtd.projected)} (idle items included).\n"
             f"Break-even against always-on: {c.break_even_hours():.0f} meeting hours per month "
-            f"(sessions of {self.settings.average_session_hours:g} h)."
+            f"(sessions of {self.settings.average_session_hours:g} h).{self._traffic_estimate()}"
+        )
+
+    def actual_text(self, month: str | None) -> str:
+        """Cost Explorer's figures for ``month`` beside the estimate (``cost actual``)."""
+        if self.spend is None:
+            return "AWS's own figures are not available in this process (no AWS clients)."
+        now = self.clock.now()
+        try:
+            wanted = parse_month(month, now)
+            actual = self.spend.actual(wanted)
+        except BotError as exc:
+            return exc.user_message()
+        fetched = datetime.fromtimestamp(actual.fetched_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return actual_text(actual, self.month_estimate(wanted), fetched)
+
+    def month_estimate(self, month: str) -> float | None:
+        """The estimate for ``month``: its meetings (the running one too, this month)
+        and the idle items for the part of the month passed (all of a past month)."""
+        now = self.clock.now()
+        this = datetime.fromtimestamp(now, UTC).strftime("%Y-%m")
+        if month == this:
+            mtd = self.month_so_far()
+            idle = self.costs.idle_month
+            if mtd.cost is None or idle is None:
+                return None
+            return mtd.cost + idle * month_fraction(now)
+        year, mon = (int(x) for x in month.split("-"))
+        inside = datetime(year, mon, 15, tzinfo=UTC).timestamp()
+        _, cost = self.ledger.month_to_date(inside)
+        idle = self.costs.idle_month
+        if idle is None or not self.costs.known:
+            return None
+        return cost + (idle if month < this else 0.0)
+
+    def _traffic_estimate(self) -> str:
+        """Past sessions' measured traffic per participant-hour, when any was measured."""
+        if self.traffic_log is None:
+            return ""
+        per = per_participant_hour(self.traffic_log.recent(50))
+        if per is None:
+            return ""
+        return (
+            f"\nTraffic per participant-hour (last {per.sessions} measured session(s)): "
+            f"{per.gigabytes:.2f} GB, {money(per.dollars)}, on top of the hourly cost."
         )
 
 

@@ -10,9 +10,10 @@ from bot.cost import money, rounded
 from bot.errors import BotError, CloudError, LifecycleTimeout
 from bot.events import EventKind
 from bot.fmt import duration, sentence
-from bot.job import JobRun, remaining
+from bot.job import Deps, JobRun, remaining
 from bot.model import BillableResource, JobResult, SessionCost, Task
 from bot.state import PlatformState
+from bot.traffic import TrafficCost, traffic_cost
 
 
 def run_stop(run: JobRun) -> JobResult:
@@ -205,6 +206,19 @@ def _audit(run: JobRun) -> bool:
     return True
 
 
+def _traffic(deps: Deps, started_at: float, ended_at: float) -> TrafficCost | None:
+    """The session's measured traffic priced, or None (no meter, no prices, no reading)."""
+    if deps.traffic is None or deps.costs.prices is None:
+        return None
+    reading = deps.traffic.session_traffic(started_at, ended_at)
+    if reading is None:
+        return None
+    cost = traffic_cost(reading, deps.costs.prices)
+    if deps.traffic_log is not None:
+        deps.traffic_log.record(ended_at, cost.gigabytes, cost.total, reading.participant_hours)
+    return cost
+
+
 def _account_session(run: JobRun, error: str | None) -> SessionCost | None:
     """Record the ended session in the ledger, say what it cost, mark the platform stopped."""
     deps = run.deps
@@ -221,11 +235,15 @@ def _account_session(run: JobRun, error: str | None) -> SessionCost | None:
         hours, month = deps.ledger.month_to_date(now)
         month_cost = month if costs.known else None
         unknown = f" (prices unknown: {costs.unknown_reason})" if not costs.known else ""
+        traffic = _traffic(deps, status.session_started_at, now)
         run.report.emit(
             EventKind.COST,
-            f"Session lasted {duration(seconds)} and cost about {money(session.cost)}. "
+            f"Session lasted {duration(seconds)} and cost about {money(session.cost)} "
+            f"by the hour. {traffic.text() + ' ' if traffic else ''}"
             f"Idle from now on: {money(costs.idle_month)} per month. "
             f"This month: {hours:.1f} h, {money(month_cost)}.{unknown}",
+            traffic_gb=None if traffic is None else round(traffic.gigabytes, 4),
+            traffic_cost=None if traffic is None else round(traffic.total, 4),
             session_seconds=round(seconds, 1),
             session_cost=rounded(session.cost, 4),
             idle_month=rounded(costs.idle_month, 4),

@@ -89,6 +89,16 @@ class Keys:
         """Hash (seconds, cost, sessions) for a UTC month ``YYYY-MM``. No expiry."""
         return f"{self.prefix}:ledger:{month}"
 
+    def cost_actual(self, month: str) -> str:
+        """String: Cost Explorer's JSON answer for ``YYYY-MM``; a day's expiry (each
+        request is billed $0.01)."""
+        return f"{self.prefix}:cost-actual:{month}"
+
+    @property
+    def ledger_traffic(self) -> str:
+        """Stream: each ended session's measured traffic (GB, dollars, participant-hours)."""
+        return f"{self.prefix}:ledger:traffic"
+
     @property
     def ledger_sessions(self) -> str:
         """Stream: every ended session (start, end, seconds, cost). Capped."""

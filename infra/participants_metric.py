@@ -11,3 +11,7 @@ from __future__ import annotations
 NAMESPACE = "JitsiChatops"
 METRIC = "Participants"
 PROJECT_DIMENSION = "Project"  # value: the project name (Settings.project_name)
+# The task's network bytes since the last datapoint (the sidecar reads the task's
+# /proc/net/dev every minute and prints the difference): traffic per session.
+SENT_METRIC = "NetworkTxBytes"
+RECEIVED_METRIC = "NetworkRxBytes"

@@ -20,7 +20,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.cost import CostModel, money, rounded
+from bot.cost import CostModel, money, month_to_date, rounded
 from bot.errors import BotError
 from bot.events import Event, EventKind, NoticeKind
 from bot.fmt import duration
@@ -379,7 +379,14 @@ class Reconciler:
         rows = self.ledger.sessions_between(yesterday.timestamp(), day_start.timestamp())
         seconds = sum(ended - started for started, ended, _ in rows)
         cost = sum(c for *_, c in rows)
-        hours, month = self.ledger.month_to_date(self.clock.now())
+        now_ts = self.clock.now()
+        mtd = month_to_date(
+            self.costs,
+            self.ledger.month_to_date(now_ts),
+            self.store.status().session_started_at,
+            now_ts,
+        )
+        hours, month = mtd.hours, mtd.cost
         self.guards.announce(
             NoticeKind.SUMMARY,
             f"{label}: {len(rows)} session(s), {seconds / 3600:.1f} h, {money(cost)}. "

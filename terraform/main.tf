@@ -830,9 +830,30 @@ data "aws_iam_policy_document" "bot" {
 
   statement {
     sid = "ReadLoadBalancerMetrics"
-    # The idle monitor reads ActiveFlowCount_UDP / ProcessedBytes_UDP of the NLB.
-    actions   = ["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics"]
+    # The idle monitor reads ActiveFlowCount_UDP / ProcessedBytes_UDP of the NLB; after
+    # a stop the session's traffic is read from metrics listed by name (the NLB is gone).
+    actions   = ["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics"]
     resources = ["*"]
+  }
+
+  statement {
+    sid = "ReadSpend"
+    # `cost actual` (Cost Explorer, grouped by the project's tag) and doctor's check of
+    # that cost-allocation tag; neither action supports a resource restriction.
+    actions   = ["ce:GetCostAndUsage", "ce:ListCostAllocationTags", "logs:DescribeLogGroups"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadIdleSizes"
+    actions   = ["ssm:GetParametersByPath"]
+    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${var.project_name}/*"]
+  }
+
+  statement {
+    sid       = "ReadBucketSize"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${local.recordings_bucket}"]
   }
 
   statement {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ from nio import (
     RoomPreset,
     RoomSendResponse,
     SyncResponse,
+    UploadResponse,
     WhoamiResponse,
 )
 from nio.crypto import ENCRYPTION_ENABLED
@@ -304,6 +306,45 @@ class MatrixClient:
                 wait = backoff.next()
             log.warning("send to %s: %s; retrying in %.1f s", room_id, err, wait)
             await asyncio.sleep(wait)
+
+    async def send_file(
+        self,
+        room_id: str,
+        data: bytes,
+        filename: str,
+        mimetype: str,
+        image_size: tuple[int, int] | None = None,
+    ) -> str:
+        """Upload ``data`` to the media repository and post it: ``m.image`` with its
+        width and height when ``image_size`` is given, else ``m.file``. In an
+        encrypted room the upload is encrypted and the event carries its keys."""
+        encrypt = self.encrypted and room_id in self.nio.rooms and self.nio.rooms[room_id].encrypted
+        try:
+            resp, keys = await self.nio.upload(
+                io.BytesIO(data),
+                content_type="application/octet-stream" if encrypt else mimetype,
+                filename=filename,
+                encrypt=encrypt,
+                filesize=len(data),
+            )
+        except _CONNECTION_ERRORS as exc:
+            raise MatrixUnavailable(f"upload failed: {type(exc).__name__}") from None
+        if not isinstance(resp, UploadResponse):
+            raise _convert(resp, f"upload {filename}")
+        info: dict[str, Any] = {"mimetype": mimetype, "size": len(data)}
+        if image_size is not None:
+            info["w"], info["h"] = image_size
+        content: dict[str, Any] = {
+            "msgtype": "m.image" if image_size is not None else "m.file",
+            "body": filename,
+            "filename": filename,
+            "info": info,
+        }
+        if encrypt and keys is not None:
+            content["file"] = {**keys, "url": resp.content_uri}
+        else:
+            content["url"] = resp.content_uri
+        return await self.send(room_id, content)
 
     async def room_state(self, room_id: str) -> list[dict[str, Any]]:
         try:

@@ -19,6 +19,7 @@ from bot.model import Finding, IngressKind
 from bot.ports import Preflight
 from infra.aws import direct_checks
 from infra.aws.bootstrap import expected_containers
+from infra.aws.cost_explorer import cost_tag_finding
 from infra.aws.errors import access_denied, error_code, iam_action, translate
 from infra.aws.network import active_service
 from infra.aws.permissions import check_permissions
@@ -45,6 +46,7 @@ def diagnose(settings: Settings, clients: AwsClients, preflight: Preflight) -> l
         )
     findings += _guarded(settings, "permissions", lambda: [check_permissions(clients, caller)])
     findings += _guarded(settings, "quotas", lambda: check_quotas(settings, clients))
+    findings.append(cost_tag_finding(settings, clients))  # never blocks a start
     return findings
 
 

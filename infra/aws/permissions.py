@@ -61,6 +61,16 @@ WORKER_ACTIONS: tuple[str, ...] = (
     "acm:DescribeCertificate",
     "acm:ListCertificates",
     "cloudwatch:GetMetricStatistics",
+    "cloudwatch:GetMetricData",
+    # the session's traffic, read after a stop (the NLB is gone: its metrics are listed)
+    "cloudwatch:ListMetrics",
+    # the idle cost from what exists: the bucket, the log group, the parameters
+    "s3:ListBucket",
+    "logs:DescribeLogGroups",
+    "ssm:GetParametersByPath",
+    # `cost actual` and doctor's cost-allocation tag check
+    "ce:GetCostAndUsage",
+    "ce:ListCostAllocationTags",
 )
 
 # SimulatePrincipalPolicy takes at most this many action names per call.

@@ -9,6 +9,9 @@ POST /_emulator/faults   {"throttle": {"operation": OP, "count": N}}
 POST /_emulator/participants {"count": N|null, "project": P}  what the task's stats
                          sidecar publishes each simulated minute (project optional: all;
                          null: the sidecar is silent)
+POST /_emulator/traffic {"sent": BYTES, "received": BYTES, "project": P}  the task's
+                         network bytes per simulated minute the sidecar publishes
+                         (NetworkTxBytes/NetworkRxBytes); {"project": P} alone: none
 POST /_emulator/iam      {"deny": [ACTION, ...]} | {"clear": true}  (simulated denials)
 POST /_emulator/quotas   {"service": S, "code": Q, "value": N} | {"clear": true}
 POST /_emulator/web      {"status": 200|502|...}  what jitsi-web answers behind the HTTPS front
@@ -112,6 +115,19 @@ def _set_participants(state: EmulatorState, body: dict[str, Any]) -> None:
     state.participants[project] = count
 
 
+def _set_traffic(state: EmulatorState, body: dict[str, Any]) -> None:
+    project = body.get("project")
+    if not isinstance(project, str) or not project:
+        raise ControlError(f"project must be a project name, got {project!r}")
+    if "sent" not in body and "received" not in body:
+        state.traffic.pop(project, None)
+        return
+    amounts = (body.get("sent", 0), body.get("received", 0))
+    if not all(isinstance(a, int | float) and not isinstance(a, bool) and a >= 0 for a in amounts):
+        raise ControlError(f"sent and received must be byte counts >= 0, got {amounts!r}")
+    state.traffic[project] = (float(amounts[0]), float(amounts[1]))
+
+
 def _set_web(state: EmulatorState, body: dict[str, Any]) -> None:
     status = body.get("status")
     if not isinstance(status, int) or not 200 <= status <= 599:
@@ -142,6 +158,7 @@ _ROUTES: dict[str, Callable[[EmulatorState, dict[str, Any]], dict[str, Any] | No
     "/_emulator/targets": _set_targets,
     "/_emulator/faults": _set_faults,
     "/_emulator/participants": _set_participants,
+    "/_emulator/traffic": _set_traffic,
     "/_emulator/web": _set_web,
     "/_emulator/reset": _reset,
     "/_emulator/tls": _issue_tls,

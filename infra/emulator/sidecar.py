@@ -16,7 +16,13 @@ from typing import Any
 from moto.backends import get_backend
 
 from infra.aws.tags import PROJECT
-from infra.participants_metric import METRIC, NAMESPACE, PROJECT_DIMENSION
+from infra.participants_metric import (
+    METRIC,
+    NAMESPACE,
+    PROJECT_DIMENSION,
+    RECEIVED_METRIC,
+    SENT_METRIC,
+)
 
 from .state import ANY_PROJECT, EmulatorState
 
@@ -61,10 +67,13 @@ def publish(state: EmulatorState, ecs: Any, t: float) -> None:
                 continue
             task._emu_sidecar_at = t
             project = task_project(task)
-            count = None if project is None else count_for(state, project)
-            if project is None or count is None:
+            if project is None:
                 continue
             cloudwatch = get_backend("cloudwatch")[ecs.account_id][ecs.region_name]
+            _publish_bytes(state, cloudwatch, project)
+            count = count_for(state, project)
+            if count is None:
+                continue
             cloudwatch.put_metric_data(
                 NAMESPACE,
                 [
@@ -77,3 +86,18 @@ def publish(state: EmulatorState, ecs: Any, t: float) -> None:
                 ],
             )
             log.debug("sidecar of task %s: %s %s = %d", task.id, project, METRIC, count)
+
+
+def _publish_bytes(state: EmulatorState, cloudwatch: Any, project: str) -> None:
+    """The task's bytes of the last simulated minute, when a test set them."""
+    if project not in state.traffic:
+        return
+    sent, received = state.traffic[project]
+    dims = [{"Name": PROJECT_DIMENSION, "Value": project}]
+    cloudwatch.put_metric_data(
+        NAMESPACE,
+        [
+            {"MetricName": SENT_METRIC, "Dimensions": dims, "Value": sent, "Unit": "Bytes"},
+            {"MetricName": RECEIVED_METRIC, "Dimensions": dims, "Value": received, "Unit": "Bytes"},
+        ],
+    )

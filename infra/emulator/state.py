@@ -51,6 +51,9 @@ class EmulatorState:
     # What the simulated stats sidecar reports, by project (ANY_PROJECT: the rest);
     # None: the sidecar is silent. Unset: 0, an empty meeting.
     participants: dict[str, int | None] = field(default_factory=dict)
+    # The task's network bytes per simulated minute (sent, received), by project:
+    # the sidecar's NetworkTxBytes/NetworkRxBytes. Unset: nothing is published.
+    traffic: dict[str, tuple[float, float]] = field(default_factory=dict)
     # IAM actions every principal is denied in simulations (iam_sim), and quota
     # values other than AWS's defaults (quotas): the doctor's tests set them.
     denied_actions: set[str] = field(default_factory=set)
@@ -78,6 +81,7 @@ class EmulatorState:
         self.faults = FaultBook()
         self.service_errors.clear()
         self.participants.clear()
+        self.traffic.clear()
         self.denied_actions.clear()
         self.quota_values.clear()
         self.web_status = 200

@@ -45,6 +45,9 @@ class FakeSlack:
     rate_limit_once: set[str] = field(default_factory=set)  # methods to answer 429 once
     not_in_channel: set[str] = field(default_factory=set)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
+    # files upload v2: file id -> {"filename", "length", "data" (the bytes posted to the
+    # upload URL), "title", "channel_id", "initial_comment", "complete"}
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
     port: int = 0
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -64,6 +67,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -136,6 +140,38 @@ class FakeSlack:
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
         return web.json_response(handler(params))
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Step 2 of files upload v2: the bytes, posted to the URL step 1 handed out."""
+        file = self.files.get(request.match_info["file_id"])
+        if file is None:
+            return web.Response(status=404, text="no such upload")
+        file["data"] = await request.read()
+        return web.Response(text="OK - " + str(len(file["data"])))
+
+    def _m_files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        if not p.get("filename") or not str(p.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{len(self.files) + 1:08d}"
+        self.files[file_id] = {"filename": p["filename"], "length": int(p["length"])}
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _m_files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        listed = p.get("files")
+        listed = json.loads(listed) if isinstance(listed, str) else listed
+        done = []
+        for item in listed or []:
+            file = self.files.get(item.get("id", ""))
+            if file is None or len(file.get("data", b"")) != file["length"]:
+                return {"ok": False, "error": "file_upload_not_complete"}
+            file.update(
+                title=item.get("title"),
+                channel_id=p.get("channel_id"),
+                initial_comment=p.get("initial_comment"),
+                complete=True,
+            )
+            done.append({"id": item["id"], "title": item.get("title"), "name": file["filename"]})
+        return {"ok": True, "files": done}
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"

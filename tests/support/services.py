@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from infra.local_redis import free_port, private_redis, stop_process, wait_port
 
@@ -145,6 +146,13 @@ def emulator(
 def https_front(url: str) -> dict[str, str]:
     """The emulator's HTTPS front as the settings name it: ``https_check_connect_to``
     (its host:port) and ``https_check_ca_file`` (the PEM of the CA it signs with)."""
-    with urllib.request.urlopen(f"{url}/_emulator/state", timeout=5) as resp:
-        front = json.loads(resp.read())["https_front"]
+
+    def known() -> dict[str, str] | None:
+        with urllib.request.urlopen(f"{url}/_emulator/state", timeout=5) as resp:
+            front: dict[str, str] = json.loads(resp.read())["https_front"]
+        # The front starts beside the API: right after the emulator answers, it may
+        # not have said where it listens yet.
+        return front if "address" in front and "ca_file" in front else None
+
+    front = cast("dict[str, str]", wait_for(known, 15, "the emulator's HTTPS front"))
     return {"https_check_connect_to": front["address"], "https_check_ca_file": front["ca_file"]}

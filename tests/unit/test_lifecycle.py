@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from bot.job import Deps
 from bot.lifecycle import Lifecycle
 from bot.model import Actor, ChatPlatform, Finding, JobId, JobKind, JobSpec, ProbeResult, UserId
 from bot.state import DesiredState, PlatformState
+from bot.traffic import GB, TrafficHour, TrafficReading
 from tests.support.fakes import FakeClock, FakeCloud, MemoryLedger, MemoryStore, RecordingSink
 
 PRICES = PriceTable.from_mapping(
@@ -340,3 +342,29 @@ def test_a_stop_denied_by_aws_is_not_retried() -> None:
     assert not life.run(spec(JobKind.STOP)).ok
     assert not [e for e in sink.events if e.data.get("retrying")]
     assert "Allow it" in next(e for e in sink.events if e.kind is EventKind.ERROR).message
+
+
+class _Meter:
+    """A traffic meter with one recorded reading (CloudWatch's is tests/aws/test_traffic.py)."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[float, float]] = []
+
+    def session_traffic(self, started_at: float, ended_at: float) -> TrafficReading | None:
+        self.asked.append((started_at, ended_at))
+        return TrafficReading((TrafficHour(2 * GB, 10, 5),), 1.5 * GB, 0.5 * GB, 0.0, 2)
+
+
+def test_stop_message_says_the_measured_traffic() -> None:
+    life, _, store, sink, clock, _ = make()
+    meter = _Meter()
+    life = Lifecycle(replace(life.deps, traffic=meter))
+    life.run(spec(JobKind.START))
+    clock.m += 3600
+    store.set_desired(DesiredState.STOPPED, ALICE)
+    assert life.run(spec(JobKind.STOP)).ok
+    cost = next(e for e in sink.events if e.kind is EventKind.COST and "session_cost" in e.data)
+    # NLCU 2 h x $0.006 + egress 1.5 GB x $0.09 + cross-zone 1 GB x $0.02 = $0.167
+    assert "Traffic: 2.00 GB, $0.17 (" in cost.message
+    assert cost.data["traffic_cost"] == pytest.approx(0.167, abs=1e-9)
+    assert len(meter.asked) == 1
