@@ -83,7 +83,10 @@ class MatrixAdapter:
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            # Bounded: a task waiting on a worker thread (a blocking Redis read) ends
+            # only when that read returns; it must not hold the shutdown up.
+            await asyncio.wait(list(self._tasks), timeout=5.0)
         await self.client.close()
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:

@@ -143,7 +143,10 @@ class SlackAdapter:
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            # Bounded, as the Matrix adapter's: a task waiting on a worker thread (a
+            # blocking Redis read) must not hold the shutdown up.
+            await asyncio.wait(tasks, timeout=5.0)
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
