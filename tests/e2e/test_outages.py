@@ -111,7 +111,8 @@ def test_worker_outlives_a_redis_outage_mid_start(
     kinds = [e["kind"] for e in events]
     assert "url_ready" in kinds, kinds
     assert any(e.get("data", {}).get("resumed") for e in events)  # type: ignore[union-attr]
-    assert r.hget(keys.platform, "job_id") is None  # the job ended and freed its slot
+    # The job ended and freed its slot (just after it recorded "running").
+    wait_for(lambda: r.hget(keys.platform, "job_id") is None, 30, "the job slot to be freed")
     assert worker.poll() is None, p.worker_log()
     log = p.worker_log()
     assert "quitting" not in log and "Redis is back" in log, log

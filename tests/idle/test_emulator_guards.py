@@ -20,7 +20,7 @@ from infra.aws.session import AwsClients
 from infra.aws.tags import TagSet
 from infra.idle_sources import CloudWatchSource
 from tests.support.aws import ready_account
-from tests.support.services import https_front
+from tests.support.services import https_front, wait_for
 
 
 @pytest.fixture
@@ -72,7 +72,12 @@ def test_reconciler_removes_orphan_nlbs_of_a_stopped_platform_and_says_what_it_s
 ) -> None:
     orphan_nlb(app)
     orphan_nlb(app, f"{app.settings.project_name}-copy")  # same tags, another name
-    assert len([r for r in app.parts.audit.billable() if r.kind.value == "load_balancer"]) == 2
+
+    def addresses() -> int:  # the emulator gives each zone its interface in turn
+        found = [r for r in app.parts.audit.billable() if r.kind.value == "load_balancer"]
+        return sum(r.public_ipv4 for r in found) if len(found) == 2 else 0
+
+    wait_for(lambda: addresses() == 4, 30, "both NLBs' interfaces in both zones")
     began = time.monotonic()
     result = jobs.reconcile()
     took = time.monotonic() - began
