@@ -199,8 +199,11 @@ class PlatformStore(Protocol):
 
     def save(self, status: PlatformStatus) -> None: ...
 
-    def request(self, kind: JobKind, job_id: JobId, actor: Actor) -> Claim:
+    def request(self, kind: JobKind, job_id: JobId, actor: Actor, room: str | None = None) -> Claim:
         """Atomically record what ``actor`` asked for and claim the current-job slot.
+
+        A new claim records ``room`` and the time with it (``job_room``,
+        ``job_claimed_at``), for a reconciler that resumes it before it is queued.
 
         A start while the platform runs (no job under way) changes nothing and
         returns its URL; otherwise the desired state is written, and ``job_id``

@@ -351,7 +351,7 @@ class CommandService:
         # One atomic call writes the desired state first (a start under way sees
         # a stop at its next step boundary; a crashed job is re-run toward what
         # was asked) and claims the job slot, so simultaneous starts make one job.
-        claim = self.store.request(kind, JobId(uuid.uuid4().hex[:16]), actor)
+        claim = self.store.request(kind, JobId(uuid.uuid4().hex[:16]), actor, room)
         if claim.running_url is not None:
             url = claim.running_url
             if room:

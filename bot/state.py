@@ -59,6 +59,9 @@ class PlatformStatus:
     ingress_address: str | None = None  # where clients connect (the NLB's DNS name)
     job_id: JobId | None = None
     job_kind: JobKind | None = None
+    job_room: str | None = None  # the room the current job's requester named
+    # When a command claimed it, until the command has queued it (None after).
+    job_claimed_at: float | None = None
     session_started_at: float | None = None
     session_room: str | None = None
     started_by: str | None = None

@@ -16,6 +16,13 @@ from bot.model import JobSpec
 from infra.events import RedisEventSink
 from infra.keys import Keys
 
+# The job is queued: its claim is no longer waiting for its command (the mark the
+# reconciler leaves alone for a while, see ``PlatformStatus.job_claimed_at``).
+_QUEUED = """
+if redis.call('HGET', KEYS[1], 'job_id') == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'job_claimed_at')
+end
+"""
 RESULT_TTL = 24 * 3600
 FAILURE_TTL = 7 * 24 * 3600
 
@@ -39,7 +46,10 @@ class RQJobQueue:
         self.settings = settings
         self.events = events
         self.entry = entry
-        self.queue = Queue(Keys(settings.project_name).queue_name, connection=client)
+        keys = Keys(settings.project_name)
+        self.queue = Queue(keys.queue_name, connection=client)
+        self.platform_key = keys.platform
+        self._queued = client.register_script(_QUEUED)
 
     def enqueue(self, spec: JobSpec, accepted: Event) -> None:
         # The first event and the job travel in one round trip: a follower that
@@ -57,6 +67,7 @@ class RQJobQueue:
         )
         # After RQ's writes: it opens the MULTI block itself.
         self.events.emit(accepted, pipeline=pipe)
+        self._queued(keys=[self.platform_key], args=[spec.job_id], client=pipe)
         pipe.execute()
 
     def pending(self, job_id: str) -> bool:

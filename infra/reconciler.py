@@ -51,6 +51,11 @@ SYSTEM = Actor(UserId("system:reconciler"), "notices", ChatPlatform.SYSTEM, "rec
 # RQ's scheduler moves due jobs to the queue about once a second: schedule that
 # much early so runs are one interval apart, not one interval plus the lag.
 SCHEDULER_LAG_SECONDS = 1.0
+# A command claims the job slot, then queues the job: one Redis round trip apart.
+# A claim younger than this and not yet queued (``job_claimed_at`` still set) is
+# left to its command; one whose command died before queueing it is resumed by
+# a later run.
+CLAIM_GRACE_SECONDS = 30.0
 
 _LABEL = {
     "load_balancer": "load balancer",
@@ -132,6 +137,9 @@ class Reconciler:
             job_id = status.job_id
             if job_id and self.queue.pending(job_id):
                 return f"job {job_id} is queued; nothing to do"
+            claimed = status.job_claimed_at
+            if job_id and claimed is not None and time.time() - claimed < CLAIM_GRACE_SECONDS:
+                return f"job {job_id} was just claimed; its command queues it"
             kind: JobKind | None = None
             if status.desired is DesiredState.RUNNING and status.state is not PlatformState.RUNNING:
                 kind = JobKind.START
@@ -160,7 +168,8 @@ class Reconciler:
                 )
             )
             log.info("reconcile: resuming %s as job %s", kind.value, resumed)
-            spec = JobSpec(resumed, kind, SYSTEM, status.session_room, time.time())
+            room = status.job_room or status.session_room
+            spec = JobSpec(resumed, kind, SYSTEM, room, time.time())
             # With its lock: a Redis outage mid-run then resumes it in place.
             result = self.runner.run_locked(spec, lock)
             self._after_resumed(spec, result)
@@ -263,7 +272,8 @@ class Reconciler:
     def _system_job(self, kind: JobKind) -> JobSpec:
         job_id = JobId(uuid.uuid4().hex[:16])
         self.store.force_job(kind, job_id)
-        return JobSpec(job_id, kind, SYSTEM, self.store.status().session_room, time.time())
+        status = self.store.status()
+        return JobSpec(job_id, kind, SYSTEM, status.job_room or status.session_room, time.time())
 
     def _run(self, kind: JobKind) -> bool:
         try:

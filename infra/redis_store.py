@@ -17,7 +17,10 @@ from infra.replies import entries, text, text_map
 
 # One round trip per command: the start fast path, the desired state and the
 # current-job slot, atomically, so simultaneous starts make exactly one job.
-# ARGV: kind, job_id, user, now. Returns {outcome, value}.
+# ARGV: kind, job_id, user, now, room ('' for none). Returns {outcome, value}.
+# A new claim records its room and time with it: a reconcile that runs between
+# the claim and the enqueue must neither resume it without its room nor at all
+# while it is young (see ``PlatformStatus.job_claimed_at``).
 _REQUEST = """
 local h = KEYS[1]
 if ARGV[1] == 'start' then
@@ -33,17 +36,23 @@ local cur = redis.call('HGET', h, 'job_id')
 if cur and cur ~= '' and redis.call('HGET', h, 'job_kind') == ARGV[1] then
   return {'joined', cur}
 end
-redis.call('HSET', h, 'job_id', ARGV[2], 'job_kind', ARGV[1])
+redis.call('HSET', h, 'job_id', ARGV[2], 'job_kind', ARGV[1], 'job_claimed_at', ARGV[4])
+if ARGV[5] ~= '' then
+  redis.call('HSET', h, 'job_room', ARGV[5])
+else
+  redis.call('HDEL', h, 'job_room')
+end
 return {'new', ARGV[2]}
 """
 _FINISH = """
 if redis.call('HGET', KEYS[1], 'job_id') == ARGV[1] then
-  redis.call('HDEL', KEYS[1], 'job_id', 'job_kind')
+  redis.call('HDEL', KEYS[1], 'job_id', 'job_kind', 'job_room', 'job_claimed_at')
   return 1
 end
 return 0
 """
-_JOB_FIELDS = {"job_id", "job_kind"}  # owned by claim/finish, never by save()
+# Owned by claim/finish, never by save().
+_JOB_FIELDS = {"job_id", "job_kind", "job_room", "job_claimed_at"}
 _LEGACY_FIELDS = ("nlb_dns",)  # read once for an upgrade, dropped by the next save
 
 
@@ -89,10 +98,9 @@ class RedisPlatformStore:
             pipe.hdel(self.keys.platform, *absent)
         pipe.execute()
 
-    def request(self, kind: JobKind, job_id: JobId, actor: Actor) -> Claim:
-        outcome, value = self._request(
-            keys=[self.keys.platform], args=[kind.value, job_id, actor.user, repr(time.time())]
-        )
+    def request(self, kind: JobKind, job_id: JobId, actor: Actor, room: str | None = None) -> Claim:
+        args = [kind.value, job_id, actor.user, repr(time.time()), room or ""]
+        outcome, value = self._request(keys=[self.keys.platform], args=args)
         if outcome == b"running":
             return Claim(None, running_url=text(value))
         return Claim(JobId(text(value)), joined=outcome == b"joined")
@@ -102,7 +110,10 @@ class RedisPlatformStore:
 
     def force_job(self, kind: JobKind, job_id: JobId) -> None:
         """Make ``job_id`` current whatever was there (the reconciler resuming a dead job)."""
-        self.r.hset(self.keys.platform, mapping={"job_id": job_id, "job_kind": kind.value})
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(self.keys.platform, mapping={"job_id": job_id, "job_kind": kind.value})
+        pipe.hdel(self.keys.platform, "job_claimed_at")  # resumed, not freshly claimed
+        pipe.execute()
 
 
 def _decode(raw: dict[str, str]) -> PlatformStatus:
@@ -117,6 +128,8 @@ def _decode(raw: dict[str, str]) -> PlatformStatus:
         ingress_address=raw.get("ingress_address") or raw.get("nlb_dns") or None,
         job_id=JobId(raw["job_id"]) if raw.get("job_id") else None,
         job_kind=JobKind(raw["job_kind"]) if raw.get("job_kind") else None,
+        job_room=raw.get("job_room") or None,
+        job_claimed_at=opt_float("job_claimed_at"),
         session_started_at=opt_float("session_started_at"),
         session_room=raw.get("session_room") or None,
         started_by=raw.get("started_by") or None,

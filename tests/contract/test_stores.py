@@ -61,8 +61,9 @@ def test_desired_and_save_round_trip(store) -> None:  # type: ignore[no-untyped-
 
 
 def test_claim_joins_same_kind_and_save_keeps_the_job(store) -> None:  # type: ignore[no-untyped-def]
-    assert store.request(JobKind.START, JobId("a"), ALICE) == Claim(JobId("a"))
+    assert store.request(JobKind.START, JobId("a"), ALICE, "standup") == Claim(JobId("a"))
     assert store.status().desired is DesiredState.RUNNING  # written by the same call
+    assert store.status().job_room == "standup"  # for a reconciler that resumes it
     assert store.request(JobKind.START, JobId("b"), ALICE) == Claim(JobId("a"), joined=True)
     store.save(PlatformStatus(state=PlatformState.STARTING))
     assert store.status().job_id == "a"
@@ -70,6 +71,7 @@ def test_claim_joins_same_kind_and_save_keeps_the_job(store) -> None:  # type: i
     assert store.status().desired is DesiredState.STOPPED
     store.finish_job(JobId("a"))  # the old start ending must not clear the stop
     assert store.status().job_id == "c"
+    assert store.status().job_room is None  # the stop named no room
     store.finish_job(JobId("c"))
     assert store.status().job_id is None
 

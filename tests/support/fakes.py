@@ -6,6 +6,7 @@ are exercised by the contract and end-to-end suites.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -502,10 +503,12 @@ class MemoryStore:
             status,
             job_id=self.current.job_id,
             job_kind=self.current.job_kind,
+            job_room=self.current.job_room,
+            job_claimed_at=self.current.job_claimed_at,
             desired=self.current.desired,
         )
 
-    def request(self, kind: JobKind, job_id: JobId, actor: Actor) -> Claim:
+    def request(self, kind: JobKind, job_id: JobId, actor: Actor, room: str | None = None) -> Claim:
         c = self.current
         if (
             kind is JobKind.START
@@ -519,12 +522,16 @@ class MemoryStore:
         self.set_desired(wanted, actor)
         if self.current.job_id and self.current.job_kind is kind:
             return Claim(self.current.job_id, joined=True)
-        self.current = replace(self.current, job_id=job_id, job_kind=kind)
+        self.current = replace(
+            self.current, job_id=job_id, job_kind=kind, job_room=room, job_claimed_at=time.time()
+        )
         return Claim(job_id)
 
     def finish_job(self, job_id: JobId) -> None:
         if self.current.job_id == job_id:
-            self.current = replace(self.current, job_id=None, job_kind=None)
+            self.current = replace(
+                self.current, job_id=None, job_kind=None, job_room=None, job_claimed_at=None
+            )
 
 
 class RecordingSink:
