@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DirectRoomsResponse,
     ErrorResponse,
     GroupEncryptionError,
     JoinResponse,
@@ -30,6 +32,7 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     RoomCreateResponse,
+    RoomGetStateEventResponse,
     RoomGetStateResponse,
     RoomPreset,
     RoomSendResponse,
@@ -357,9 +360,12 @@ class MatrixClient:
 
     async def direct_room(self, user_id: str) -> str:
         """A private room with ``user_id`` alone (``is_direct``, their clients list it
-        under direct messages): made on first use, then reused by this process."""
-        known = self._direct.get(user_id)
+        under direct messages): the one recorded in the bot's ``m.direct`` account
+        data while they are still in it or invited (so a restart does not open a new
+        room per person), else a new one, recorded there."""
+        known = self._direct.get(user_id) or await self._recorded_direct(user_id)
         if known is not None:
+            self._direct[user_id] = known
             return known
         give_up = time.monotonic() + 120.0
         while True:
@@ -390,7 +396,65 @@ class MatrixClient:
         # unencrypted (we made it so); the next sync fills in the rest.
         self.nio.rooms.setdefault(room_id, MatrixRoom(room_id, self.user_id))
         self._direct[user_id] = room_id
+        await self._record_direct(user_id, room_id)
         return room_id
+
+    async def _direct_map(self) -> dict[str, list[str]] | None:
+        """The bot's ``m.direct`` account data (user id -> room ids); {} when never
+        set; None when it cannot be read now."""
+        try:
+            resp = await self.nio.list_direct_rooms()
+        except _CONNECTION_ERRORS:
+            return None
+        if isinstance(resp, DirectRoomsResponse):
+            return {str(k): [str(r) for r in v] for k, v in resp.rooms.items()}
+        return {} if getattr(resp, "status_code", None) == "M_NOT_FOUND" else None
+
+    async def _recorded_direct(self, user_id: str) -> str | None:
+        """The newest recorded direct room with ``user_id`` that the bot is in and they
+        are in or invited to (a room they left is not reused)."""
+        recorded = await self._direct_map()
+        for room_id in reversed((recorded or {}).get(user_id, [])):
+            # Asked of the homeserver: after a restart nio's room model may not hold
+            # a quiet room yet. The bot's own membership comes first: a room it has
+            # left cannot be read, let alone sent to.
+            if await self._membership(room_id, self.user_id) != "join":
+                continue
+            if await self._membership(room_id, user_id) in ("join", "invite"):
+                self.nio.rooms.setdefault(room_id, MatrixRoom(room_id, self.user_id))
+                return room_id
+        return None
+
+    async def _membership(self, room_id: str, user_id: str) -> str | None:
+        try:
+            resp = await self.nio.room_get_state_event(room_id, "m.room.member", user_id)
+        except _CONNECTION_ERRORS:
+            return None
+        if isinstance(resp, RoomGetStateEventResponse):
+            return str(resp.content.get("membership") or "") or None
+        return None
+
+    async def _record_direct(self, user_id: str, room_id: str) -> None:
+        """Add ``room_id`` to the bot's ``m.direct`` (clients do this for rooms they
+        open as direct; the homeserver does not). Best effort: a failure costs only
+        a new room after the next restart."""
+        recorded = await self._direct_map()
+        if recorded is None:
+            return
+        recorded[user_id] = [*recorded.get(user_id, []), room_id][-5:]
+        quoted = urllib.parse.quote(self.user_id, safe="")
+        try:
+            resp = await self.nio.send(
+                "PUT",
+                f"/_matrix/client/v3/user/{quoted}/account_data/m.direct",
+                json.dumps(recorded),
+                headers={"Authorization": f"Bearer {self.nio.access_token}"},
+            )
+            resp.release()
+            if resp.status != 200:
+                log.warning("recording the direct room failed: HTTP %s", resp.status)
+        except _CONNECTION_ERRORS as exc:
+            log.warning("recording the direct room failed: %s", type(exc).__name__)
 
     async def join(self, room_id: str) -> None:
         try:
