@@ -61,6 +61,8 @@ async def upload(
         code = error_of(exc)
         if code in ("not_in_channel", "channel_not_found"):
             return f"Slack answered `{code}`; invite me with `/invite @{invite}` and ask again."
+        if code == "missing_scope":  # an app installed before `cost report` existed
+            return f"Slack answered `{code}`; the app needs the files:write scope (docs/slack.md)."
         return f"Slack answered `{code}`."
     except (TimeoutError, SlackClientError, OSError) as exc:
         return f"Slack did not take the upload ({type(exc).__name__}); ask again later."
