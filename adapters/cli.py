@@ -73,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument(
         "view",
         nargs="*",
-        help="`actual [YYYY-MM]`: AWS's own figures (Cost Explorer) beside the estimate",
+        help="`actual [YYYY-MM]`: AWS's own figures (Cost Explorer) beside the estimate; "
+        "`report [YYYY-MM]`: the month's chart (PNG) and numbers (CSV) written here",
     )
     c.add_argument("--hours", type=float, help="add a row for N meeting hours per month")
     c.add_argument("--json", action="store_true")

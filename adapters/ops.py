@@ -10,10 +10,12 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import TypeVar
 
 from rich.table import Table
 
+from adapters.console.app import save_report
 from adapters.console.term import error_line, terminal
 from adapters.wiring import App
 from bot.cost import money, rounded
@@ -168,12 +170,9 @@ def _status_without_aws(app: App, stored: PlatformStatus, exc: CloudError, as_js
 
 
 def cost_view(app: App, words: list[str]) -> int:
-    """``cost actual [YYYY-MM]``: the chat command's answer, printed (same parser)."""
+    """``cost actual|report [YYYY-MM]``: the chat command's answer (same parser)."""
     from bot.commands import Cost, parse
     from bot.errors import CommandError
-
-    if words[0] == "report" and len(words) <= 2:
-        return cost_report(app, words[1] if len(words) == 2 else None)
 
     try:
         command = parse("cost " + " ".join(words), app.settings.command_name)
@@ -181,37 +180,21 @@ def cost_view(app: App, words: list[str]) -> int:
         terminal(stderr=True, soft_wrap=True).print(exc.user_message())
         return EXIT_FAILED
     assert isinstance(command, Cost)
+    if command.view == "report":
+        return cost_report(app, command.month)
     print(app.service.actual_text(command.month))
     return EXIT_OK
 
 
 def cost_report(app: App, month: str | None, folder: str = ".") -> int:
-    """``cost report [YYYY-MM]``: the month's chart (PNG) and numbers (CSV) as files."""
-    from datetime import UTC, date, datetime
-    from pathlib import Path
-
-    from bot.actual import parse_month
-    from bot.errors import BotError
-    from bot.report import month_report
-    from infra.cost_chart import write_report
-
-    now = app.clock.now()
-    try:
-        wanted = parse_month(month, now)
-    except BotError as exc:
-        terminal(stderr=True, soft_wrap=True).print(exc.user_message())
+    """``cost report [YYYY-MM]``: the chat command's summary, and the month's chart (PNG)
+    and numbers (CSV) as files in ``folder``, as the terminal chat writes them."""
+    reply = app.service.report_reply(month)
+    if reply.report is None:
+        terminal(stderr=True, soft_wrap=True).print(reply.text, markup=False)
         return EXIT_FAILED
-    year, mon = (int(x) for x in wanted.split("-"))
-    start = datetime(year, mon, 1, tzinfo=UTC)
-    end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=UTC)
-    sessions = app.ledger.sessions_between(start.timestamp(), end.timestamp())
-    today: date = datetime.fromtimestamp(now, UTC).date()
-    report = month_report(
-        wanted, sessions, app.costs.idle_month or 0.0, app.settings.budget.monthly, today
-    )
-    png, csv = write_report(report, Path(folder))
-    print(f"Wrote {png} and {csv}.")
-    return EXIT_OK
+    print(reply.text)
+    return save_report(terminal(soft_wrap=True), reply.report, Path(folder))
 
 
 def cost(app: App, hours: float | None, as_json: bool) -> int:

@@ -95,10 +95,11 @@ class Status:
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """``cost``: the estimate; ``cost actual [YYYY-MM]``: AWS's own figures beside it."""
+    """``cost``: the estimate; ``cost actual [YYYY-MM]``: AWS's own figures beside it;
+    ``cost report [YYYY-MM]``: the month's chart and its numbers (CSV)."""
 
     name = "cost"
-    view: str = ""  # "" (the estimate) or "actual"
+    view: str = ""  # "" (the estimate), "actual" or "report"
     month: str | None = None  # YYYY-MM; None: this month
 
 
@@ -142,8 +143,10 @@ USAGE = {
     "schedule": "schedule: list the scheduled starts and stops",
     "cancel": "cancel <id>: cancel a scheduled start or stop (ids from `schedule`)",
     "status": "status: what is running, the meeting URL and what it costs per hour",
-    "cost": "cost [actual [YYYY-MM]]: running cost per hour, idle cost per month, this "
-    "month's hours and cost; `actual`: AWS's own figures (Cost Explorer) beside the estimate",
+    "cost": "cost [actual|report [YYYY-MM]]: running cost per hour, idle cost per month, this "
+    "month's hours and cost; `actual`: AWS's own figures (Cost Explorer) beside the estimate; "
+    "`report`: the month's chart (PNG) of daily meeting hours and cost against the budget, "
+    "with its numbers (CSV)",
     "history": f"history [n]: the last n commands and starts/stops, who asked, where, how "
     f"they ended, how long they took and what they cost (default {HISTORY_DEFAULT}, "
     f"at most {HISTORY_MAX})",
@@ -268,13 +271,7 @@ def parse(text: str, command_name: str = "jitsi") -> Command:
             )
         return Link(validate_room(args[0]) if args else None)
     if verb == "cost" and args:
-        if args[0].lower() != "actual" or len(args) > 2:
-            raise CommandError("`cost` takes `actual` and a month.", f"Usage: {USAGE['cost']}")
-        if len(args) == 2 and not _MONTH.match(args[1]):
-            raise CommandError(
-                f"`{safe_text(args[1], 16)}` is not a month.", "Write it as YYYY-MM, e.g. 2026-11."
-            )
-        return Cost("actual", args[1] if len(args) == 2 else None)
+        return _cost(args)
     if verb in ("stop", "status", "cost"):
         if args:
             raise CommandError(f"`{verb}` takes no arguments.", f"Usage: {USAGE[verb]}")
@@ -297,6 +294,7 @@ def command_of(text: str, command_name: str = "jitsi") -> str | None:
 
 _COUNT = re.compile(r"^[+-]?[0-9]+$")
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+COST_VIEWS = ("actual", "report")
 
 
 def _history_count(text: str) -> int:
@@ -318,6 +316,28 @@ def _history_count(text: str) -> int:
             f"Try `history {HISTORY_MAX}`; `jitsi-bot audit export` writes the whole log.",
         )
     return count
+
+
+def _cost(args: list[str]) -> Cost:
+    """``cost actual|report [YYYY-MM]``; ``args`` is what follows ``cost`` (not empty)."""
+    view = args[0].lower()
+    if view not in COST_VIEWS:
+        close = difflib.get_close_matches(view, COST_VIEWS, n=1)
+        guess = f" Did you mean `cost {close[0]}`?" if close else ""
+        raise CommandError(
+            f"`cost` takes `actual` or `report`, not `{safe_text(args[0], 16)}`.{guess}",
+            f"Usage: {USAGE['cost']}",
+        )
+    if len(args) > 2:
+        raise CommandError(
+            f"`cost {view}` takes at most one month (YYYY-MM).", f"Usage: {USAGE['cost']}"
+        )
+    if len(args) == 2 and not _MONTH.match(args[1]):
+        raise CommandError(
+            f"`{safe_text(args[1], 16)}` is not a month.",
+            f"Write it as YYYY-MM, e.g. `cost {view} 2026-11`.",
+        )
+    return Cost(view, args[1] if len(args) == 2 else None)
 
 
 def _clock(text: str) -> tuple[int, int]:

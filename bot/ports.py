@@ -226,6 +226,9 @@ class Ledger(Protocol):
     def month_to_date(self, now: float) -> tuple[float, float]:
         """(hours, dollars) of sessions ended in the calendar month of ``now`` (UTC)."""
 
+    def sessions_between(self, start: float, end: float) -> list[tuple[float, float, float]]:
+        """(started_at, ended_at, cost) of the sessions recorded in [start, end)."""
+
 
 class AuditLog(Protocol):
     """The append-only audit history (``bot.audit``): commands in, recent entries out."""

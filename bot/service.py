@@ -52,6 +52,7 @@ from bot.ports import (
     SpendSource,
     TrafficLog,
 )
+from bot.report import MonthReport, for_month, month_bounds, summary_text
 from bot.state import PlatformState, PlatformStatus
 from bot.traffic import per_participant_hour
 from bot.watch import ScheduledItem, SessionWatch
@@ -75,6 +76,9 @@ class Reply:
     # The asker's own meeting link and what to say with it: for their eyes only (Slack
     # ephemeral, Matrix direct message, the terminal). Never audited, logged or emitted.
     link: str | None = None
+    # `cost report`: the month's numbers. Each adapter draws the chart and delivers it
+    # with ``text``, the summary, which is posted alone when the chart cannot be.
+    report: MonthReport | None = None
 
     def __repr__(self) -> str:  # a logged Reply must not carry the link
         shown = "<link>" if self.link else None
@@ -168,6 +172,8 @@ class CommandService:
                 return Reply(ReplyKind.INFO, self.status_text())
             case Cost("actual", month):
                 return Reply(ReplyKind.INFO, self.actual_text(month))
+            case Cost("report", month):
+                return self.report_reply(month)
             case Cost():
                 return Reply(ReplyKind.INFO, self.cost_text())
             case History(count):
@@ -456,6 +462,28 @@ class CommandService:
         fetched = datetime.fromtimestamp(actual.fetched_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
         return actual_text(actual, self.month_estimate(wanted), fetched)
 
+    def report_reply(self, month: str | None) -> Reply:
+        """`cost report [YYYY-MM]`: the month's numbers as data and a summary of them;
+        a month with no meetings still gets both (the idle items cost all the same)."""
+        now = self.clock.now()
+        try:
+            wanted = parse_month(month, now)
+            start, end = month_bounds(wanted)
+            running = self.store.status().session_started_at
+            report = for_month(
+                wanted,
+                now,
+                self.ledger.sessions_between(start, end),
+                running,
+                self.costs,
+                self.settings.budget.monthly,
+            )
+        except BotError as exc:
+            return Reply(ReplyKind.USAGE, exc.user_message(), private=True)
+        this = self.month_so_far() if wanted == _month(now) else None
+        unknown = "" if self.costs.known else (self.costs.unknown_reason or "no prices")
+        return Reply(ReplyKind.INFO, summary_text(report, this, unknown), report=report)
+
     def month_estimate(self, month: str) -> float | None:
         """The estimate for ``month``: its meetings (the running one too, this month)
         and the idle items for the part of the month passed (all of a past month)."""
@@ -486,6 +514,10 @@ class CommandService:
             f"\nTraffic per participant-hour (last {per.sessions} measured session(s)): "
             f"{per.gigabytes:.2f} GB, {money(per.dollars)}, on top of the hourly cost."
         )
+
+
+def _month(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m")
 
 
 def _hours(minutes: int) -> str:

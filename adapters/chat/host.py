@@ -15,10 +15,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from adapters.chat.report import Draw, ReportFiles, draw
 from bot.config import Settings
 from bot.events import Event, EventKind
 from bot.model import Actor, JobId
 from bot.render import ProgressView
+from bot.report import MonthReport
 from bot.service import Reply
 from infra.follow import BEGINNING, WORKER_STOPPED, Follower, WorkerWatch
 from infra.glance import PlatformGlance
@@ -41,7 +43,8 @@ class Commands(Protocol):
 
 class ChatHost:
     """Hands the adapters exactly what they use: the core's commands, the ``follower``
-    (streams and renderer state), the audit log, and ``glance`` (the running session)."""
+    (streams and renderer state), the audit log, ``glance`` (the running session) and
+    ``draw_report`` (`cost report`'s chart)."""
 
     def __init__(
         self,
@@ -50,12 +53,14 @@ class ChatHost:
         follower: Follower,
         record: AuditRecord,
         glance: PlatformGlance,
+        draw_report: Draw = draw,
     ) -> None:
         self.settings = settings
         self.follower = follower
         self.glance = glance
         self._commands = commands
         self._record = record
+        self._draw = draw_report
 
     async def close(self) -> None:
         await self.follower.aclose()
@@ -71,6 +76,11 @@ class ChatHost:
 
     async def status_text(self) -> str:
         return await asyncio.to_thread(self._commands.status_text)
+
+    async def report_files(self, report: MonthReport) -> ReportFiles:
+        """`cost report`'s chart, drawn in a worker thread (about 0.2 s of CPU): the
+        event loop keeps serving other commands meanwhile."""
+        return await asyncio.to_thread(self._draw, report)
 
     async def audit(self, actor: Actor, command: str, outcome: str) -> None:
         """Audit what the adapter decided itself (its own denials)."""

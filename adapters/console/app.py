@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from rich.console import Console
@@ -14,6 +15,7 @@ from rich.live import Live
 from rich.text import Text
 
 from adapters.chat.host import Commands
+from adapters.chat.report import Write, undelivered, write
 from adapters.console import translate
 from adapters.console.notices import NoticePrinter
 from adapters.console.term import terminal
@@ -22,6 +24,7 @@ from bot.events import Event, EventKind
 from bot.fmt import safe_text
 from bot.model import Actor
 from bot.render import ProgressView, event_line
+from bot.report import MonthReport
 from bot.service import Reply, ReplyKind
 from infra.follow import BEGINNING, WORKER_STOPPED, Follower, WorkerWatch
 from infra.outage import StateUnavailable, converted
@@ -51,7 +54,9 @@ class ConsoleChat:
         actor: Actor,
         console: Console | None = None,
         renderer: str | None = None,
+        write_report: Write = write,
     ) -> None:
+        self.write_report = write_report
         self.commands = commands
         self.follower = follower
         self.settings = settings
@@ -70,6 +75,8 @@ class ConsoleChat:
             self.console.print(reply.text, markup=False, highlight=False)
         if reply.link and not as_json:  # the terminal is the asker's own: the link goes here
             self.console.print(reply.link, markup=False, highlight=False, soft_wrap=True)
+        if reply.report is not None:  # `cost report`: the files go where the user is
+            return save_report(self.console, reply.report, Path.cwd(), self.write_report, as_json)
         if reply.kind is not ReplyKind.JOB or reply.job_id is None:
             return reply.exit_code
         return self.follow(reply, as_json=as_json, live=live)
@@ -229,6 +236,29 @@ class ConsoleChat:
         for job_id in self._run(self.follower.pending_jobs(self.renderer)):
             self.console.print(f"Resuming job {job_id}…", style="dim", markup=False)
             self.follow(Reply(ReplyKind.JOB, "", job_id=job_id), live=self.console.is_terminal)
+
+
+def save_report(
+    console: Console, report: MonthReport, folder: Path, write: Write = write, as_json: bool = False
+) -> int:
+    """Write the month's PNG and CSV into ``folder`` and print their paths (the terminal
+    chat and `jitsi-bot cost report`); when that fails, say why and print the CSV."""
+    try:
+        png, csv = write(report, folder.resolve())
+    except Exception as exc:  # a read-only folder, a full disk, matplotlib: said, not raised
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        problem = f"I could not write the chart of {report.month} in {folder}: {why}."
+        if as_json:
+            print(json.dumps({"type": "problem", "text": problem, "csv": report.csv()}), flush=True)
+        else:
+            console.print(undelivered(report, problem), markup=False, highlight=False)
+        return EXIT_FAILED
+    if as_json:
+        made = {"type": "report", "month": report.month, "png": str(png), "csv": str(csv)}
+        print(json.dumps(made, sort_keys=True), flush=True)
+    else:
+        console.print(f"Wrote {png} and {csv}.", markup=False, highlight=False, soft_wrap=True)
+    return EXIT_OK
 
 
 def _stdin_lines(interactive: bool, console: Console) -> Iterable[str]:

@@ -20,6 +20,7 @@ from typing import Any
 from nio import InviteInfo, MegolmEvent, SyncResponse
 
 from adapters.chat.host import ChatHost
+from adapters.chat.report import undelivered
 from adapters.matrix import translate
 from adapters.matrix.client import (
     Backoff,
@@ -31,7 +32,7 @@ from adapters.matrix.client import (
 from bot.errors import BotError
 from bot.model import ChatPlatform
 from bot.render import ProgressView
-from bot.service import ReplyKind
+from bot.service import Reply, ReplyKind
 from infra.follow import StateUnavailable
 
 log = logging.getLogger("jitsi.matrix")
@@ -240,6 +241,10 @@ class MatrixAdapter:
             return
         if reply.link:
             await self._send_link(cmd, reply.link)
+        if reply.report is not None:
+            await self._answer(cmd, reply.text)
+            await self._post_report(cmd, reply)
+            return
         if reply.kind is not ReplyKind.JOB or reply.job_id is None:
             await self._answer(cmd, reply.text)
             return
@@ -253,6 +258,32 @@ class MatrixAdapter:
         target = {"room_id": room_id, "txn": f"jitsi-{reply.job_id}-first", "text": reply.text}
         await self.state.save_target(RENDERER, reply.job_id, target)
         self._follow(reply.job_id, target)
+
+    async def _post_report(self, cmd: translate.CommandMessage, reply: Reply) -> None:
+        """After the summary, the chart as an ``m.image`` (with its size) and the CSV as
+        an ``m.file``, through the media repository. When either fails, a notice with
+        the reason and the CSV inline: the numbers reach the room all the same."""
+        report = reply.report
+        assert report is not None
+        step = "draw the chart"
+        try:
+            files = await self.host.report_files(report)
+            step = "post the chart"
+            await self.client.send_file(
+                cmd.room_id, files.png, files.png_name, "image/png", files.size
+            )
+            step = "post the CSV"
+            await self.client.send_file(cmd.room_id, files.csv.encode(), files.csv_name, "text/csv")
+            return
+        except MatrixError as exc:  # MatrixUnavailable too: a retry would repeat the summary
+            log.warning("cost report in %s: %s", cmd.room_id, exc)
+            why = f"the homeserver did not take it ({exc})"
+        except Exception as exc:  # whatever matplotlib raises, the numbers still go out
+            log.exception("drawing the cost report of %s", report.month)
+            why = f"it failed ({type(exc).__name__})"
+        await self._answer(
+            cmd, undelivered(report, f"I could not {step} of {report.month}: {why}.")
+        )
 
     async def _send_link(self, cmd: translate.CommandMessage, link: str) -> None:
         """The asker's own link, in a direct room with them: never in the room asked in."""

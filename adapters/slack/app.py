@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,6 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from adapters.chat.host import ChatHost
+from adapters.chat.report import undelivered
 from adapters.slack import translate
 from adapters.slack.client import (
     RENDERER,
@@ -30,6 +32,7 @@ from adapters.slack.client import (
 )
 from adapters.slack.notices import NoticePoster
 from adapters.slack.occupancy import Occupancy
+from adapters.slack.report import upload
 from adapters.slack.translate import MalformedPayload, SlackAdapterError, SlackRequest
 from bot.commands import command_of
 from bot.config_chat import SlackSettings
@@ -178,11 +181,12 @@ class SlackAdapter:
             return
         decided = asyncio.ensure_future(self._decide(req))
         done, _ = await asyncio.wait({decided}, timeout=ACK_BUDGET_SECONDS)
+        later: Say = functools.partial(self._later, req, respond)
         if done:
-            await self._answer(req, decided.result(), lambda t, p: _ack(ack, t, p))
+            await self._answer(req, decided.result(), lambda t, p: _ack(ack, t, p), later)
             return
         await _ack(ack, "Working on it…", False)
-        await self._answer(req, await decided, lambda t, p: self._later(req, respond, t, p))
+        await self._answer(req, await decided, later, later)
 
     async def _on_action(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
@@ -210,7 +214,8 @@ class SlackAdapter:
                 text=str(message.get("text") or ""),
                 blocks=translate.acted_note(message.get("blocks") or [], req.user_id, req.text),
             )
-        await self._answer(req, result, lambda t, p: self._later(req, respond, t, p))
+        later: Say = functools.partial(self._later, req, respond)
+        await self._answer(req, result, later, later)
 
     async def _later(self, req: SlackRequest, respond: Any, text: str, public: bool) -> None:
         """Answer after the ack: through response_url when Slack gave one, else by API."""
@@ -266,7 +271,8 @@ class SlackAdapter:
         except StateUnavailable as exc:  # Redis away: say so at once (nothing to audit to)
             return exc.user_message()
 
-    async def _answer(self, req: SlackRequest, result: Reply | str, say: Say) -> None:
+    async def _answer(self, req: SlackRequest, result: Reply | str, say: Say, later: Say) -> None:
+        """Answer through ``say`` (the ack, when in time); ``later`` is for what follows."""
         if isinstance(result, str):
             await say(result, False)
             return
@@ -275,6 +281,10 @@ class SlackAdapter:
             # The asker's own link: chat.postEphemeral shows it to them alone, and
             # Slack keeps no copy in the channel's history.
             await self.web.ephemeral(req.channel, req.user_id, reply.link)
+        if reply.report is not None:
+            await say(f"Drawing the cost report for {reply.report.month}…", False)
+            await self._post_report(req, reply, later)
+            return
         if reply.kind is not ReplyKind.JOB or reply.job_id is None:
             await say(reply.text, not reply.private and reply.kind is ReplyKind.INFO)
             return
@@ -286,6 +296,28 @@ class SlackAdapter:
         await say(reply.text, False)
         kind = "start" if reply.job_kind is JobKind.START else "stop"
         await self._post_progress(req, reply, kind)
+
+    async def _post_report(self, req: SlackRequest, reply: Reply, later: Say) -> None:
+        """The chart and CSV in one message, the summary as its comment, where it was
+        asked (in the thread of the message whose button asked). When that fails, the
+        summary, the reason and the CSV go through ``later`` (response_url: it works
+        even where the bot is not a member)."""
+        report = reply.report
+        assert report is not None
+        why: str | None
+        try:
+            files = await self.host.report_files(report)
+        except Exception as exc:  # whatever matplotlib raises, the numbers still go out
+            log.exception("drawing the cost report of %s", report.month)
+            why = f"drawing it failed ({type(exc).__name__})."
+        else:
+            name = self.host.settings.command_name
+            why = await upload(self.client, req.channel, files, reply.text, req.message_ts, name)
+            if why is None:
+                return
+            log.warning("cost report upload to %s: %s", req.channel, why)
+        problem = f"I could not post the chart of {report.month}: {why}"
+        await later(undelivered(report, problem, summary=reply.text, fence="```"), True)
 
     async def _post_progress(self, req: SlackRequest, reply: Reply, kind: str) -> None:
         assert reply.job_id is not None

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.chat.report import ReportFiles
+from adapters.slack.client import error_of
 
 
 async def post_report(
@@ -38,3 +42,28 @@ async def post_report(
         **kwargs,
     )
     return [str(f["id"]) for f in resp.get("files") or []]
+
+
+async def upload(
+    web: AsyncWebClient,
+    channel: str,
+    files: ReportFiles,
+    comment: str,
+    thread_ts: str | None,
+    invite: str,
+) -> str | None:
+    """``post_report`` with Slack's errors converted: None once posted, else why not,
+    in words the asker can act on (``invite`` names the bot for ``/invite``)."""
+    month = files.report.month
+    try:
+        await post_report(web, channel, month, files.png, files.csv, comment, thread_ts)
+    except SlackApiError as exc:
+        code = error_of(exc)
+        if code in ("not_in_channel", "channel_not_found"):
+            return f"Slack answered `{code}`; invite me with `/invite @{invite}` and ask again."
+        if code == "missing_scope":  # an app installed before `cost report` existed
+            return f"Slack answered `{code}`; the app needs the files:write scope (docs/slack.md)."
+        return f"Slack answered `{code}`."
+    except (TimeoutError, SlackClientError, OSError) as exc:
+        return f"Slack did not take the upload ({type(exc).__name__}); ask again later."
+    return None

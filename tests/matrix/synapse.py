@@ -110,6 +110,9 @@ def _config(tmp: Path, port: int) -> str:
         "rc_admin_redaction": relaxed,
         "rc_room_creation": relaxed,
         "rc_key_requests": relaxed,
+        # Small enough that a test can use up a user's day (and see an upload refused
+        # for real), large enough for every chart the other tests post.
+        "media_upload_limits": [{"time_period": "1d", "max_size": "2M"}],
     }
     path = tmp / "homeserver.yaml"
     path.write_text(json.dumps(config, indent=1))  # JSON is YAML

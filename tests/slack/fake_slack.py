@@ -157,6 +157,8 @@ class FakeSlack:
         return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
 
     def _m_files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("channel_id") in self.not_in_channel:  # shared nowhere; the uploads stay
+            return {"ok": False, "error": "not_in_channel"}
         listed = p.get("files")
         listed = json.loads(listed) if isinstance(listed, str) else listed
         done = []

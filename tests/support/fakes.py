@@ -558,6 +558,9 @@ class MemoryLedger:
     def month_to_date(self, now: float) -> tuple[float, float]:
         return (sum(e - s for s, e, _ in self.sessions) / 3600.0, sum(c for *_, c in self.sessions))
 
+    def sessions_between(self, start: float, end: float) -> list[tuple[float, float, float]]:
+        return [row for row in self.sessions if start <= row[1] < end]
+
 
 class RecordingQueue:
     def __init__(self) -> None:

@@ -19,6 +19,7 @@ from bot.commands import (
     Stop,
     StopAt,
     command_of,
+    help_text,
     parse,
 )
 from bot.errors import CommandError
@@ -35,6 +36,10 @@ from bot.fmt import safe_text, unsafe_char
         ("!jitsi stop", Stop()),
         ("status", Status()),
         ("cost", Cost()),
+        ("cost report", Cost("report")),
+        ("cost REPORT 2026-01", Cost("report", "2026-01")),
+        ("!jitsi cost report 2026-11", Cost("report", "2026-11")),
+        ("cost actual 2026-12", Cost("actual", "2026-12")),
         ("help", Help()),
         ("help stop", Help("stop")),
         ("help nonsense", Help()),
@@ -89,6 +94,35 @@ def test_bad_commands_say_how_to_fix_them(text: str, needle: str) -> None:
     with pytest.raises(CommandError) as err:
         parse(text)
     assert needle in err.value.user_message()
+
+
+@pytest.mark.parametrize(
+    ("text", "needles"),
+    [
+        ("cost report 2026-13", ["`2026-13` is not a month", "`cost report 2026-11`"]),
+        ("cost report 26-11", ["`26-11` is not a month", "YYYY-MM"]),
+        ("cost report november", ["`november` is not a month"]),
+        ("cost report 2026-11 please", ["at most one month", "Usage: cost [actual|report"]),
+        ("cost report 2026-10 2026-11", ["at most one month"]),
+        ("cost reprot", ["not `reprot`", "Did you mean `cost report`?", "Usage: cost"]),
+        ("cost chart 2026-11", ["takes `actual` or `report`", "Usage: cost"]),
+        ("cost report " + "9" * 500, ["is not a month"]),
+    ],
+)
+def test_bad_cost_report_says_how_to_fix_it(text: str, needles: list[str]) -> None:
+    with pytest.raises(CommandError) as err:
+        parse(text)
+    message = err.value.user_message()
+    assert all(n in message for n in needles), message
+    assert len(str(err.value)) < 120  # a pasted month is not echoed back whole
+
+
+def test_cost_report_is_in_the_help() -> None:
+    usage = help_text("/jitsi ", "cost")
+    assert usage.startswith("/jitsi cost [actual|report [YYYY-MM]]")
+    assert "`report`: the month's chart (PNG)" in usage
+    assert parse("help cost") == Help("cost")
+    assert command_of("cost report 2026-11") == "cost"  # allow lists name it `cost`
 
 
 def test_unknown_command_lists_help() -> None:

@@ -4,13 +4,14 @@ size and shape, drawn headless)."""
 from __future__ import annotations
 
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.report import month_report
-from infra.cost_chart import DPI, HEIGHT_IN, WIDTH_IN, write_report
+from infra.cost_chart import DPI, HEIGHT_IN, WIDTH_IN, png_size, render_png, write_report
 
 
 def at(day: int, hour: int) -> float:
@@ -46,3 +47,26 @@ def test_chart_is_a_png_of_the_expected_size(tmp_path: Path) -> None:
     assert (width, height) == (int(WIDTH_IN * DPI), int(HEIGHT_IN * DPI))  # 2:1, 1000 x 500
     assert 10_000 < len(data) < 500_000
     assert csv.read_text().count("\n") == 31  # header and 30 days
+
+
+def test_charts_drawn_at_once_in_threads_are_each_whole() -> None:
+    # The chat process draws in worker threads (a Slack and a Matrix report at once):
+    # no shared pyplot state may mix two figures.
+    reports = [month_report("2026-11", SESSIONS, 0.60, 2.0), month_report("2026-09", [], 0.6, None)]
+    alone = [render_png(r) for r in reports]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(render_png, reports * 2))
+    assert together == alone * 2
+    assert {png_size(png) for png in together} == {(1000, 500)}
+
+
+def test_a_month_without_meetings_is_still_a_chart() -> None:
+    report = month_report("2026-09", [], 0.23, 20.0)
+    assert report.sessions == 0 and report.hours == 0 and len(report.rows) == 30
+    assert report.total == pytest.approx(0.23)
+    assert png_size(render_png(report)) == (1000, 500)
+
+
+def test_png_size_refuses_what_is_not_a_png() -> None:
+    with pytest.raises(ValueError, match="not a PNG"):
+        png_size(b"GIF89a" + b"\0" * 30)
