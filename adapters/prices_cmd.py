@@ -32,9 +32,32 @@ def prices(app: App, as_json: bool) -> int:
     if found is None:
         console.print(f"Prices unknown: {unknown_reason(region)}.")
         return EXIT_OK
-    table = Table("price", "USD", "from", "date", title=f"Prices: {region}")
-    for row in found.listing():
-        table.add_row(str(row["price"]), f"{row['usd']:g}", str(row["origin"]), str(row["fetched"]))
+    table = Table(
+        "price",
+        "USD",
+        "from",
+        "date",
+        "check",
+        "public source (its date)",
+        title=f"Prices: {region}",
+    )
+    rows = found.listing()
+    for row in rows:
+        cited = row["sources"]
+        shown = "; ".join(str(c) for c in cited) if isinstance(cited, list) and cited else "-"
+        table.add_row(
+            str(row["price"]),
+            f"{row['usd']:g}",
+            str(row["origin"]),
+            str(row["fetched"]),
+            str(row["check"]),
+            shown,
+        )
     console.print(table)
     console.print(f"Source: {found.source}")
+    unverified = [str(r["price"]) for r in rows if r["check"] == "unverified"]
+    if unverified:
+        console.print(
+            f"Unverified (no public source found; see docs/costs.md): {', '.join(unverified)}"
+        )
     return EXIT_OK

@@ -22,6 +22,7 @@ import redis
 from bot.cost import PriceTable
 from bot.errors import BotError
 from infra.keys import Keys
+from infra.price_provenance import Check, PriceProvenance, parse_provenance
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ PRICES_DIR = Path(__file__).resolve().parent / "prices"
 
 ORIGIN_API = "price-list-api"
 ORIGIN_SNAPSHOT = "snapshot"
+# A price document's keys that are not prices.
+NOT_PRICES = frozenset({"region", "source", "fetched", "sources", "provenance"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,16 @@ class RegionPrices:
     fetched: str  # YYYY-MM-DD the figures were read (API) or transcribed (snapshot)
     origin: str  # ORIGIN_API or ORIGIN_SNAPSHOT
     extra: Mapping[str, float] = field(default_factory=dict)  # e.g. logs_ingestion_gb
+    # Per price: the public sources that confirm it (hand-written snapshots); empty for
+    # the API's prices, whose source is the API itself.
+    provenance: Mapping[str, PriceProvenance] = field(default_factory=dict)
+
+    def check(self, name: str) -> str:
+        """``price-list-api``, or the snapshot's verdict on the price (``unverified``
+        when the snapshot says nothing)."""
+        if name in self.provenance:
+            return self.provenance[name].status.value
+        return "price-list-api" if self.origin == ORIGIN_API else Check.UNVERIFIED.value
 
     def listing(self) -> list[dict[str, object]]:
         """Each price with its source and date, for ``cost --prices``."""
@@ -49,6 +62,7 @@ class RegionPrices:
             f: getattr(self.table, f) for f in PriceTable.__dataclass_fields__ if f != "region"
         }
         for name, value in {**values, **self.extra}.items():
+            found = self.provenance.get(name)
             rows.append(
                 {
                     "price": name,
@@ -56,6 +70,9 @@ class RegionPrices:
                     "origin": self.origin,
                     "fetched": self.fetched,
                     "source": self.source,
+                    "check": self.check(name),
+                    "sources": [s.cite() for s in found.sources] if found else [],
+                    "note": found.note if found else "",
                 }
             )
         return rows
@@ -123,11 +140,13 @@ def _region_prices(data: Mapping[str, Any], origin: str) -> RegionPrices:
         k: float(v)
         for k, v in data.items()
         if k not in PriceTable.__dataclass_fields__
-        and k not in ("source", "fetched")
+        and k not in NOT_PRICES
         and isinstance(v, int | float)
         and not isinstance(v, bool)
     }
-    return RegionPrices(table, source, fetched, origin, extra)
+    keys = [f for f in PriceTable.__dataclass_fields__ if f != "region"] + list(extra)
+    provenance = parse_provenance(data, keys)
+    return RegionPrices(table, source, fetched, origin, extra, provenance)
 
 
 # -- the Redis cache of API prices ------------------------------------------------------

@@ -133,6 +133,8 @@ def test_start_and_stop_cost_that_regions_prices(priced: Platform) -> None:
     assert listed["fetched"] == "2026-11-30" and "NOT fetched from the API" in listed["source"]
     vcpu = next(p for p in listed["prices"] if p["price"] == "fargate_vcpu_hour")
     assert vcpu["usd"] == load_prices(region).fargate_vcpu_hour
+    # Every region's x86 Fargate price is confirmed by a dated public source.
+    assert vcpu["check"] == "verified" and vcpu["sources"]
 
     stop = priced.say("stop")
     assert stop.code == 0, stop.stdout + stop.stderr
@@ -169,6 +171,7 @@ def test_the_worker_prices_with_the_price_list_api(
             assert listed["origin"] == "price-list-api"
             assert listed["fetched"] == dt.datetime.now(dt.UTC).date().isoformat()
             assert listed["source"].startswith("AWS Price List API, fargate_vcpu_hour: AmazonECS")
+            assert {p["check"] for p in listed["prices"]} == {"price-list-api"}
             stop = platform.say("stop")
             assert stop.code == 0, stop.stdout + stop.stderr
         finally:
