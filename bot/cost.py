@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from datetime import UTC, datetime
 
 from bot.config import CpuArchitecture, Settings
@@ -35,6 +35,10 @@ class PriceTable:
     s3_gb_month: float
     egress_gb: float
     nat_gateway_hour: float
+    # Optional in a price file: the us-east-1 list prices stand in while it lacks them.
+    logs_ingestion_gb: float = 0.50
+    logs_storage_gb_month: float = 0.03
+    cross_zone_gb: float = 0.01  # per GB, in each direction
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> PriceTable:
@@ -42,6 +46,8 @@ class PriceTable:
         values: dict[str, object] = {}
         for f in fields(cls):
             if f.name not in data:
+                if f.default is not MISSING:
+                    continue
                 raise ValueError(f"price table: missing key {f.name!r}")
             raw = data[f.name]
             if f.name == "region":
@@ -63,8 +69,6 @@ class IdleSizes:
     parameters: int | None  # SSM parameters under the project's path
 
 
-# Used only while the region's price table lacks the key (us-east-1 list price).
-DEFAULT_LOGS_STORAGE_GB_MONTH = 0.03
 BYTES_PER_GB = float(2**30)
 
 
@@ -193,10 +197,10 @@ class CostModel:
         items = [bucket, LineItem(f"SSM parameters ({count}standard)", 0.0)]
         if sizes is not None and sizes.log_bytes is not None:
             gb = sizes.log_bytes / BYTES_PER_GB
-            price = float(getattr(p, "logs_storage_gb_month", DEFAULT_LOGS_STORAGE_GB_MONTH))
             items.append(
                 LineItem(
-                    f"CloudWatch Logs storage ({gb:.3f} GB)", None if p is None else gb * price
+                    f"CloudWatch Logs storage ({gb:.3f} GB)",
+                    None if p is None else gb * p.logs_storage_gb_month,
                 )
             )
         if s.hosted_zone_id:

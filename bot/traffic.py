@@ -28,8 +28,6 @@ UDP_NEW_FLOWS_PER_SECOND_PER_NLCU = 400.0
 UDP_ACTIVE_FLOWS_PER_NLCU = 50_000.0
 # Used only while the region's price table lacks the key (infra/prices, per region):
 # us-east-1 list prices, the same in most regions.
-DEFAULT_CROSS_ZONE_GB = 0.01  # per GB, in each direction
-DEFAULT_LOGS_INGEST_GB = 0.50
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +112,8 @@ class TrafficCost:
 def traffic_cost(reading: TrafficReading, prices: PriceTable) -> TrafficCost:
     """The traffic's cost at ``prices``; egress at the full rate (the free tier is
     account-wide, so the message notes it rather than subtracting it)."""
-    cross_price = float(getattr(prices, "cross_zone_gb", DEFAULT_CROSS_ZONE_GB))
-    logs_price = float(getattr(prices, "logs_ingest_gb", DEFAULT_LOGS_INGEST_GB))
+    cross_price = prices.cross_zone_gb
+    logs_price = prices.logs_ingestion_gb
     nlcu_hours = sum(h.nlcu for h in reading.hours)
     egress_gb = reading.egress_bytes / GB
     # Clients reach every zone's node alike; the task sits in one zone, so the other

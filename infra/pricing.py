@@ -47,6 +47,8 @@ class RegionPrices:
     # Per price: the public sources that confirm it (hand-written snapshots); empty for
     # the API's prices, whose source is the API itself.
     provenance: Mapping[str, PriceProvenance] = field(default_factory=dict)
+    # Optional prices the file lacks: the table holds the us-east-1 list price for them.
+    defaulted: frozenset[str] = frozenset()
 
     def check(self, name: str) -> str:
         """``price-list-api``, or the snapshot's verdict on the price (``unverified``
@@ -63,6 +65,20 @@ class RegionPrices:
         }
         for name, value in {**values, **self.extra}.items():
             found = self.provenance.get(name)
+            if name in self.defaulted:
+                rows.append(
+                    {
+                        "price": name,
+                        "usd": value,
+                        "origin": "default",
+                        "fetched": "",
+                        "source": "not in this price table: the us-east-1 list price",
+                        "check": "default",
+                        "sources": [],
+                        "note": "",
+                    }
+                )
+                continue
             rows.append(
                 {
                     "price": name,
@@ -144,9 +160,11 @@ def _region_prices(data: Mapping[str, Any], origin: str) -> RegionPrices:
         and isinstance(v, int | float)
         and not isinstance(v, bool)
     }
-    keys = [f for f in PriceTable.__dataclass_fields__ if f != "region"] + list(extra)
+    named = [f for f in PriceTable.__dataclass_fields__ if f != "region"]
+    keys = [f for f in named if f in data] + list(extra)
     provenance = parse_provenance(data, keys)
-    return RegionPrices(table, source, fetched, origin, extra, provenance)
+    defaulted = frozenset(f for f in named if f not in data)
+    return RegionPrices(table, source, fetched, origin, extra, provenance, defaulted)
 
 
 # -- the Redis cache of API prices ------------------------------------------------------

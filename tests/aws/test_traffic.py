@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bot.config import Settings
-from bot.traffic import GB, traffic_cost
+from bot.cost import PriceTable
+from bot.traffic import GB, TrafficReading, traffic_cost
 from infra.aws.session import AwsClients
 from infra.aws.traffic import CloudWatchTraffic
 from tests.unit.test_month_to_date import PRICES
@@ -100,3 +102,18 @@ def test_direct_mode_counts_the_task_bytes(make_settings: Any, clients: AwsClien
     assert cost.gigabytes == pytest.approx(3.5)  # 2.5 out + 1.0 in
     assert cost.nlcu == 0 and cost.cross_zone == 0
     assert round(cost.total, 2) == round(2.5 * 0.09 + 0.1 * 0.5, 2)  # 0.28
+
+
+def test_a_regions_log_and_cross_zone_prices_apply() -> None:
+    """The price file's optional figures are read (eu-central-1: logs $0.63/GB), and
+    a file without them gets the us-east-1 list prices."""
+    from infra.pricing import load_prices
+
+    reading = TrafficReading(
+        hours=(), sent_bytes=0.0, received_bytes=0.0, log_bytes=2 * GB, zones=0
+    )
+    assert traffic_cost(reading, load_prices("eu-central-1")).logs == pytest.approx(1.26)
+    assert traffic_cost(reading, PRICES).logs == pytest.approx(1.00)  # default $0.50
+    assert PriceTable.from_mapping({**asdict(PRICES), "cross_zone_gb": 0.02}).cross_zone_gb == 0.02
+    with pytest.raises(ValueError, match="'logs_ingestion_gb' must be a non-negative"):
+        PriceTable.from_mapping({**asdict(PRICES), "logs_ingestion_gb": "cheap"})

@@ -124,7 +124,7 @@ def test_the_snapshot_generator_is_deterministic(server: PriceListServer, tmp_pa
     assert made.fetched == "2026-11-30"
     assert made.source.startswith("AWS Price List API, fargate_vcpu_hour: AmazonECS[")
     assert made.source.endswith("fetched 2026-11-30")
-    assert made.extra == {"logs_ingestion_gb": 0.5}
+    assert made.extra == {} and made.table.logs_ingestion_gb == 0.5
     # The recorded us-east-1 answers give the bundled snapshot's figures.
     assert made.table == load_prices("us-east-1")
 
@@ -179,10 +179,14 @@ def test_the_bundled_snapshots_say_where_they_come_from() -> None:
         assert found.table.region == region and found.fetched == "2026-11-30"
         assert "NOT fetched from the API" in found.source
         rows = {str(r["price"]): r for r in found.listing()}
-        assert set(found.provenance) == set(rows)  # every price says where it comes from
+        # Every price the file holds says where it comes from; the rest are defaults.
+        assert set(found.provenance) == set(rows) - found.defaulted
+        assert {r["check"] for n, r in rows.items() if n in found.defaulted} <= {"default"}
         unverified = {k for k, r in rows.items() if r["check"] == "unverified"}
         assert unverified == UNVERIFIED[region], region
         for name, row in rows.items():
+            if name in found.defaulted:
+                continue
             if name in unverified:
                 assert row["note"] and not row["sources"]
             else:
@@ -261,7 +265,7 @@ def test_api_prices_are_cached_daily_and_fall_back_to_the_snapshot(
     assert refresh_prices(redis_client, keys, "eu-central-1", lambda: client, today) == "fetched"
     cached = cached_prices(redis_client, keys, "eu-central-1")
     assert cached is not None and cached.origin == ORIGIN_API and cached.fetched == "2026-11-30"
-    assert {r["check"] for r in cached.listing()} == {"price-list-api"}
+    assert {r["check"] for r in cached.listing()} == {"price-list-api", "default"}
     assert current_prices(redis_client, keys, "eu-central-1") == cached
     # At most daily: the same day asks nothing.
     asked = len(server.requests)
