@@ -184,7 +184,7 @@ class App:
 
     def chat_host(self) -> ChatHost:
         """What the chat adapters of ``serve`` get, and nothing more."""
-        glance = PlatformGlance(self.store, self.sessions, self.ledger, self.clock)
+        glance = PlatformGlance(self.store, self.sessions, self.ledger, self.clock, self.costs)
         return ChatHost(self.settings, self.service, self.follower, self.audit_log.record, glance)
 
     def console_chat(
