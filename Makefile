@@ -20,11 +20,13 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # System packages the tests run for real: redis-server, pebble (the ACME test CA
-# Let's Encrypt publishes), and a Compose CLI to check docker-compose.yml (the
-# docker client here has no compose plugin).
+# Let's Encrypt publishes), busybox (the stats sidecar's shell command runs under
+# its applets, as in the task's busybox image), and a Compose CLI to check
+# docker-compose.yml (the docker client here has no compose plugin).
 # Installed when missing (as root, or via sudo).
 APT_NEEDS := $(if $(shell command -v redis-server),,redis-server) \
 	$(if $(shell command -v pebble),,pebble) \
+	$(if $(shell command -v busybox),,busybox) \
 	$(if $(shell docker compose version 2>/dev/null || command -v docker-compose),,docker-compose)
 system-deps:
 	@if [ -n "$(strip $(APT_NEEDS))" ]; then \

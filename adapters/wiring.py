@@ -55,6 +55,7 @@ from infra.outage import Outage
 from infra.pricing import (
     PREFETCH_WAIT_SECONDS,
     RegionPrices,
+    cached_prices,
     current_prices,
     refresh_prices,
     start_refresher,
@@ -183,7 +184,7 @@ class App:
 
     def chat_host(self) -> ChatHost:
         """What the chat adapters of ``serve`` get, and nothing more."""
-        glance = PlatformGlance(self.store, self.sessions, self.ledger, self.clock)
+        glance = PlatformGlance(self.store, self.sessions, self.ledger, self.clock, self.costs)
         return ChatHost(self.settings, self.service, self.follower, self.audit_log.record, glance)
 
     def console_chat(
@@ -374,7 +375,13 @@ class App:
         """Every prerequisite of a start, checked against the account (``doctor``)."""
         from infra.aws.doctor import diagnose  # boto3 too: see aws_clients
 
-        return diagnose(self.settings, self.aws_clients, self.parts.preflight)
+        region = self.settings.price_region
+        return diagnose(
+            self.settings,
+            self.aws_clients,
+            self.parts.preflight,
+            lambda: cached_prices(self.prices_redis, self.keys, region),
+        )
 
     @cached_property
     def lifecycle(self) -> Lifecycle:

@@ -128,8 +128,8 @@ def load_prices(region: str) -> PriceTable:
     return parse_snapshot(region, path).table
 
 
-def snapshot_prices(region: str) -> RegionPrices | None:
-    path = PRICES_DIR / f"{region}.json"
+def snapshot_prices(region: str, folder: Path = PRICES_DIR) -> RegionPrices | None:
+    path = folder / f"{region}.json"
     return parse_snapshot(region, path) if path.is_file() else None
 
 

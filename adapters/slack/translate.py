@@ -362,13 +362,14 @@ def home_view(
     status: str,
     url: str | None,
     hours: float,
-    cost: float,
+    cost: float | None,  # None: the region's prices are unknown
     now: float,
     command: str,
     participants: int | None = None,
 ) -> dict[str, Any]:
     """The App Home tab: platform state, meeting URL (with the number of people in the
-    meeting when the last reading is known), this month's hours and cost."""
+    meeting when the last reading is known), this month's hours and cost so far (the
+    running session included, as ``cost`` counts them)."""
     month = datetime.fromtimestamp(now, UTC).strftime("%B %Y")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Jitsi platform"}},

@@ -1,14 +1,16 @@
 """``jitsi-bot doctor`` on AWS: every prerequisite of a start, checked against the
 account, each as a ``Finding`` with its fix. Read-only: it creates nothing.
 
-Order: the identity first (without it nothing else can be asked), the price data
-(no AWS call), the start's own preflight (certificate, hosted zone, base
+Order: the identity first (without it nothing else can be asked), where today's
+prices come from (no AWS call: the Price List API's cache in Redis, else the bundled
+snapshot; infra/price_source.py), the start's own preflight (certificate, hosted zone, base
 infrastructure), the registered task definition against the one the project would
 register, the worker's IAM permissions, and the service quotas.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,13 +28,20 @@ from infra.aws.permissions import check_permissions
 from infra.aws.preflight import BOOTSTRAP_FIX
 from infra.aws.quotas import check_quotas
 from infra.aws.session import AwsClients
-from infra.pricing import find_prices, unknown_reason
+from infra.price_source import price_source_finding
+from infra.pricing import RegionPrices
 
 
-def diagnose(settings: Settings, clients: AwsClients, preflight: Preflight) -> list[Finding]:
-    """Every check, in order; an AWS failure inside a check becomes that check's finding."""
+def diagnose(
+    settings: Settings,
+    clients: AwsClients,
+    preflight: Preflight,
+    cached_prices: Callable[[], RegionPrices | None] = lambda: None,
+) -> list[Finding]:
+    """Every check, in order; an AWS failure inside a check becomes that check's finding.
+    ``cached_prices``: the Price List API's prices the worker cached in Redis, if any."""
     identity, caller = _identity(settings, clients)
-    findings = [identity, _prices(settings)]
+    findings = [identity, _prices(settings, cached_prices)]
     if caller is None:
         return findings  # no usable credentials: every other check would fail the same way
     findings += _guarded(settings, "preflight", preflight.check)
@@ -72,19 +81,13 @@ def _identity(settings: Settings, clients: AwsClients) -> tuple[Finding, str | N
     return Finding("credentials", True, detail), arn
 
 
-def _prices(settings: Settings) -> Finding:
-    region = settings.price_region
-    table = find_prices(region)
-    if table is None:
-        return Finding(
-            "prices",
-            ok=False,
-            detail=f"costs will show as unknown: {unknown_reason(region)}.",
-            fix=f"Add infra/prices/{region}.json (docs/costs.md) or set price_region to a "
-            "region with similar prices.",
-            blocking=False,  # an unknown price never blocks a start
-        )
-    return Finding("prices", True, f"price table for {region}.")
+def _prices(settings: Settings, cached: Callable[[], RegionPrices | None]) -> Finding:
+    return price_source_finding(
+        settings.price_region,
+        cached(),
+        dt.datetime.now(dt.UTC).date(),
+        api_off=settings.price_list_url == "off",
+    )
 
 
 def _task_definition(settings: Settings, clients: AwsClients) -> Finding:

@@ -21,7 +21,7 @@ from moto.ecs.exceptions import InvalidParameterException
 from moto.elbv2 import models as elbv2
 from moto.moto_api import state_manager
 
-from . import deployments, iam_sim, quotas, route53, scheduler, task_contract
+from . import deployments, emf, iam_sim, quotas, route53, scheduler, task_contract
 from .state import EmulatorState, now
 
 log = logging.getLogger("infra.emulator")
@@ -45,6 +45,7 @@ def install(state: EmulatorState) -> None:
     deployments.install()
     iam_sim.install(_st)
     quotas.install(_st)
+    emf.install()
 
 
 def pin_task_states() -> None:

@@ -1,11 +1,16 @@
 """The Jitsi task's stats sidecar, simulated: every simulated minute, each RUNNING
 task of a project publishes Jicofo's participant count as the metric
-``JitsiChatops/Participants`` (dimension ``Project``) into moto's CloudWatch.
+``JitsiChatops/Participants`` (dimension ``Project``) into moto's CloudWatch, and the
+task's network bytes of that minute as ``NetworkTxBytes`` / ``NetworkRxBytes``.
 
-On AWS the sidecar reads Jicofo's /stats on localhost and prints an Embedded
-Metric Format line that CloudWatch turns into the same metric. Here the count is
-whatever ``POST /_emulator/participants`` set (0 until then: an empty meeting);
-``null`` makes the sidecar silent, as a dead sidecar or Jicofo would be.
+On AWS the sidecar reads Jicofo's /stats on localhost and the task metadata
+endpoint's network counters, and prints Embedded Metric Format lines that CloudWatch
+turns into the same metrics. Here the count is whatever ``POST
+/_emulator/participants`` set (0 until then: an empty meeting); ``null`` makes the
+sidecar silent, as a dead sidecar or Jicofo would be; the bytes are what ``POST
+/_emulator/traffic`` set. Only the metrics the task's sidecar command really prints
+are published (the contract reads them off the command: ``task_contract.emitted``),
+and only while that container runs.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from infra.participants_metric import (
 )
 
 from .state import ANY_PROJECT, EmulatorState
+from .task_contract import emitted
 
 log = logging.getLogger("infra.emulator")
 
@@ -69,10 +75,12 @@ def publish(state: EmulatorState, ecs: Any, t: float) -> None:
             project = task_project(task)
             if project is None:
                 continue
+            printed = emitted(task)
             cloudwatch = get_backend("cloudwatch")[ecs.account_id][ecs.region_name]
-            _publish_bytes(state, cloudwatch, project)
+            if SENT_METRIC in printed and RECEIVED_METRIC in printed:
+                _publish_bytes(state, cloudwatch, project)
             count = count_for(state, project)
-            if count is None:
+            if count is None or METRIC not in printed:
                 continue
             cloudwatch.put_metric_data(
                 NAMESPACE,

@@ -30,7 +30,7 @@ from typing import Any
 
 from moto.backends import get_backend
 
-from infra.jitsi.contract import Effect, Violation, check
+from infra.jitsi.contract import Effect, Violation, check, emitted_metrics
 
 from . import ecr_cache
 from .state import EmulatorState
@@ -62,6 +62,8 @@ class EmuContainer:
     reason: str | None = None
     network_interfaces: list[dict[str, Any]] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    # The metrics its command prints (the stats sidecar's): what the emulator publishes.
+    emits: frozenset[str] = frozenset()
 
     @property
     def worst(self) -> Effect | None:
@@ -158,6 +160,7 @@ def attach(task: Any, task_definition: Any) -> None:
                 has_health_check=bool(hc.get("command")),
                 memory=str(cd["memory"]) if cd.get("memory") else None,
                 violations=[v for v in violations if v.container == cd.get("name") and _matters(v)],
+                emits=emitted_metrics(cd),
             )
         )
     task.containers = containers
@@ -166,6 +169,15 @@ def attach(task: Any, task_definition: Any) -> None:
     task._emu_secrets_denied = _denied_secrets(task, task_definition, defs)
     for v in violations:
         log.info("task %s: contract: %s (%s)", task.id, v, v.effect.value)
+
+
+def emitted(task: Any) -> frozenset[str]:
+    """The metrics a task's running containers print (its stats sidecar's), read from
+    their commands as on AWS: a sidecar that does not print a metric publishes none."""
+    containers = getattr(task, "containers", [])
+    return frozenset().union(
+        *(c.emits for c in containers if isinstance(c, EmuContainer) and c.last_status == "RUNNING")
+    )
 
 
 def _matters(v: Violation) -> bool:

@@ -7,6 +7,7 @@ register; the emulator uses it to decide how a task it starts behaves.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -209,6 +210,17 @@ def _check_one(
             f"port mappings {mapped} are not the ports the image listens on {wanted}",
             rules["ports_source"],
         )
+    if rules.get("metrics"):
+        printed = emitted_metrics(c)
+        for metric in rules["metrics"]:
+            if metric["name"] not in printed:
+                add(
+                    Effect.POLICY,
+                    f"the command does not print {metric['name']} ({metric['unit']}) from "
+                    f"{' or '.join(metric['reads'])} as Embedded Metric Format: {metric['why']}",
+                    metric["source"],
+                    metric["name"],
+                )
     tls = rules.get("tls")
     if tls and any(name in secrets for name in tls["secrets"]):
         out.extend(_tls_entry(name, c, tls))
@@ -242,3 +254,36 @@ def _tls_entry(name: str, c: Mapping[str, Any], tls: Mapping[str, Any]) -> list[
             tls["source"],
         )
     ]
+
+
+def emitted_metrics(c: Mapping[str, Any]) -> frozenset[str]:
+    """The metrics a sidecar's command prints as CloudWatch Embedded Metric Format, by
+    the contract's markers: the EMF frame (namespace, dimensions, timestamp) and, per
+    metric, its name and unit, the endpoint it reads and the fields it picks. Empty for
+    an image whose contract names no metrics. Static: the test that runs the command
+    (tests/unit/test_stats_sidecar.py) proves what the markers stand for."""
+    rules = contract()["images"].get(image_name(str(c.get("image", "")))[0], {})
+    emf = rules.get("emf")
+    script = " ".join(str(part) for part in c.get("command") or [])
+    if not emf or not script:
+        return frozenset()
+    frame = [
+        '"Timestamp":',
+        f'"Namespace":"{emf["namespace"]}"',
+        f'"Dimensions":{json.dumps(emf["dimensions"], separators=(",", ":"))}',
+    ]
+    if not all(marker in script for marker in frame):
+        return frozenset()
+    return frozenset(
+        m["name"]
+        for m in rules.get("metrics", [])
+        if any(endpoint in script for endpoint in m["reads"])
+        and all(
+            marker in script
+            for marker in (
+                f'{{"Name":"{m["name"]}","Unit":"{m["unit"]}"}}',
+                f'"{m["name"]}":',
+                *m["fields"],
+            )
+        )
+    )

@@ -5,6 +5,7 @@ that breaks docker-jitsi-meet's contract stops the way ECS would stop it, and
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,8 +16,16 @@ from bot.model import Task
 from infra.aws import naming
 from infra.aws.compute import EcsCompute
 from infra.aws.session import AwsClients
+from infra.participants_metric import (
+    METRIC,
+    NAMESPACE,
+    PROJECT_DIMENSION,
+    RECEIVED_METRIC,
+    SENT_METRIC,
+)
 from tests.support.aws import Endpoint
 from tests.support.services import wait_for
+from tests.support.stats_sidecar import PARTICIPANTS_ONLY
 
 TASK_FIELDS = (
     "family",
@@ -179,3 +188,40 @@ def test_an_execution_role_that_may_not_read_the_secrets_fails_the_task(
     assert task.stopped_reason.startswith("ResourceInitializationError")
     assert "AccessDeniedException" in task.stopped_reason
     assert "jicofo-auth-password" in task.stopped_reason
+
+
+def test_the_sidecar_publishes_only_what_its_command_prints(
+    base: dict[str, str], settings: Settings, clients: AwsClients, aws_endpoint: Endpoint
+) -> None:
+    """A sidecar whose command does not read the task's network counters (the one
+    before them) gives Jicofo's count and no bytes, on AWS and here alike."""
+    project = settings.project_name
+    aws_endpoint.control("traffic", {"project": project, "sent": 3000.0, "received": 1000.0})
+    aws_endpoint.control("participants", {"project": project, "count": 2})
+
+    def participants_only(defs: Containers) -> None:
+        _by_name(defs, "participants")["command"] = ["sh", "-c", PARTICIPANTS_ONLY]
+
+    try:
+        _run(settings, clients, participants_only)
+        cw = clients.client("cloudwatch")
+
+        def points(name: str) -> list[Any]:
+            now = datetime.now(UTC)
+            return list(
+                cw.get_metric_statistics(
+                    Namespace=NAMESPACE,
+                    MetricName=name,
+                    Dimensions=[{"Name": PROJECT_DIMENSION, "Value": project}],
+                    StartTime=now - timedelta(minutes=10),
+                    EndTime=now + timedelta(minutes=1),
+                    Period=60,
+                    Statistics=["Sum"],
+                )["Datapoints"]
+            )
+
+        wait_for(lambda: points(METRIC), 20, "the sidecar's Participants")
+        # Bytes and count go out in the same scheduler tick: none by now means none.
+        assert points(SENT_METRIC) == [] and points(RECEIVED_METRIC) == []
+    finally:
+        aws_endpoint.control("traffic", {"project": project})

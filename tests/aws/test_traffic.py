@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,9 +14,14 @@ import pytest
 from bot.config import Settings
 from bot.cost import PriceTable
 from bot.traffic import GB, TrafficReading, traffic_cost
+from infra.aws import naming
 from infra.aws.session import AwsClients
 from infra.aws.traffic import CloudWatchTraffic
+from tests.support import stats_sidecar
+from tests.support.aws import Endpoint
 from tests.unit.test_month_to_date import PRICES
+
+GB_INT = 10**9
 
 
 def _put(cw: Any, namespace: str, name: str, dims: dict[str, str], at: float, value: float) -> None:
@@ -117,3 +123,42 @@ def test_a_regions_log_and_cross_zone_prices_apply() -> None:
     assert PriceTable.from_mapping({**asdict(PRICES), "cross_zone_gb": 0.02}).cross_zone_gb == 0.02
     with pytest.raises(ValueError, match="'logs_ingestion_gb' must be a non-negative"):
         PriceTable.from_mapping({**asdict(PRICES), "logs_ingestion_gb": "cheap"})
+
+
+def test_the_sidecars_lines_through_cloudwatch_logs_reach_the_meter(
+    settings: Settings, clients: AwsClients, aws_endpoint: Endpoint, tmp_path: Path
+) -> None:
+    """The real sidecar command's lines, sent to the log group as the awslogs driver
+    sends stdout (PutLogEvents, no EMF header), become the metrics the meter reads:
+    the emulator extracts EMF as CloudWatch Logs does (infra/emulator/emf.py)."""
+    if not aws_endpoint.emulated:
+        pytest.skip("EMF extraction is the project's emulator's (moto has none)")
+    sidecar = stats_sidecar.rendered(settings.project_name)
+    readings: list[stats_sidecar.Reading] = [(5_000_000_000, 3_000_000_000)]
+    readings += [(5_000_000_000 + 2 * GB_INT, 3_000_000_000 + 3 * GB_INT), (10, 10)]
+    with stats_sidecar.serving(stats_sidecar.Endpoints(readings, participants=4)) as url:
+        lines = stats_sidecar.run(
+            sidecar["command"],
+            stats_sidecar.environment(sidecar),
+            path=stats_sidecar.shell_path(tmp_path),
+            base_url=url,
+            lines=5,  # rounds 1-3: Participants each, bytes in round 1 only (2: a reset)
+        )
+    logs = clients.client("logs")
+    group = naming.log_group(settings)
+    stream = f"participants/participants/{settings.project_name}-task"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    started = time.time() - 60
+    events = [*lines, "not EMF: a plain line", '{"_aws":{"Timestamp":"soon"}}']
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName=stream,
+        logEvents=[
+            {"timestamp": int(time.time() * 1000), "message": message} for message in events
+        ],
+    )
+    reading = CloudWatchTraffic(settings, clients).session_traffic(started, time.time())
+    assert reading is not None
+    assert (reading.sent_bytes, reading.received_bytes) == (3 * GB_INT, 2 * GB_INT)
+    assert reading.participant_hours == pytest.approx(3 * 4 / 60)  # 3 minutes of 4 people

@@ -4,6 +4,7 @@ a zone) it exits 0. Bad flags exit 2."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,10 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from bot.config import Settings
 from infra.aws.bootstrap import bootstrap
 from infra.aws.session import AwsClients
+from infra.keys import Keys
+from infra.pricing import PRICES_DIR
 from tests.e2e.conftest import Platform, control, platform_env
 from tests.support.certificates import import_certificate
 
@@ -83,10 +87,12 @@ def test_everything_there_exits_0(account: Account) -> None:
     # moto has no cost-allocation tag API: that one stays a non-blocking warning.
     tag = checks.pop("cost-allocation tag")
     assert not tag["blocking"] and "update-cost-allocation-tags-status" in tag["fix"]
+    # Where the prices come from never blocks; a snapshot over 90 days old warns.
+    prices = checks.pop("prices")
+    assert not prices["blocking"] and "bundled snapshot us-east-1.json of" in prices["detail"]
     assert all(f["ok"] for f in checks.values()), report
     assert set(checks) >= {
         "credentials",
-        "prices",
         "certificate",
         "hosted zone",
         "base infrastructure",
@@ -104,7 +110,7 @@ def test_an_empty_account_lists_each_missing_prerequisite_with_its_fix(account: 
     code, report = account.doctor()
     assert code == 1 and report["ok"] is False
     checks = by_check(report)
-    assert checks["credentials"]["ok"] and checks["prices"]["ok"]
+    assert checks["credentials"]["ok"] and not checks["prices"]["blocking"]
     cert, zone, base = checks["certificate"], checks["hosted zone"], checks["base infrastructure"]
     for finding in (cert, zone, base):
         assert not finding["ok"] and finding["blocking"] and finding["fix"], finding
@@ -226,6 +232,31 @@ def test_missing_prices_warn_without_blocking(account: Account) -> None:
     prices = by_check(report)["prices"]
     assert code == 0 and not prices["ok"] and not prices["blocking"]
     assert "ap-south-2" in prices["detail"]
+
+
+def test_prices_say_where_they_come_from(account: Account, redis_url: str, project: str) -> None:
+    """The worker's Price List API prices cached in Redis, with their date; a region
+    with neither those nor a snapshot is unknown; neither blocks."""
+    account.everything()
+    doc = json.loads((PRICES_DIR / "eu-central-1.json").read_text(encoding="utf-8"))
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    doc.update(fetched=today, source=f"AWS Price List API, fetched {today}")
+    client = redis.Redis.from_url(redis_url)
+    client.set(Keys(project).prices("eu-central-1"), json.dumps(doc))
+    client.close()
+    code, report = account.doctor(JITSI_PRICE_REGION="eu-central-1")
+    prices = by_check(report)["prices"]
+    assert code == 0 and prices["ok"], prices
+    assert prices["detail"] == (
+        f"eu-central-1: AWS Price List API prices cached in Redis, fetched {today}."
+    )
+    code, report = account.doctor(JITSI_PRICE_REGION="sa-east-1")
+    prices = by_check(report)["prices"]
+    assert code == 0 and not prices["ok"] and not prices["blocking"]
+    assert "no price table for region sa-east-1" in prices["detail"]
+    unknown = {**account.env, "JITSI_PRICE_REGION": "sa-east-1"}
+    text = account.platform.cli("doctor", extra_env=unknown)
+    assert text.code == 0 and "warning" in text.stdout and "sa-east-1" in text.stdout
 
 
 def test_unreachable_aws_is_a_credentials_miss(account: Account) -> None:

@@ -158,6 +158,27 @@ def test_app_home_shows_state_and_month_to_date(base: Settings) -> None:
     run(scenario())
 
 
+def test_app_home_counts_the_running_session_as_cost_does(base: Settings) -> None:
+    """A session running for 20 minutes after 2 ended hours: App Home says 2.3 h, as
+    ``cost`` does, and more than the ended sessions' $0.470."""
+
+    async def scenario() -> None:
+        app = App(base)
+        now = time.time()
+        app.ledger.record_session(now - 4 * 3600, now - 2 * 3600, 0.47)
+        await running_meeting(app, JobId("home1"), "1699999999.000003")
+        async with slack_bot(base) as bot:
+            assert await bot.event(fixture("app_home_opened")) == 200
+            [call] = await bot.fake.wait(
+                lambda: bot.fake.calls_to("views.publish"), 5, "views.publish"
+            )
+            text = str(call.params["view"])
+            assert "so far:* 2.3 h, $" in text and "$0.470" not in text
+            assert "This month so far: 2.3 h, $" in app.service.cost_text()
+
+    run(scenario())
+
+
 def test_notices_go_to_notice_and_session_channels_after_a_429(base: Settings) -> None:
     async def scenario() -> None:
         bot_ctx = slack_bot(base, notice_channels=["CNOTICE"])

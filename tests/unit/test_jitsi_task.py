@@ -7,10 +7,7 @@ checker is shown to catch each kind of breakage the emulator acts on.
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
 from copy import deepcopy
 from dataclasses import replace
 from typing import Any
@@ -206,45 +203,6 @@ def test_helpers() -> None:
     with pytest.raises(KeyError, match="nope"):
         render("${nope}", {})
     assert render('"${a}"', {"a": 'x"y'}) == '"x\\"y"'
-
-
-def _emf_line(stats: str, tmp_path: Any) -> str | None:
-    """Run the sidecar's shell loop once against a canned /stats, with fake wget/sleep."""
-    sidecar = by_name(containers(), "participants")
-    script = sidecar["command"][2].replace("while true; do", "for _ in 1; do")
-    (tmp_path / "wget").write_text(f"#!/bin/sh\ncat <<'EOF'\n{stats}\nEOF\n")
-    (tmp_path / "sleep").write_text("#!/bin/sh\n")
-    for f in ("wget", "sleep"):
-        (tmp_path / f).chmod(0o755)
-    out = subprocess.run(
-        ["sh", "-c", script],
-        env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,  # no count: the loop's last test fails, and the real loop goes on
-    ).stdout.strip()
-    return out or None
-
-
-@pytest.mark.skipif(shutil.which("sh") is None or shutil.which("sed") is None, reason="no sh")
-def test_sidecar_prints_one_embedded_metric_format_line(tmp_path: Any) -> None:
-    sidecar = by_name(containers(), "participants")
-    assert sidecar["essential"] is False
-    assert sidecar["image"] == raw_spec()["sidecar_image"]
-    stats = '{"total_participants":9,"participants":3,"conferences":1}'
-    line = _emf_line(stats, tmp_path)
-    assert line is not None
-    emf = json.loads(line)
-    assert emf["Participants"] == 3 and emf["Project"] == "p"
-    (directive,) = emf["_aws"]["CloudWatchMetrics"]
-    assert directive == {
-        "Namespace": "JitsiChatops",
-        "Dimensions": [["Project"]],
-        "Metrics": [{"Name": "Participants", "Unit": "Count"}],
-    }
-    assert isinstance(emf["_aws"]["Timestamp"], int)
-    assert _emf_line("not json: jicofo is down", tmp_path) is None
 
 
 JWT_ON = {"jwt": True, "jwt_app_id": "jitsi-chatops", "jwt_secret_arn": f"{ARN}/jwt/app-secret"}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
+from adapters.wiring import App
 from bot.budget import check_start
 from bot.config import Settings
-from bot.cost import CostModel, PriceTable, month_fraction, month_to_date
+from bot.cost import CostModel, PriceTable, money, month_fraction, month_to_date
+from bot.state import PlatformState, PlatformStatus
+from tests.support.fakes import FakeClock
 
 PRICES = PriceTable(
     region="test-1",
@@ -65,3 +69,38 @@ def test_budget_uses_the_same_figure() -> None:
     mtd = month_to_date(costs, (0.0, 0.5), NOV_11 - 5400, NOV_11)  # 0.5 + 0.371 so far
     assert not check_start(settings, costs, mtd.cost_or_zero, "u", False).allowed
     assert check_start(settings, costs, 0.5, "u", False).allowed
+
+
+def test_app_home_figure_is_costs_with_the_running_session(redis_url: str, project: str) -> None:
+    """The chat glance (Slack's App Home) and ``cost`` read one month-to-date figure: the
+    ledger's ended sessions plus the running session so far, on real Redis stores."""
+    clock = FakeClock(start=NOV_11)
+    app = App(Settings(project_name=project, redis_url=redis_url), clock=clock)
+    app.ledger.record_session(NOV_11 - 20_000, NOV_11 - 12_800, 0.5)  # 2 h, ended
+    glance = app.chat_host().glance
+    assert asyncio.run(glance.month_to_date(clock.now())) == (pytest.approx(2.0), 0.5)
+    app.store.save(
+        PlatformStatus(state=PlatformState.RUNNING, url="https://m", session_started_at=NOV_11)
+    )
+    clock.t = NOV_11 + 5400  # 90 minutes into the running session
+    hours, cost = asyncio.run(glance.month_to_date(clock.now()))
+    mtd = app.service.month_so_far()
+    assert (hours, cost) == (mtd.hours, mtd.cost)
+    assert hours == pytest.approx(3.5) and mtd.running_hours == pytest.approx(1.5)
+    # us-east-1's bundled prices, 4 vCPU / 8 GB, an NLB in 2 zones and the task's address.
+    assert cost is not None and cost > 0.5 + 0.3
+    assert f"This month so far: 3.5 h, {money(cost)}" in app.service.cost_text()
+    app.redis.close()
+
+
+def test_app_home_figure_with_unknown_prices(redis_url: str, project: str) -> None:
+    clock = FakeClock(start=NOV_11)
+    settings = Settings(project_name=project, redis_url=redis_url, aws_region="sa-east-1")
+    app = App(settings, clock=clock)
+    app.store.save(
+        PlatformStatus(state=PlatformState.RUNNING, url="https://m", session_started_at=NOV_11)
+    )
+    clock.t = NOV_11 + 1800
+    hours, cost = asyncio.run(app.chat_host().glance.month_to_date(clock.now()))
+    assert hours == pytest.approx(0.5) and cost is None  # shown as "unknown"
+    app.redis.close()
