@@ -56,6 +56,8 @@ async def start_and_stop(bot: Bot, join_check: bool = True) -> dict[str, Any]:
     assert f"https://fake.slack.com/archives/{CHANNEL}/p{ts.replace('.', '')}" in again["text"]
 
     await fake.wait(lambda: "jitsi_join" in action_ids(fake, ts), 60, "the Join button")
+    # The cost line follows the URL as an event of its own: it may take one more edit.
+    await fake.wait(lambda: "per hour" in message(fake, ts), 10, "the cost line")
     final = message(fake, ts)
     assert "https://meet.e2e.example/standup" in final and "per hour" in final
     assert "Platform running" in final or "running" in final.lower()
@@ -91,7 +93,11 @@ async def start_and_stop(bot: Bot, join_check: bool = True) -> dict[str, Any]:
     )
     stop_ts = stop_post.params["_ts"]
     await fake.wait(lambda: "Audit clean" in message(fake, stop_ts), 60, "a clean audit")
-    assert "Stop requested by <@U0002>" in message(fake, ts)  # the start's Stop button is gone
+    # The start's message loses its Stop button by an edit of its own (coalesced like
+    # every edit, so it may land after the stop's audit).
+    await fake.wait(
+        lambda: "Stop requested by <@U0002>" in message(fake, ts), 10, "the start's message edited"
+    )
     assert "jitsi_stop" not in action_ids(fake, ts)
     audit = [(a["user"], a["command"], a["outcome"].split(" ")[0]) for a in bot.audit()]
     assert audit[0] == ("slack:U0001", "start standup", "job")
