@@ -32,7 +32,7 @@ from adapters.matrix.client import (
 from bot.errors import BotError
 from bot.model import ChatPlatform
 from bot.render import ProgressView
-from bot.service import Reply, ReplyKind
+from bot.reply import Reply, ReplyKind
 from infra.follow import StateUnavailable
 
 log = logging.getLogger("jitsi.matrix")

@@ -38,7 +38,7 @@ from bot.commands import command_of
 from bot.config_chat import SlackSettings
 from bot.model import JobKind
 from bot.render import ProgressView
-from bot.service import Reply, ReplyKind
+from bot.reply import Reply, ReplyKind
 from infra.follow import StateUnavailable
 
 log = logging.getLogger("jitsi.slack")
