@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from adapters.wiring import App
 from infra import heartbeat
 from infra.heartbeat import Heartbeat
+from infra.leftovers import LeftoverMark
 from infra.metrics_http import DeploymentCollector, PlatformView, serve_metrics
-from infra.reconciler import LeftoverMark
 from infra.redis_store import RedisPlatformStore
 from infra.sessions import RedisSessionStore
 

@@ -182,14 +182,14 @@ def cost_view(app: App, words: list[str]) -> int:
     assert isinstance(command, Cost)
     if command.view == "report":
         return cost_report(app, command.month)
-    print(app.service.actual_text(command.month))
+    print(app.service.cost_answers.actual_text(command.month))
     return EXIT_OK
 
 
 def cost_report(app: App, month: str | None, folder: str = ".") -> int:
     """``cost report [YYYY-MM]``: the chat command's summary, and the month's chart (PNG)
     and numbers (CSV) as files in ``folder``, as the terminal chat writes them."""
-    reply = app.service.report_reply(month)
+    reply = app.service.cost_answers.report_reply(month)
     if reply.report is None:
         terminal(stderr=True, soft_wrap=True).print(reply.text, markup=False)
         return EXIT_FAILED

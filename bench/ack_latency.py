@@ -24,7 +24,7 @@ from adapters.wiring import App
 from bench._support import percentile, redis_server
 from bot.config import Settings
 from bot.model import Actor, ChatPlatform, UserId
-from bot.service import ReplyKind
+from bot.reply import ReplyKind
 
 
 def make_apps(redis_url: str, n: int) -> list[App]:

@@ -7,12 +7,9 @@ the long work to the worker. Replies are plain data; adapters render them.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from enum import StrEnum
+from dataclasses import replace
 
-from bot import idle, links, schedule
-from bot.actual import actual_text, parse_month
+from bot import links
 from bot.audit import COMMAND_TEXT_MAX, history_text
 from bot.budget import check_start
 from bot.commands import (
@@ -33,7 +30,8 @@ from bot.commands import (
     parse,
 )
 from bot.config import Settings
-from bot.cost import CostModel, MonthToDate, money, month_fraction, month_to_date
+from bot.cost import CostModel, money
+from bot.cost_answers import CostAnswers
 from bot.errors import BotError, CommandError, PermissionDenied
 from bot.events import Event, EventKind
 from bot.model import Actor, ChatPlatform, JobId, JobKind, JobSpec
@@ -52,44 +50,16 @@ from bot.ports import (
     SpendSource,
     TrafficLog,
 )
-from bot.report import MonthReport, for_month, month_bounds, summary_text
+from bot.reply import Reply, ReplyKind
+from bot.schedule_commands import ScheduleCommands
 from bot.state import PlatformState, PlatformStatus
-from bot.traffic import per_participant_hour
-from bot.watch import ScheduledItem, SessionWatch
-
-
-class ReplyKind(StrEnum):
-    INFO = "info"  # answered at once, nothing queued
-    JOB = "job"  # a job is queued or joined: follow its events
-    USAGE = "usage"  # the command was malformed
-    DENIED = "denied"  # the actor may not run it
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    kind: ReplyKind
-    text: str
-    job_id: JobId | None = None
-    joined: bool = False
-    private: bool = False  # only the requester needs to see it (Slack ephemeral)
-    job_kind: JobKind | None = None  # what the job does (set with ``job_id``)
-    # The asker's own meeting link and what to say with it: for their eyes only (Slack
-    # ephemeral, Matrix direct message, the terminal). Never audited, logged or emitted.
-    link: str | None = None
-    # `cost report`: the month's numbers. Each adapter draws the chart and delivers it
-    # with ``text``, the summary, which is posted alone when the chart cannot be.
-    report: MonthReport | None = None
-
-    def __repr__(self) -> str:  # a logged Reply must not carry the link
-        shown = "<link>" if self.link else None
-        return f"Reply(kind={self.kind}, text={self.text!r}, job_id={self.job_id}, link={shown})"
-
-    @property
-    def exit_code(self) -> int:
-        return 2 if self.kind in (ReplyKind.USAGE, ReplyKind.DENIED) else 0
 
 
 class CommandService:
+    """Every chat's and the CLI's commands: parse, authorise, then answer or enqueue.
+    The `cost` answers and the commands that act later are its parts ``cost_answers``
+    and ``schedules``; starts, stops and meeting links are its own."""
+
     def __init__(
         self,
         settings: Settings,
@@ -107,20 +77,17 @@ class CommandService:
         traffic_log: TrafficLog | None = None,
         spend: SpendSource | None = None,
     ) -> None:
-        self.spend = spend
         self.links = links
-        self.traffic_log = traffic_log
         self.sessions = sessions
-        self.scheduler = scheduler
-        self.ready_times = ready_times
         self.settings = settings
         self.store = store
         self.queue = queue
         self.sink = sink
-        self.ledger = ledger
         self.audit = audit
         self.costs = costs
         self.clock = clock
+        self.cost_answers = CostAnswers(settings, store, ledger, costs, clock, spend, traffic_log)
+        self.schedules = ScheduleCommands(settings, store, clock, sessions, scheduler, ready_times)
 
     def handle(self, text: str, actor: Actor) -> Reply:
         """Answer ``text`` from ``actor``; every call is written to the audit log, with
@@ -159,23 +126,23 @@ class CommandService:
             case Stop():
                 return self._enqueue(JobKind.STOP, None, actor)
             case StartAt(hour, minute, minutes, room):
-                return self._schedule("start", hour, minute, actor, room, minutes)
+                return self.schedules.add("start", hour, minute, actor, room, minutes)
             case StopAt(hour, minute):
-                return self._schedule("stop", hour, minute, actor)
+                return self.schedules.add("stop", hour, minute, actor)
             case Keep(minutes):
-                return self._keep(minutes)
+                return self.schedules.keep(minutes)
             case Schedule():
-                return self._list_schedule()
+                return self.schedules.listing()
             case Cancel(item_id):
-                return self._cancel(item_id)
+                return self.schedules.cancel(item_id)
             case Status():
                 return Reply(ReplyKind.INFO, self.status_text())
             case Cost("actual", month):
-                return Reply(ReplyKind.INFO, self.actual_text(month))
+                return Reply(ReplyKind.INFO, self.cost_answers.actual_text(month))
             case Cost("report", month):
-                return self.report_reply(month)
+                return self.cost_answers.report_reply(month)
             case Cost():
-                return Reply(ReplyKind.INFO, self.cost_text())
+                return Reply(ReplyKind.INFO, self.cost_answers.cost_text())
             case History(count):
                 return self._history(count)
         raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
@@ -184,7 +151,7 @@ class CommandService:
         note = ""
         if self.store.status().state is not PlatformState.RUNNING:
             # The same month-to-date figure `cost` shows: a session still winding up counts.
-            month = self.month_so_far().cost_or_zero
+            month = self.cost_answers.month_so_far().cost_or_zero
             verdict = check_start(self.settings, self.costs, month, actor.user, force)
             if not verdict.allowed:
                 return Reply(ReplyKind.DENIED, verdict.text)
@@ -265,94 +232,6 @@ class CommandService:
             return self._start(room, actor)
         return self._enqueue(kind, room, actor)
 
-    # -- keep, schedules ---------------------------------------------------------
-    def _keep(self, minutes: int | None) -> Reply:
-        status = self.store.status()
-        if self.sessions is None or status.state is not PlatformState.RUNNING:
-            return Reply(ReplyKind.INFO, "Nothing to keep: the platform is not running.")
-        limits = self.settings.idle
-        wanted = float(minutes) if minutes is not None else limits.keep_minutes
-        granted = min(wanted, limits.keep_max_minutes)
-        now = self.clock.now()
-        started = status.session_started_at or now
-
-        def change(watch: SessionWatch | None) -> SessionWatch:
-            return idle.keep(watch or SessionWatch(started), now, granted)
-
-        self.sessions.update(change)
-        until = schedule.when(now + granted * 60, now, self.settings.schedule.timezone)
-        capped = f" (capped at the maximum of {granted:g})" if granted < wanted else ""
-        return Reply(
-            ReplyKind.INFO,
-            f"Keeping the platform up: no idle stop for {granted:g} minutes{capped}, "
-            f"until {until}.",
-        )
-
-    def _schedule(
-        self,
-        kind: str,
-        hour: int,
-        minute: int,
-        actor: Actor,
-        room: str | None = None,
-        minutes: int | None = None,
-    ) -> Reply:
-        if self.scheduler is None:
-            return Reply(ReplyKind.INFO, "Scheduling is not available in this process.")
-        now, zone = self.clock.now(), self.settings.schedule.timezone
-        at = schedule.next_at(now, hour, minute, zone)
-        begins = None
-        if kind == "start" and self.ready_times is not None:
-            begins = schedule.begin_at(at, self.ready_times.ready_seconds(), now)
-        item = ScheduledItem(
-            uuid.uuid4().hex[:6],
-            kind,
-            at,
-            actor.as_dict(),
-            room,
-            minutes,
-            created_at=now,
-            begins_at=begins,
-        )
-        self.scheduler.add(item)
-        length = f" for {_hours(minutes)}" if minutes else ""
-        where = f" (room {room})" if room else ""
-        early = _early(item, now, zone)
-        return Reply(
-            ReplyKind.INFO,
-            f"Scheduled {kind} {schedule.when(at, now, zone)}{length}{where}{early}: "
-            f"id {item.item_id}. `cancel {item.item_id}` cancels it.",
-        )
-
-    def _list_schedule(self) -> Reply:
-        if self.scheduler is None:
-            return Reply(ReplyKind.INFO, "Scheduling is not available in this process.")
-        items = sorted(self.scheduler.items(), key=lambda i: i.at)
-        if not items:
-            return Reply(ReplyKind.INFO, "Nothing is scheduled.")
-        now, zone = self.clock.now(), self.settings.schedule.timezone
-        lines = ["Scheduled:"]
-        for i in items:
-            length = f" for {_hours(i.minutes)}" if i.minutes else ""
-            room = f" room {i.room}" if i.room else ""
-            who = i.actor.get("display_name") or i.actor.get("user", "")
-            lines.append(
-                f"  {i.item_id}: {i.kind} {schedule.when(i.at, now, zone)}{length}{room} ({who})"
-                f"{_early(i, now, zone)}"
-            )
-        return Reply(ReplyKind.INFO, "\n".join(lines))
-
-    def _cancel(self, item_id: str) -> Reply:
-        if self.scheduler is None:
-            return Reply(ReplyKind.INFO, "Scheduling is not available in this process.")
-        item = self.scheduler.cancel(item_id)
-        if item is None:
-            return Reply(
-                ReplyKind.USAGE, f"No scheduled start or stop has id {item_id}; see `schedule`."
-            )
-        when = schedule.when(item.at, self.clock.now(), self.settings.schedule.timezone)
-        return Reply(ReplyKind.INFO, f"Cancelled the {item.kind} {when} ({item_id}).")
-
     def _enqueue(self, kind: JobKind, room: str | None, actor: Actor) -> Reply:
         # One atomic call writes the desired state first (a start under way sees
         # a stop at its next step boundary; a crashed job is re-run toward what
@@ -417,120 +296,6 @@ class CommandService:
             lines.append(f"Last error: {s.last_error}")
         return "\n".join(lines)
 
-    def month_so_far(self) -> MonthToDate:
-        """This month's ended sessions plus the running one so far (see bot.cost)."""
-        now = self.clock.now()
-        started = self.store.status().session_started_at
-        return month_to_date(self.costs, self.ledger.month_to_date(now), started, now)
-
-    def cost_text(self) -> str:
-        c = self.costs
-        mtd = self.month_so_far()
-        running_now = (
-            f" (the running session {mtd.running_hours:.1f} h included)"
-            if (mtd.running_hours > 0)
-            else ""
-        )
-        if not c.known:
-            return (
-                f"Costs unknown: {c.unknown_reason}.\n"
-                f"This month so far: {mtd.hours:.1f} h of meetings{running_now}."
-            )
-        running = "\n".join(f"  {i.label}: {money(i.amount)}/h" for i in c.running_items())
-        idle_items = "\n".join(f"  {i.label}: {money(i.amount)}/month" for i in c.idle_items())
-        budget = self.settings.budget.monthly
-        of_budget = f" of a {money(budget)} budget" if budget else ""
-        return (
-            f"Running: {money(c.running_hour)} per hour\n{running}\n"
-            f"Idle: {money(c.idle_month)} per month\n{idle_items}\n"
-            f"This month so far: {mtd.hours:.1f} h, {money(mtd.cost)}{of_budget}{running_now}; "
-            f"at this pace the month ends near {money(mtd.projected)} (idle items included).\n"
-            f"Break-even against always-on: {c.break_even_hours():.0f} meeting hours per month "
-            f"(sessions of {self.settings.average_session_hours:g} h).{self._traffic_estimate()}"
-        )
-
-    def actual_text(self, month: str | None) -> str:
-        """Cost Explorer's figures for ``month`` beside the estimate (``cost actual``)."""
-        if self.spend is None:
-            return "AWS's own figures are not available in this process (no AWS clients)."
-        now = self.clock.now()
-        try:
-            wanted = parse_month(month, now)
-            actual = self.spend.actual(wanted)
-        except BotError as exc:
-            return exc.user_message()
-        fetched = datetime.fromtimestamp(actual.fetched_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return actual_text(actual, self.month_estimate(wanted), fetched)
-
-    def report_reply(self, month: str | None) -> Reply:
-        """`cost report [YYYY-MM]`: the month's numbers as data and a summary of them;
-        a month with no meetings still gets both (the idle items cost all the same)."""
-        now = self.clock.now()
-        try:
-            wanted = parse_month(month, now)
-            start, end = month_bounds(wanted)
-            running = self.store.status().session_started_at
-            report = for_month(
-                wanted,
-                now,
-                self.ledger.sessions_between(start, end),
-                running,
-                self.costs,
-                self.settings.budget.monthly,
-            )
-        except BotError as exc:
-            return Reply(ReplyKind.USAGE, exc.user_message(), private=True)
-        this = self.month_so_far() if wanted == _month(now) else None
-        unknown = "" if self.costs.known else (self.costs.unknown_reason or "no prices")
-        return Reply(ReplyKind.INFO, summary_text(report, this, unknown), report=report)
-
-    def month_estimate(self, month: str) -> float | None:
-        """The estimate for ``month``: its meetings (the running one too, this month)
-        and the idle items for the part of the month passed (all of a past month)."""
-        now = self.clock.now()
-        this = datetime.fromtimestamp(now, UTC).strftime("%Y-%m")
-        if month == this:
-            mtd = self.month_so_far()
-            idle = self.costs.idle_month
-            if mtd.cost is None or idle is None:
-                return None
-            return mtd.cost + idle * month_fraction(now)
-        year, mon = (int(x) for x in month.split("-"))
-        inside = datetime(year, mon, 15, tzinfo=UTC).timestamp()
-        _, cost = self.ledger.month_to_date(inside)
-        idle = self.costs.idle_month
-        if idle is None or not self.costs.known:
-            return None
-        return cost + (idle if month < this else 0.0)
-
-    def _traffic_estimate(self) -> str:
-        """Past sessions' measured traffic per participant-hour, when any was measured."""
-        if self.traffic_log is None:
-            return ""
-        per = per_participant_hour(self.traffic_log.recent(50))
-        if per is None:
-            return ""
-        return (
-            f"\nTraffic per participant-hour (last {per.sessions} measured session(s)): "
-            f"{per.gigabytes:.2f} GB, {money(per.dollars)}, on top of the hourly cost."
-        )
-
-
-def _month(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m")
-
-
-def _hours(minutes: int) -> str:
-    h, m = divmod(minutes, 60)
-    return f"{h} h {m} min" if h and m else (f"{h} h" if h else f"{m} min")
-
 
 def _verb(kind: JobKind) -> str:
     return "starting" if kind is JobKind.START else "stopping"
-
-
-def _early(item: ScheduledItem, now: float, zone: str) -> str:
-    """``; starts 09:57 so the meeting is ready at 10:00`` for a start that begins early."""
-    if item.begins_at is None or item.begins_at >= item.at:
-        return ""
-    return f"; {schedule.early_text(item.begins_at, item.at, now, zone)}"

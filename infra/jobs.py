@@ -59,7 +59,7 @@ def lifecycle(spec_data: dict[str, Any]) -> bool:
     context = _context()
     ok = context.runner.run_queued(JobSpec.from_dict(spec_data))
     if not ok:  # a rollback or stop may have left something billing: hurry
-        context.reconciler.after_failed_job()
+        context.reconciler.leftovers.after_failed_job()
     return ok
 
 

@@ -21,12 +21,9 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.cost import CostModel, money, month_to_date, rounded
-from bot.errors import BotError
 from bot.events import Event, EventKind, NoticeKind
-from bot.fmt import duration
 from bot.model import (
     Actor,
-    BillableResource,
     ChatPlatform,
     JobId,
     JobKind,
@@ -40,6 +37,7 @@ from infra.chain import JobChain
 from infra.drift import DriftRepair
 from infra.events import RedisEventSink
 from infra.guard import Guards
+from infra.leftovers import Leftovers, billable, describe
 from infra.lock import LeaseLock
 from infra.queue import RQJobQueue
 from infra.redis_store import RedisLedger, RedisPlatformStore, SummaryMarks
@@ -56,13 +54,6 @@ SCHEDULER_LAG_SECONDS = 1.0
 # left to its command; one whose command died before queueing it is resumed by
 # a later run.
 CLAIM_GRACE_SECONDS = 30.0
-
-_LABEL = {
-    "load_balancer": "load balancer",
-    "task": "task",
-    "elastic_ip": "elastic IP",
-    "network_interface": "network interface",
-}
 
 
 class Reconciler:
@@ -96,7 +87,7 @@ class Reconciler:
         self.lock = lock
         self.chain = chain
         self.drift = DriftRepair(parts, guards)
-        self.leftovers = LeftoverMark(store)
+        self.leftovers = Leftovers(settings, store, parts, costs, guards, chain)
 
     def run(self, run_id: str) -> str:
         """One reconcile run; says what was done, and schedules the next run."""
@@ -109,7 +100,7 @@ class Reconciler:
         finally:
             interval = self.settings.reconcile_interval_seconds
             if interval > 0:
-                cadence = self.next_interval()
+                cadence = self.leftovers.next_interval()
                 elapsed = time.monotonic() - began
                 delay = max(cadence - elapsed - SCHEDULER_LAG_SECONDS, 0.5)
                 self.chain.hand_over(run_id, interval, delay)
@@ -177,98 +168,6 @@ class Reconciler:
         finally:
             lock.release()
 
-    # -- leftovers: something billable with the platform meant to be stopped ---------
-
-    def next_interval(self) -> float:
-        """Seconds until the next run: the fast cadence while leftovers are marked (and
-        still there: the mark is cleared, with one all-clear notice, once they are gone)."""
-        normal = self.settings.reconcile_interval_seconds
-        if not self.leftovers.marked():
-            return normal
-        if self.store.status().desired is not DesiredState.STOPPED:
-            # Someone started again: the start reuses or replaces what was left.
-            self.leftovers.clear()
-            return normal
-        with contextlib.suppress(Exception):  # Redis or AWS down: keep hurrying
-            pending, _ = self._left_billing()
-            if not pending:
-                self._leftovers_gone()
-                return normal
-        return min(self.settings.reconcile_fast_interval_seconds, normal)
-
-    def after_failed_job(self) -> None:
-        """A start or stop failed: if it left something billable with the platform meant
-        to be stopped, post ONE notice saying what and what it costs per hour, and run
-        at the fast cadence from now on (not at the next normal run, minutes away).
-        Never raises: it runs after a job, often while AWS is failing."""
-        if self.settings.reconcile_interval_seconds <= 0:
-            return
-        try:
-            pending, found = self._left_billing()
-            if not pending:
-                return
-            self._leftovers_seen(found)
-            fast = min(
-                self.settings.reconcile_fast_interval_seconds,
-                self.settings.reconcile_interval_seconds,
-            )
-            self.chain.restart(self.settings.reconcile_interval_seconds, fast)
-        except Exception:
-            log.exception("after a failed job: checking for leftovers")
-
-    def _left_billing(self) -> tuple[bool, list[BillableResource] | None]:
-        """(the platform is meant to be stopped and the audit finds something billable
-        or cannot answer, what it found: None when AWS did not answer)."""
-        if self.store.status().desired is not DesiredState.STOPPED:
-            return False, []
-        try:
-            found = self._billable()
-        except BotError:
-            return True, None
-        return bool(found), found
-
-    def _leftovers_seen(self, found: list[BillableResource] | None) -> None:
-        """Mark the leftovers; the first sighting of an episode posts the one notice."""
-        if not self.leftovers.mark():
-            return  # already told
-        every = duration(
-            min(
-                self.settings.reconcile_fast_interval_seconds,
-                self.settings.reconcile_interval_seconds,
-            )
-        )
-        if found is None:
-            per_hour = self.costs.running_hour
-            what = (
-                "AWS is not answering, so the way in and the task may still exist, "
-                f"costing up to {money(per_hour)} per hour"
-            )
-            ids: list[str] = []
-        else:
-            per_hour = self.costs.total_hour(found)
-            what = f"{_describe(found)} still exist, costing {money(per_hour)} per hour"
-            ids = [r.resource_id for r in found]
-        self.guards.announce(
-            NoticeKind.REPAIR,
-            f"Reconciler: the platform should be stopped but {what}. "
-            f"Trying every {every} until the audit is clean; "
-            "`jitsi-bot infra audit` lists them.",
-            repair="leftovers",
-            resources=ids,
-            per_hour=rounded(per_hour, 5),
-            saved_per_hour=0.0,
-        )
-
-    def _leftovers_gone(self) -> None:
-        if self.leftovers.clear():
-            self.guards.announce(
-                NoticeKind.REPAIR,
-                "Reconciler: what a failed start or stop had left is removed; "
-                "the audit is clean and nothing bills by the hour.",
-                repair="leftovers-gone",
-                saved_per_hour=0.0,
-            )
-
     def _system_job(self, kind: JobKind) -> JobSpec:
         job_id = JobId(uuid.uuid4().hex[:16])
         self.store.force_job(kind, job_id)
@@ -298,17 +197,14 @@ class Reconciler:
             return
         if self.settings.reconcile_interval_seconds > 0:
             with contextlib.suppress(Exception):
-                pending, found = self._left_billing()
+                pending, found = self.leftovers.pending()
                 if pending:
-                    self._leftovers_seen(found)
+                    self.leftovers.seen(found)
                     return
         self.guards.after_job(spec, result)
 
-    def _billable(self) -> list[BillableResource]:
-        return [r for r in self.parts.audit.billable() if r.billable]
-
     def _remove_billables(self) -> str:
-        found = self._billable()
+        found = billable(self.parts)
         if not found:
             return "converged"
         per_hour = self.costs.total_hour(found)
@@ -316,10 +212,10 @@ class Reconciler:
         # Project-tagged load balancers under another name: the lifecycle only
         # knows its own.
         self.parts.audit.sweep(self.parts.audit.billable())
-        left = self._billable()
+        left = billable(self.parts)
         left_hour = self.costs.total_hour(left)
         saved = None if per_hour is None or left_hour is None else per_hour - left_hour
-        what = _describe(found)
+        what = describe(found)
         text = (
             f"Reconciler: the platform is stopped but {what} existed, costing "
             f"{money(per_hour)} per hour. Removed it: saves {money(saved)} per hour."
@@ -327,9 +223,9 @@ class Reconciler:
         if left:
             if self.settings.reconcile_interval_seconds > 0:
                 # Not one notice a run: one for the episode, and the fast cadence.
-                self._leftovers_seen(left)
-                return f"{_describe(left)} still there"
-            text += f" Still there: {_describe(left)}; remove by hand (`jitsi-bot infra audit`)."
+                self.leftovers.seen(left)
+                return f"{describe(left)} still there"
+            text += f" Still there: {describe(left)}; remove by hand (`jitsi-bot infra audit`)."
         self.guards.announce(
             NoticeKind.REPAIR,
             text,
@@ -408,35 +304,3 @@ class Reconciler:
             cost=round(cost, 4),
         )
         return True
-
-
-class LeftoverMark:
-    """Whether leftovers were seen and announced (one notice an episode). Kept in
-    Redis so every worker, and the next run, agrees; it expires after a day so a
-    lost clear cannot mute the next episode for ever."""
-
-    TTL_SECONDS = 86400
-
-    def __init__(self, store: RedisPlatformStore) -> None:
-        self.r = store.r
-        self.key = f"{store.keys.prefix}:leftovers-noticed"
-
-    def mark(self) -> bool:
-        """True for the first mark of an episode (the caller posts the notice)."""
-        return bool(self.r.set(self.key, "1", nx=True, ex=self.TTL_SECONDS))
-
-    def marked(self) -> bool:
-        return bool(self.r.exists(self.key))
-
-    def clear(self) -> bool:
-        """True when a mark was there."""
-        return bool(self.r.delete(self.key))
-
-
-def _describe(found: list[BillableResource]) -> str:
-    parts = []
-    for kind in sorted({r.kind for r in found}, key=lambda k: k.value):
-        n = sum(1 for r in found if r.kind is kind)
-        label = _LABEL.get(kind.value, kind.value)
-        parts.append(f"{n} {label}" + ("s" if n > 1 else ""))
-    return ", ".join(parts)

@@ -22,7 +22,8 @@ from rq.registry import ScheduledJobRegistry
 from bot.events import NoticeKind
 from bot.model import Actor, ChatPlatform, JobKind, UserId
 from bot.ports import Clock, SessionStore
-from bot.service import CommandService, ReplyKind
+from bot.reply import ReplyKind
+from bot.service import CommandService
 from bot.watch import ScheduledItem, StopReason
 from infra.guard import Guards
 from infra.keys import Keys

@@ -20,8 +20,8 @@ from bot.config import Settings
 from bot.events import Event, EventKind
 from bot.model import Actor, JobId
 from bot.render import ProgressView
+from bot.reply import Reply
 from bot.report import MonthReport
-from bot.service import Reply
 from infra.follow import BEGINNING, WORKER_STOPPED, Follower, WorkerWatch
 from infra.glance import PlatformGlance
 from infra.outage import converted

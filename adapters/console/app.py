@@ -24,8 +24,8 @@ from bot.events import Event, EventKind
 from bot.fmt import safe_text
 from bot.model import Actor
 from bot.render import ProgressView, event_line
+from bot.reply import Reply, ReplyKind
 from bot.report import MonthReport
-from bot.service import Reply, ReplyKind
 from infra.follow import BEGINNING, WORKER_STOPPED, Follower, WorkerWatch
 from infra.outage import StateUnavailable, converted
 

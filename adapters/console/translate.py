@@ -14,7 +14,7 @@ from rich.text import Text
 from bot.events import Event, Notice
 from bot.model import Actor, ChatPlatform, UserId
 from bot.render import ProgressView
-from bot.service import Reply
+from bot.reply import Reply
 
 _MARKS = {"done": ("✓", "green"), "failed": ("✗", "red")}
 

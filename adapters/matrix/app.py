@@ -22,17 +22,13 @@ from nio import InviteInfo, MegolmEvent, SyncResponse
 from adapters.chat.host import ChatHost
 from adapters.chat.report import undelivered
 from adapters.matrix import translate
-from adapters.matrix.client import (
-    Backoff,
-    MatrixAuthError,
-    MatrixClient,
-    MatrixError,
-    MatrixUnavailable,
-)
+from adapters.matrix.client import Backoff, MatrixClient
+from adapters.matrix.errors import MatrixAuthError, MatrixError, MatrixUnavailable
+from adapters.matrix.media import send_file
 from bot.errors import BotError
 from bot.model import ChatPlatform
 from bot.render import ProgressView
-from bot.service import Reply, ReplyKind
+from bot.reply import Reply, ReplyKind
 from infra.follow import StateUnavailable
 
 log = logging.getLogger("jitsi.matrix")
@@ -269,11 +265,13 @@ class MatrixAdapter:
         try:
             files = await self.host.report_files(report)
             step = "post the chart"
-            await self.client.send_file(
-                cmd.room_id, files.png, files.png_name, "image/png", files.size
+            await send_file(
+                self.client, cmd.room_id, files.png, files.png_name, "image/png", files.size
             )
             step = "post the CSV"
-            await self.client.send_file(cmd.room_id, files.csv.encode(), files.csv_name, "text/csv")
+            await send_file(
+                self.client, cmd.room_id, files.csv.encode(), files.csv_name, "text/csv"
+            )
             return
         except MatrixError as exc:  # MatrixUnavailable too: a retry would repeat the summary
             log.warning("cost report in %s: %s", cmd.room_id, exc)
@@ -288,7 +286,7 @@ class MatrixAdapter:
     async def _send_link(self, cmd: translate.CommandMessage, link: str) -> None:
         """The asker's own link, in a direct room with them: never in the room asked in."""
         try:
-            room = await self.client.direct_room(cmd.actor.user)
+            room = await self.client.direct.room(cmd.actor.user)
             await self.client.send(room, translate.notice(link))
         except MatrixError as exc:
             log.warning("direct message to %s: %s", cmd.actor.user, exc.code or type(exc).__name__)

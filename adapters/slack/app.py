@@ -1,44 +1,37 @@
-"""The Slack adapter's I/O: slack-bolt listeners in Socket Mode or HTTP mode, one live
-message per job, notices, App Home. All decisions about payloads and blocks live in
-``adapters.slack.translate``; this module only moves them between Slack and the host.
+"""The Slack adapter's I/O: slack-bolt listeners in Socket Mode or HTTP mode, acks
+within Slack's 3 s and the answers after them, App Home. A job's live message
+(``progress``), the running meeting's occupancy, notices and the cost report have
+modules of their own. All decisions about payloads and blocks live in
+``adapters.slack.translate``; these modules only move them between Slack and the host.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackClientError
 
 from adapters.chat.host import ChatHost
-from adapters.chat.report import undelivered
 from adapters.slack import translate
-from adapters.slack.client import (
-    RENDERER,
-    SlackWeb,
-    SocketHandler,
-    error_of,
-    secret,
-    unreadable,
-)
+from adapters.slack.client import RENDERER, Say, SlackWeb, SocketHandler, secret, unreadable
 from adapters.slack.notices import NoticePoster
 from adapters.slack.occupancy import Occupancy
-from adapters.slack.report import upload
+from adapters.slack.progress import JobMessages, edit
+from adapters.slack.report import deliver
 from adapters.slack.translate import MalformedPayload, SlackAdapterError, SlackRequest
 from bot.commands import command_of
 from bot.config_chat import SlackSettings
 from bot.model import JobKind
-from bot.render import ProgressView
-from bot.service import Reply, ReplyKind
+from bot.reply import Reply, ReplyKind
 from infra.follow import StateUnavailable
 
 log = logging.getLogger("jitsi.slack")
@@ -46,9 +39,6 @@ log = logging.getLogger("jitsi.slack")
 # Slack drops a request not acknowledged within 3 s; answer by then even when
 # Redis or Slack's own API is slow, and follow up through response_url.
 ACK_BUDGET_SECONDS = 2.0
-
-Say = Callable[[str, bool], Awaitable[None]]
-"""Answer the requester: (text, public) -> ack, or response_url once acked."""
 
 
 class SlackConfigError(SlackAdapterError):
@@ -86,7 +76,6 @@ class SlackAdapter:
         self.host = host
         self.s = settings
         self.command = f"/{host.settings.command_name}"
-        self.min_interval = min_interval
         self.web = SlackWeb(settings)
         self.client = self.web.client
         http = settings.mode == "http"
@@ -103,12 +92,19 @@ class SlackAdapter:
         self.ready = asyncio.Event()
         self.http_port: int | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._following: dict[str, str] = {}  # message ts -> job id
         self.occupancy = Occupancy(
             host,
             occupancy_interval or host.settings.idle.check_seconds,
-            self._edit,
+            functools.partial(edit, self.web),
             self._spawn,
+        )
+        self.jobs = JobMessages(
+            host,
+            self.web,
+            self.occupancy,
+            self._spawn,
+            min_interval=min_interval,
+            command=self.command,
         )
         self.notices = NoticePoster(host.follower, self.web, settings)
         self._socket: AsyncSocketModeHandler | None = None
@@ -120,7 +116,7 @@ class SlackAdapter:
         self._spawn(self.notices.run())
         for job_id, target in (await self.host.follower.pending_targets(RENDERER)).items():
             log.info("resuming the message of job %s", job_id)
-            self._follow(job_id, target)
+            self.jobs.follow(job_id, target)
         if self.s.mode == "socket":
             self._socket = SocketHandler(
                 self.bolt, secret(self.s.app_token), web_client=self.client
@@ -204,7 +200,7 @@ class SlackAdapter:
         done = isinstance(result, Reply) and result.kind in (ReplyKind.JOB, ReplyKind.INFO)
         message = body.get("message")
         # A message still being followed is redrawn by its job; others lose their buttons.
-        followed = req.message_ts in self._following
+        followed = req.message_ts in self.jobs.following
         if done and req.message_ts and not followed and isinstance(message, Mapping):
             await self.occupancy.unwatch(req.message_ts)
             await self.web.call(
@@ -283,7 +279,7 @@ class SlackAdapter:
             await self.web.ephemeral(req.channel, req.user_id, reply.link)
         if reply.report is not None:
             await say(f"Drawing the cost report for {reply.report.month}…", False)
-            await self._post_report(req, reply, later)
+            await deliver(self.host, self.client, req, reply, later)
             return
         if reply.kind is not ReplyKind.JOB or reply.job_id is None:
             await say(reply.text, not reply.private and reply.kind is ReplyKind.INFO)
@@ -295,114 +291,7 @@ class SlackAdapter:
             return
         await say(reply.text, False)
         kind = "start" if reply.job_kind is JobKind.START else "stop"
-        await self._post_progress(req, reply, kind)
-
-    async def _post_report(self, req: SlackRequest, reply: Reply, later: Say) -> None:
-        """The chart and CSV in one message, the summary as its comment, where it was
-        asked (in the thread of the message whose button asked). When that fails, the
-        summary, the reason and the CSV go through ``later`` (response_url: it works
-        even where the bot is not a member)."""
-        report = reply.report
-        assert report is not None
-        why: str | None
-        try:
-            files = await self.host.report_files(report)
-        except Exception as exc:  # whatever matplotlib raises, the numbers still go out
-            log.exception("drawing the cost report of %s", report.month)
-            why = f"drawing it failed ({type(exc).__name__})."
-        else:
-            name = self.host.settings.command_name
-            why = await upload(self.client, req.channel, files, reply.text, req.message_ts, name)
-            if why is None:
-                return
-            log.warning("cost report upload to %s: %s", req.channel, why)
-        problem = f"I could not post the chart of {report.month}: {why}"
-        await later(undelivered(report, problem, summary=reply.text, fence="```"), True)
-
-    async def _post_progress(self, req: SlackRequest, reply: Reply, kind: str) -> None:
-        assert reply.job_id is not None
-        view = ProgressView(job_id=reply.job_id, title=reply.text)
-        try:
-            posted = await self.client.chat_postMessage(
-                channel=req.channel,
-                text=translate.fallback_text(view),
-                blocks=translate.progress_blocks(view, kind),
-            )
-            self.web.api_calls += 1
-        except SlackApiError as exc:
-            log.warning("cannot post progress in %s: %s", req.channel, error_of(exc))
-            await self.web.ephemeral(
-                req.channel,
-                req.user_id,
-                f"I cannot post in this channel ({error_of(exc)}); invite me with "
-                f"`/invite @{self.host.settings.command_name}`. The job runs anyway: "
-                f"`{self.command} status` shows it.",
-            )
-            return
-        target = {"channel": str(posted["channel"]), "ts": str(posted["ts"]), "kind": kind}
-        await self.host.follower.save_target(RENDERER, reply.job_id, target)
-        self._follow(reply.job_id, target)
-
-    # -- following a job ------------------------------------------------------------
-    def _follow(self, job_id: str, target: Mapping[str, Any]) -> None:
-        channel, ts = str(target.get("channel", "")), str(target.get("ts", ""))
-        kind = str(target.get("kind", "start"))
-        if not channel or not ts:
-            return
-        # A job that ended before a restart, whose running meeting was being watched:
-        # replay it to redraw the message with the current reading, nothing else.
-        resumed_watch = target.get("watching") is not None
-        self._following[ts] = job_id
-
-        async def update(view: ProgressView, final: bool) -> None:
-            session: float | None = None
-            participants: int | None = None
-            if final and kind == "start" and view.ok and view.url:
-                # Redis unavailable: unknown, and the Stop confirmation stays red.
-                with contextlib.suppress(StateUnavailable):
-                    session, participants = await self.occupancy.read()
-            await self._edit(channel, ts, view, kind, participants)
-            if final and not resumed_watch:
-                await self.web.call(
-                    "chat_postMessage",
-                    channel=channel,
-                    thread_ts=ts,
-                    text=translate.details_text(view),
-                )
-            if session is not None:
-                self.occupancy.watch(job_id, channel, ts, view, session, participants)
-
-        async def follow() -> None:
-            try:
-                await self.host.follow_job(RENDERER, job_id, update, min_interval=self.min_interval)
-                # The host dropped the target: keep it while the message is watched.
-                if ts in self.occupancy.watching:
-                    saved = {"channel": channel, "ts": ts, "kind": kind, "watching": True}
-                    await self.host.follower.save_target(RENDERER, job_id, saved)
-            except StateUnavailable as exc:  # the target stays saved: a restart resumes it
-                log.warning("lost the event stream of job %s: %s", job_id, exc)
-            except TimeoutError:
-                if resumed_watch:  # the job's events expired: leave the message as it is
-                    await self.host.follower.drop_target(RENDERER, job_id)
-                    return
-                view = ProgressView(job_id=job_id, title=f"Job {job_id}")
-                view.error = f"No progress for a long time; `{self.command} status` shows more."
-                await self._edit(channel, ts, view, kind)
-            finally:
-                self._following.pop(ts, None)
-
-        self._spawn(follow())
-
-    async def _edit(
-        self, channel: str, ts: str, view: ProgressView, kind: str, participants: int | None = None
-    ) -> None:
-        await self.web.call(
-            "chat_update",
-            channel=channel,
-            ts=ts,
-            text=translate.fallback_text(view),
-            blocks=translate.progress_blocks(view, kind, participants),
-        )
+        await self.jobs.post(req, reply, kind)
 
 
 async def _ack(ack: Any, text: str, public: bool) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -29,6 +29,9 @@ log = logging.getLogger("jitsi.slack")
 logging.getLogger("slack_sdk").setLevel(max(logging.getLogger("slack_sdk").level, logging.INFO))
 
 RENDERER = "slack"  # the adapter's name for its saved targets and notice cursor
+
+Say = Callable[[str, bool], Awaitable[None]]
+"""Answer the requester: (text, public) -> ack, or response_url once acked."""
 COUNTED = ("chat_postMessage", "chat_update")
 
 

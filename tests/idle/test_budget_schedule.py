@@ -12,7 +12,7 @@ from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
 from bot.events import NoticeKind
-from bot.service import ReplyKind
+from bot.reply import ReplyKind
 from bot.state import PlatformState
 from tests.idle.conftest import Rig
 

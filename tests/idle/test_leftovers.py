@@ -126,6 +126,6 @@ def test_a_new_start_ends_the_leftover_episode_without_an_all_clear(rig_factory:
     rig.cloud.fail_on.clear()
     rig.cloud.health_mode = "auto"
     rig.app.store.set_desired(DesiredState.RUNNING, actor())
-    assert rig.app.reconciler.next_interval() == 300
-    assert not rig.app.reconciler.leftovers.marked()
+    assert rig.app.reconciler.leftovers.next_interval() == 300
+    assert not rig.app.reconciler.leftovers.mark.marked()
     assert not [n for n in rig.notices() if n.data.get("repair") == "leftovers-gone"]

@@ -11,7 +11,7 @@ from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
 from bot import schedule
-from bot.service import ReplyKind
+from bot.reply import ReplyKind
 from bot.state import PlatformState
 from bot.watch import ScheduledItem
 from infra.keys import READY_TIMES_MAXLEN

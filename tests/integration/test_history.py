@@ -14,7 +14,7 @@ from adapters.wiring import App
 from bot.audit import EntryKind
 from bot.config import Settings
 from bot.model import Actor, ChatPlatform, UserId
-from bot.service import ReplyKind
+from bot.reply import ReplyKind
 from infra import jobs
 from tests.support.fakes import FakeClock, FakeCloud
 

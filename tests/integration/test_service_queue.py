@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.events import Event, EventKind
 from bot.model import Actor, ChatPlatform, JobKind, UserId
 from bot.render import ProgressView
-from bot.service import ReplyKind
+from bot.reply import ReplyKind
 from bot.state import PlatformState
 from infra import jobs
 from infra.follow import BEGINNING

@@ -21,7 +21,7 @@ def _direct_room_after_restart(synapse: Synapse, bot: User, user: User, tmp: Pat
             await client.login()
             await client.sync(None, 1000, True)
             client.state_loaded.set()
-            return await client.direct_room(user.user_id)
+            return await client.direct.room(user.user_id)
         finally:
             await client.close()
 

@@ -16,14 +16,9 @@ from typing import Any
 
 import pytest
 
-from adapters.matrix.client import (
-    DEVICE_FILE,
-    MatrixAuthError,
-    MatrixClient,
-    encryption_available,
-    save_device,
-    saved_device,
-)
+from adapters.matrix.client import MatrixClient, encryption_available
+from adapters.matrix.errors import MatrixAuthError
+from adapters.matrix.login import DEVICE_FILE, save_device, saved_device
 from bot.config import Settings
 from tests.matrix.conftest import (
     BotRunner,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.matrix.client import MatrixClient
+from adapters.matrix.media import send_file
 from adapters.wiring import App
 from bot.config import Settings
 from bot.report import month_report
@@ -58,9 +59,9 @@ def test_chart_posts_as_an_image_through_the_media_repository(
             # members to know whether (and for whom) to encrypt.
             await client.sync(None, 1000, True)
             client.state_loaded.set()
-            await client.send_file(room, png, "cost-report-2026-11.png", "image/png", size)
-            await client.send_file(
-                room, report.csv().encode(), "cost-report-2026-11.csv", "text/csv"
+            await send_file(client, room, png, "cost-report-2026-11.png", "image/png", size)
+            await send_file(
+                client, room, report.csv().encode(), "cost-report-2026-11.csv", "text/csv"
             )
         finally:
             await client.close()

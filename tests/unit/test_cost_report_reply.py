@@ -11,7 +11,8 @@ import pytest
 from bot.config import Settings
 from bot.cost import CostModel, money
 from bot.model import Actor, ChatPlatform, UserId
-from bot.service import CommandService, ReplyKind
+from bot.reply import ReplyKind
+from bot.service import CommandService
 from bot.state import DesiredState, PlatformState
 from tests.support.fakes import (
     FakeClock,
@@ -91,7 +92,7 @@ def test_this_month_counts_the_running_session_and_projects_like_cost() -> None:
     assert report is not None and report.month == "2026-11"
     assert len(report.rows) == 15  # to today, not the month's end
     assert report.sessions == 2 and report.rows[-1].hours == pytest.approx(0.5)
-    mtd = b.service.month_so_far()  # what `cost` and the budget check use
+    mtd = b.service.cost_answers.month_so_far()  # what `cost` and the budget check use
     idle = b.costs.idle_month
     assert mtd.cost is not None and idle is not None and mtd.projected is not None
     assert report.total == pytest.approx(mtd.cost + idle / 30 * 15)

@@ -17,7 +17,8 @@ from bot.cost import CostModel
 from bot.errors import CloudError, CommandError
 from bot.links import AUDIENCE, OPEN_NOTE
 from bot.model import Actor, ChatPlatform, UserId
-from bot.service import CommandService, ReplyKind
+from bot.reply import ReplyKind
+from bot.service import CommandService
 from bot.state import DesiredState, PlatformState
 from infra.jitsi.spec import raw_spec
 from infra.links import JwtSigner
