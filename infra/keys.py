@@ -125,6 +125,12 @@ class Keys:
         return f"jitsi-{self.project}"
 
     @property
+    def leftovers_noticed(self) -> str:
+        """String, 1-day TTL: leftovers of a failed start or stop were announced; one
+        notice an episode (``infra.leftovers.LeftoverMark``)."""
+        return f"{self.prefix}:leftovers-noticed"
+
+    @property
     def reconcile_scheduled(self) -> str:
         """String with TTL (3 intervals + 60 s): the id of the next scheduled reconcile run.
         Only that run schedules the one after, so one chain exists; if the chain breaks

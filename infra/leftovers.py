@@ -39,7 +39,7 @@ class LeftoverMark:
 
     def __init__(self, store: RedisPlatformStore) -> None:
         self.r = store.r
-        self.key = f"{store.keys.prefix}:leftovers-noticed"
+        self.key = store.keys.leftovers_noticed
 
     def mark(self) -> bool:
         """True for the first mark of an episode (the caller posts the notice)."""
