@@ -69,6 +69,19 @@ class Bot:
         status, body, took = await post_signed(self.session, self.events_url, slash_body(payload))
         return status, (json.loads(body) if body.startswith("{") else {"raw": body}), took
 
+    async def slash_answer(self, text: str, **fields: Any) -> tuple[int, dict[str, Any], float]:
+        """``slash``, then the answer wherever it came: in the ack, or (when the core
+        took longer than the ack's budget, as on a loaded machine) by response_url
+        after a "Working on it…" ack. Returns (HTTP status, the answer, ack latency)."""
+        before = len(self.fake.responses)
+        status, ack, took = await self.slash(text, **fields)
+        if ack.get("text") != "Working on it…":
+            return status, ack, took
+        late = await self.fake.wait(
+            lambda: self.fake.responses[before:], 30, f"the late answer to /jitsi {text}"
+        )
+        return status, late[0], took
+
     async def click(self, payload: dict[str, Any]) -> tuple[int, float]:
         if self.mode == "socket":
             ack = await self.fake.deliver("interactive", payload)

@@ -174,7 +174,7 @@ def test_app_home_counts_the_running_session_as_cost_does(base: Settings) -> Non
             )
             text = str(call.params["view"])
             assert "so far:* 2.3 h, $" in text and "$0.470" not in text
-            assert "This month so far: 2.3 h, $" in app.service.cost_text()
+            assert "This month so far: 2.3 h, $" in app.service.cost_answers.cost_text()
 
     run(scenario())
 

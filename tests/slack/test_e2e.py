@@ -39,7 +39,7 @@ def action_ids(fake: FakeSlack, ts: str) -> set[str]:
 async def start_and_stop(bot: Bot, join_check: bool = True) -> dict[str, Any]:
     """Drive one start and a Stop click through Slack; return figures for the caller."""
     fake = bot.fake
-    status, ack, took = await bot.slash("start standup")
+    status, ack, took = await bot.slash_answer("start standup")
     assert status == 200 and took < 3, (status, took)
     assert ack["response_type"] == "ephemeral" and "Starting" in ack["text"]
     [post] = await fake.wait(lambda: fake.channel_posts(), 5, "the progress message")

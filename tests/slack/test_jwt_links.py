@@ -41,7 +41,7 @@ def test_links_arrive_ephemeral_and_nowhere_else(
     async def scenario() -> FakeSlack:
         async with slack_bot(settings, mode="http") as bot:
             fake = bot.fake
-            status, ack, _ = await bot.slash("start standup")
+            status, ack, _ = await bot.slash_answer("start standup")
             assert status == 200 and "Starting" in ack["text"]
             [alice] = await fake.wait(lambda: tokens_to(fake, "U0001"), 10, "Alice's link")
             claims = jwt.decode(alice, secret, algorithms=["HS256"], audience=AUDIENCE)

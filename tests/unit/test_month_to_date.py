@@ -84,12 +84,12 @@ def test_app_home_figure_is_costs_with_the_running_session(redis_url: str, proje
     )
     clock.t = NOV_11 + 5400  # 90 minutes into the running session
     hours, cost = asyncio.run(glance.month_to_date(clock.now()))
-    mtd = app.service.month_so_far()
+    mtd = app.service.cost_answers.month_so_far()
     assert (hours, cost) == (mtd.hours, mtd.cost)
     assert hours == pytest.approx(3.5) and mtd.running_hours == pytest.approx(1.5)
     # us-east-1's bundled prices, 4 vCPU / 8 GB, an NLB in 2 zones and the task's address.
     assert cost is not None and cost > 0.5 + 0.3
-    assert f"This month so far: 3.5 h, {money(cost)}" in app.service.cost_text()
+    assert f"This month so far: 3.5 h, {money(cost)}" in app.service.cost_answers.cost_text()
     app.redis.close()
 
 
