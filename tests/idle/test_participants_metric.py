@@ -26,7 +26,7 @@ from infra.idle_sources import ParticipantsMetricSource, build_source
 from tests.e2e.conftest import control
 from tests.idle.conftest import Rig, actor, make_settings
 from tests.support.aws import ready_account
-from tests.support.fakes import FakeClock
+from tests.support.clocks import FakeClock
 from tests.support.services import https_front, wait_for
 
 # Readings older than 6 s are no readings; the emulator's field profile at 0.02
