@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from infra.local_redis import free_port, private_redis, stop_process, wait_port
 
@@ -171,13 +171,23 @@ def emulator(
             out.close()  # type: ignore[union-attr]
 
 
+def control(url: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The emulator's control API (``/_emulator/<path>``): GET without a body, else
+    POST it as JSON; the JSON answer (an empty one reads as ``{}``)."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(
+        f"{url}/_emulator/{path}", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return dict(json.loads(resp.read() or b"{}"))
+
+
 def https_front(url: str) -> dict[str, str]:
     """The emulator's HTTPS front as the settings name it: ``https_check_connect_to``
     (its host:port) and ``https_check_ca_file`` (the PEM of the CA it signs with)."""
 
     def known() -> dict[str, str] | None:
-        with urllib.request.urlopen(f"{url}/_emulator/state", timeout=5) as resp:
-            front: dict[str, str] = json.loads(resp.read())["https_front"]
+        front: dict[str, str] = control(url, "state")["https_front"]
         # The front starts beside the API: right after the emulator answers, it may
         # not have said where it listens yet.
         return front if "address" in front and "ca_file" in front else None
