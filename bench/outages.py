@@ -39,10 +39,10 @@ from infra.aws.bootstrap import bootstrap
 from infra.aws.session import AwsClients
 from infra.follow import WORKER_STOPPED
 from infra.keys import Keys
-from tests.e2e.conftest import Platform, control, platform_env
+from tests.e2e.conftest import Platform, platform_env
 from tests.support import services
 from tests.support.aws import issued_certificate
-from tests.support.services import RestartableRedis, restartable_redis, wait_for
+from tests.support.services import RestartableRedis, control, restartable_redis, wait_for
 
 # The e2e settings (platform_env): lease 2 s, polls 0.05-0.25 s, grace 1 s.
 LEASE = 2.0

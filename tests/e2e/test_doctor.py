@@ -15,8 +15,9 @@ import pytest
 from bot.config import Settings
 from infra.aws.bootstrap import bootstrap
 from infra.aws.session import AwsClients
-from tests.e2e.conftest import Platform, control, platform_env
+from tests.e2e.conftest import Platform, platform_env
 from tests.support.certificates import import_certificate
+from tests.support.services import control
 
 pytestmark = pytest.mark.e2e
 
