@@ -274,21 +274,29 @@ class WorkerWatch:
     """Whether a followed job lost its worker: ``Follower.worker_alive`` false for
     ``grace`` seconds in a row (checked at most every ``every`` seconds). The lease
     runs out ``lock_lease_seconds`` after its holder's last renewal, so a follower is
-    told within about lease + grace + every seconds of a worker's death."""
+    told within about lease + grace + every seconds of a worker's death. ``monotonic``
+    is the clock the grace is measured on (a test hands in one it moves)."""
 
     def __init__(
-        self, follower: Follower, job_id: str, grace: float, *, every: float = 1.0
+        self,
+        follower: Follower,
+        job_id: str,
+        grace: float,
+        *,
+        every: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.follower = follower
         self.job_id = job_id
         self.grace = grace
         self.every = every
+        self._monotonic = monotonic
         self._next_check = 0.0
         self._gone_since: float | None = None
 
     async def stopped(self) -> bool:
         """True once the job has had no worker for ``grace`` seconds."""
-        now = time.monotonic()
+        now = self._monotonic()
         if now < self._next_check:
             return self._gone_since is not None and now - self._gone_since >= self.grace
         self._next_check = now + self.every

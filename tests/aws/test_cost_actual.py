@@ -19,7 +19,7 @@ from infra.aws.cost_explorer import CostExplorerSpend, cost_tag_finding, period
 from infra.aws.session import AwsClients
 from infra.keys import Keys
 from tests.support.aws import Endpoint
-from tests.support.fakes import FakeClock
+from tests.support.clocks import FakeClock
 
 NOV_20 = datetime(2026, 11, 20, 12, tzinfo=UTC).timestamp()
 RECORDED = {

@@ -36,7 +36,7 @@ from infra.aws.session import AwsClients
 from infra.clock import SystemClock
 from infra.pricing import find_prices
 from tests.support.aws import Endpoint, issued_certificate, settings_for
-from tests.support.fakes import MemoryLedger, MemoryStore, RecordingSink
+from tests.support.memory import MemoryLedger, MemoryStore, RecordingSink
 from tests.support.services import wait_for
 from tests.support.tls import store_certificate
 

@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.cost import BYTES_PER_GB, CostModel
 from infra.aws.idle_size import CachedIdleSizes, bucket_name, measure
 from infra.aws.session import AwsClients
-from tests.support.fakes import FakeClock
+from tests.support.clocks import FakeClock
 from tests.unit.test_month_to_date import PRICES
 
 

@@ -21,7 +21,7 @@ from infra.aws.session import AwsClients
 from infra.clock import SystemClock
 from infra.pricing import load_prices
 from tests.support.aws import Endpoint, nlb_interfaces, running_task, stop_tasks
-from tests.support.fakes import MemoryLedger, MemoryStore, RecordingSink
+from tests.support.memory import MemoryLedger, MemoryStore, RecordingSink
 
 TAGS = SessionTags(session="job-1", requested_by="slack:U1")
 

@@ -22,7 +22,7 @@ from infra.clock import SystemClock
 from infra.pricing import find_prices
 from tests.support.aws import Endpoint, ready_account
 from tests.support.certificates import import_certificate
-from tests.support.fakes import MemoryLedger, MemoryStore, RecordingSink
+from tests.support.memory import MemoryLedger, MemoryStore, RecordingSink
 from tests.support.services import https_front
 
 

@@ -26,17 +26,7 @@ from infra.participants_metric import (
 from tests.support.aws import Endpoint
 from tests.support.services import wait_for
 from tests.support.stats_sidecar import PARTICIPANTS_ONLY
-
-TASK_FIELDS = (
-    "family",
-    "networkMode",
-    "requiresCompatibilities",
-    "cpu",
-    "memory",
-    "executionRoleArn",
-    "runtimePlatform",
-)
-Containers = list[dict[str, Any]]
+from tests.support.task_definitions import Containers, container, task_definition
 
 
 @pytest.fixture(autouse=True)
@@ -49,20 +39,10 @@ def _run(
     settings: Settings, clients: AwsClients, mutate: Callable[[Containers], None] | None = None
 ) -> EcsCompute:
     """Point the service at the bootstrapped task (changed by ``mutate``) and scale to 1."""
-    ecs = clients.ecs
-    td = ecs.describe_task_definition(taskDefinition=naming.family(settings))["taskDefinition"]
-    arn = td["taskDefinitionArn"]
-    if mutate is not None:
-        defs = td["containerDefinitions"]
-        mutate(defs)
-        spec = {k: td[k] for k in TASK_FIELDS if k in td}
-        arn = ecs.register_task_definition(**spec, containerDefinitions=defs)["taskDefinition"][
-            "taskDefinitionArn"
-        ]
-    ecs.update_service(
+    clients.ecs.update_service(
         cluster=settings.cluster_name,
         service=settings.service_name,
-        taskDefinition=arn,
+        taskDefinition=task_definition(clients.ecs, settings, mutate),
         desiredCount=1,
     )
     return EcsCompute(settings, clients)
@@ -79,10 +59,6 @@ def _stopped(compute: EcsCompute) -> Task:
 
 def _container(task: Task, name: str) -> Any:
     return next(c for c in task.containers if c.name == name)
-
-
-def _by_name(defs: Containers, name: str) -> dict[str, Any]:
-    return next(c for c in defs if c["name"] == name)
 
 
 def test_the_bootstrapped_task_turns_healthy(
@@ -129,7 +105,7 @@ def test_health_waits_for_the_profiles_delay(
 def test_a_missing_password_stops_the_task_as_ecs_would(
     base: dict[str, str], settings: Settings, clients: AwsClients
 ) -> None:
-    compute = _run(settings, clients, lambda defs: _by_name(defs, "prosody").update(secrets=[]))
+    compute = _run(settings, clients, lambda defs: container(defs, "prosody").update(secrets=[]))
     task = _stopped(compute)
     assert task.stopped_reason == "Essential container in task exited"
     prosody = _container(task, "prosody")
@@ -142,7 +118,7 @@ def test_a_heap_larger_than_the_container_is_killed_out_of_memory(
     base: dict[str, str], settings: Settings, clients: AwsClients
 ) -> None:
     def big_heap(defs: Containers) -> None:
-        jvb = _by_name(defs, "jvb")
+        jvb = container(defs, "jvb")
         jvb["environment"] = [
             e for e in jvb["environment"] if e["name"] != "VIDEOBRIDGE_MAX_MEMORY"
         ] + [{"name": "VIDEOBRIDGE_MAX_MEMORY", "value": "16g"}]
@@ -169,7 +145,7 @@ def test_xmpp_on_a_name_fargate_cannot_resolve_fails_the_health_check(
     base: dict[str, str], settings: Settings, clients: AwsClients
 ) -> None:
     def compose_name(defs: Containers) -> None:
-        jicofo = _by_name(defs, "jicofo")
+        jicofo = container(defs, "jicofo")
         jicofo["environment"] = [e for e in jicofo["environment"] if e["name"] != "XMPP_SERVER"]
 
     task = _stopped(_run(settings, clients, compose_name))
@@ -200,7 +176,7 @@ def test_the_sidecar_publishes_only_what_its_command_prints(
     aws_endpoint.control("participants", {"project": project, "count": 2})
 
     def participants_only(defs: Containers) -> None:
-        _by_name(defs, "participants")["command"] = ["sh", "-c", PARTICIPANTS_ONLY]
+        container(defs, "participants")["command"] = ["sh", "-c", PARTICIPANTS_ONLY]
 
     try:
         _run(settings, clients, participants_only)

@@ -21,7 +21,9 @@ from infra.aws.nlb_boto3 import Boto3NlbProvisioner
 from infra.aws.parts import aws_parts
 from infra.aws.session import AwsClients
 from tests.support.aws import Endpoint, issued_certificate, settings_for
-from tests.support.fakes import FakeClock, FakeCloud
+from tests.support.clocks import FakeClock
+from tests.support.fake_cloud import FakeCloud
+from tests.support.fake_parts import fake_parts
 from tests.support.services import wait_for
 
 T = TypeVar("T")
@@ -68,7 +70,7 @@ class FakeWorld:
     def __init__(self, *, dns_zone: bool = True) -> None:
         self.clock = FakeClock()
         self.cloud = FakeCloud(self.clock, dns_enabled=dns_zone)
-        self.parts = self.cloud.parts()
+        self.parts = fake_parts(self.cloud)
 
     def eventually(self, probe: Callable[[], T], what: str) -> T:
         deadline = self.clock.monotonic() + 1800  # longer than any of the fake's delays

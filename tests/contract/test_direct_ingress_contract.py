@@ -11,6 +11,7 @@ import pytest
 from bot.model import AddressTarget, IngressKind, SessionTags
 from tests.contract.conftest import AwsWorld, FakeWorld, Notes, World, running_task
 from tests.support.aws import Endpoint
+from tests.support.fake_parts import fake_parts
 from tests.support.tls import store_certificate
 
 TAGS = SessionTags(session="job-1", requested_by="console:alice")
@@ -20,7 +21,7 @@ class FakeDirectWorld(FakeWorld):
     def __init__(self) -> None:
         super().__init__()
         self.cloud.ingress_kind = IngressKind.DIRECT
-        self.parts = self.cloud.parts()
+        self.parts = fake_parts(self.cloud)
 
 
 @pytest.fixture(params=["fake", "aws"])

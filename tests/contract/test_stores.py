@@ -16,7 +16,7 @@ from bot.state import Claim, DesiredState, PlatformState, PlatformStatus
 from infra.keys import Keys
 from infra.lock import LeaseLock
 from infra.redis_store import RedisLedger, RedisPlatformStore
-from tests.support.fakes import MemoryStore
+from tests.support.memory import MemoryStore
 from tests.support.services import wait_for
 
 ALICE = Actor(UserId("console:alice"), "general", ChatPlatform.CONSOLE)

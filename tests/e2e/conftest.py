@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,17 +31,6 @@ def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # "field" delays scaled to a few seconds: the start's waits really overlap.
     with services.emulator("field", 0.02, log=log) as url:
         yield url
-
-
-def control(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    req = urllib.request.Request(
-        f"{url}/_emulator/{path}",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return json.loads(resp.read() or b"{}")  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -156,21 +144,37 @@ def platform_env(project: str, redis_url: str, emulator: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def platform(project: str, redis_url: str, emulator_url: str, tmp_path: Path) -> Iterator[Platform]:
-    env = platform_env(project, redis_url, emulator_url)
+@contextlib.contextmanager
+def bootstrapped_platform(
+    project: str, redis_url: str, emulator: str, tmp: Path, env: dict[str, str] | None = None
+) -> Iterator[Platform]:
+    """A platform on ``redis_url`` and ``emulator`` as an operator leaves it before the
+    first start (a certificate, a hosted zone, the base bootstrapped); ``env`` adds to
+    or overrides its ``JITSI_*`` variables. Its live workers are killed after."""
     settings = Settings(
         project_name=project,
         redis_url=redis_url,
-        aws_endpoint_url=emulator_url,
+        aws_endpoint_url=emulator,
         domain="meet.e2e.example",
-        **services.https_front(emulator_url),
+        **services.https_front(emulator),
     )
     settings = ready_account(settings)  # a certificate and a hosted zone, made once
-    env.update(account_env(settings))
     bootstrap(settings, AwsClients(settings))
-    p = Platform(env, settings, emulator_url, tmp_path)
-    yield p
-    for proc in p.workers:  # the project is thrown away: no need for a warm shutdown
-        if proc.poll() is None:
-            p.kill_worker(proc)
+    full_env = {
+        **platform_env(project, redis_url, emulator),
+        **account_env(settings),
+        **(env or {}),
+    }
+    p = Platform(full_env, settings, emulator, tmp)
+    try:
+        yield p
+    finally:
+        for proc in p.workers:  # the project is thrown away: no need for a warm shutdown
+            if proc.poll() is None:
+                p.kill_worker(proc)
+
+
+@pytest.fixture
+def platform(project: str, redis_url: str, emulator_url: str, tmp_path: Path) -> Iterator[Platform]:
+    with bootstrapped_platform(project, redis_url, emulator_url, tmp_path) as p:
+        yield p

@@ -19,8 +19,9 @@ from infra.aws.bootstrap import bootstrap
 from infra.aws.session import AwsClients
 from infra.keys import Keys
 from infra.pricing import PRICES_DIR
-from tests.e2e.conftest import Platform, control, platform_env
+from tests.e2e.conftest import Platform, platform_env
 from tests.support.certificates import import_certificate
+from tests.support.services import control
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ import pytest
 import redis
 
 from infra.keys import Keys
-from tests.e2e.conftest import Platform, control
-from tests.support.services import wait_for
+from tests.e2e.conftest import Platform
+from tests.support.services import control, wait_for
 
 pytestmark = pytest.mark.e2e
 

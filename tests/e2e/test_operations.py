@@ -15,10 +15,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from infra.local_redis import free_port
-from tests.e2e.conftest import Platform, control
+from tests.e2e.conftest import Platform
 from tests.support import services
 from tests.support.certificates import prerequisites
-from tests.support.services import wait_for
+from tests.support.services import control, wait_for
 
 pytestmark = pytest.mark.e2e
 

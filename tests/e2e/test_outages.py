@@ -9,23 +9,18 @@ docs/reliability.md.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
-import redis
 
-from bot.config import Settings
-from infra.aws.bootstrap import bootstrap
-from infra.aws.session import AwsClients
 from infra.follow import WORKER_STOPPED
 from infra.keys import Keys
-from tests.e2e.conftest import Platform, platform_env
-from tests.support.aws import account_env, ready_account
-from tests.support.services import RestartableRedis, https_front, restartable_redis, wait_for
+from tests.e2e.conftest import Platform, bootstrapped_platform
+from tests.e2e.outage_support import PlatformRedis, outage_client, redis_away, say_reply
+from tests.support.services import RestartableRedis, restartable_redis, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -40,56 +35,13 @@ def server(tmp_path: Path) -> Iterator[RestartableRedis]:
 def outage_platform(
     project: str, server: RestartableRedis, emulator_url: str, tmp_path: Path
 ) -> Iterator[Platform]:
-    env = platform_env(project, server.url, emulator_url)
-    settings = Settings(
-        project_name=project,
-        redis_url=server.url,
-        aws_endpoint_url=emulator_url,
-        domain="meet.e2e.example",
-        **https_front(emulator_url),
-    )
-    settings = ready_account(settings)
-    env.update(account_env(settings))
-    bootstrap(settings, AwsClients(settings))
-    p = Platform(env, settings, emulator_url, tmp_path)
-    yield p
-    for proc in p.workers:
-        if proc.poll() is None:
-            p.kill_worker(proc)
+    with bootstrapped_platform(project, server.url, emulator_url, tmp_path) as p:
+        yield p
 
 
-def _client(server: RestartableRedis) -> redis.Redis:
+def _view(p: Platform, server: RestartableRedis) -> PlatformRedis:
     # One try per call: the tests poll, and must see an outage as an outage at once.
-    return redis.Redis.from_url(server.url, socket_connect_timeout=1, retry=None)
-
-
-def _events(r: redis.Redis, keys: Keys, job_id: str) -> list[dict[str, object]]:
-    return [json.loads(f[b"event"]) for _, f in r.xrange(keys.job_events(job_id))]
-
-
-def _reached_step(r: redis.Redis, keys: Keys, step: str) -> str | None:
-    """The current job's id once its ``step`` finished, else None."""
-    job = r.hget(keys.platform, "job_id")
-    if not job:
-        return None
-    for e in _events(r, keys, job.decode()):
-        if e.get("step") == step and e.get("kind") == "step_finished":
-            return job.decode()
-    return None
-
-
-def _outage(server: RestartableRedis, seconds: float, worker: subprocess.Popen[bytes]) -> None:
-    """Redis away for ``seconds`` (the stimulus under test), the worker checked alive
-    throughout."""
-    server.stop()
-    ends = time.monotonic() + seconds
-    wait_for(
-        lambda: worker.poll() is not None or time.monotonic() >= ends,
-        seconds + 5,
-        "the outage to last its length",
-    )
-    assert worker.poll() is None, "the worker exited during the outage"
-    server.start()
+    return PlatformRedis(outage_client(server.url), Keys(p.settings.project_name))
 
 
 @pytest.mark.parametrize("seconds", [3, 60])
@@ -99,20 +51,22 @@ def test_worker_outlives_a_redis_outage_mid_start(
     p = outage_platform
     worker = p.start_worker()
     follower = p.say_async("start retro")
-    r, keys = _client(server), Keys(p.settings.project_name)
-    job_id = wait_for(lambda: _reached_step(r, keys, "scale-up"), 60, "the start to scale up")
+    view = _view(p, server)
+    job_id = wait_for(
+        lambda: view.step_seen("scale-up", "step_finished"), 60, "the start to scale up"
+    )
     assert isinstance(job_id, str)
 
-    _outage(server, seconds, worker)
+    assert redis_away(server, seconds, worker), "the worker exited during the outage"
     back = time.monotonic()
-    wait_for(lambda: r.hget(keys.platform, "state") == b"running", 120, "the start to converge")
+    wait_for(lambda: view.state() == "running", 120, "the start to converge")
     converged = time.monotonic() - back
-    events = _events(r, keys, job_id)
+    events = view.events(job_id)
     kinds = [e["kind"] for e in events]
     assert "url_ready" in kinds, kinds
-    assert any(e.get("data", {}).get("resumed") for e in events)  # type: ignore[union-attr]
+    assert any(e.get("data", {}).get("resumed") for e in events)
     # The job ended and freed its slot (just after it recorded "running").
-    wait_for(lambda: r.hget(keys.platform, "job_id") is None, 30, "the job slot to be freed")
+    wait_for(lambda: view.job() is None, 30, "the job slot to be freed")
     assert worker.poll() is None, p.worker_log()
     log = p.worker_log()
     assert "quitting" not in log and "Redis is back" in log, log
@@ -145,8 +99,9 @@ def test_say_following_a_job_when_redis_drops_prints_no_traceback(
 ) -> None:
     p = outage_platform
     follower = p.say_async("start")  # no worker: it follows a queued job
-    r, keys = _client(server), Keys(p.settings.project_name)
-    wait_for(lambda: r.hget(keys.platform, "job_id"), 30, "the job to be queued")
+    # Its reply is out: the command went through, and now it follows the job. (The job
+    # id is claimed, and queued, before the command has finished with Redis.)
+    assert say_reply(follower, 30).get("job_id")
     server.stop()
     began = time.monotonic()
     out, err = follower.communicate(timeout=30)
@@ -166,8 +121,8 @@ def test_followers_are_told_when_the_worker_dies(
     p.env.update(lost)
     worker = p.start_worker()
     first = p.say_async("start retro")
-    r, keys = _client(server), Keys(p.settings.project_name)
-    wait_for(lambda: _reached_step(r, keys, "scale-up"), 60, "the start to scale up")
+    view = _view(p, server)
+    wait_for(lambda: view.step_seen("scale-up", "step_finished"), 60, "the start to scale up")
     p.kill_worker(worker)
     killed = time.monotonic()
     out, err = first.communicate(timeout=60)
@@ -189,7 +144,7 @@ def test_followers_are_told_when_the_worker_dies(
     )
     # A worker started later resumes the same job, and the platform stops clean.
     p.start_worker()
-    wait_for(lambda: r.hget(keys.platform, "state") == b"running", 120, "the resumed start")
+    wait_for(lambda: view.state() == "running", 120, "the resumed start")
     stop = p.say("stop")
     assert stop.code == 0 and stop.events("audit")[0]["data"]["clean"] is True
 
@@ -200,7 +155,7 @@ def test_an_idle_worker_outlives_an_outage_and_works_after(
     p = outage_platform
     worker = p.start_worker()
     wait_for(lambda: "Listening on" in p.worker_log(), 30, "the worker to listen")
-    _outage(server, 3, worker)
+    assert redis_away(server, 3, worker), "the worker exited during the outage"
     wait_for(lambda: "Redis is back" in p.worker_log(), 30, "the worker to see Redis back")
     start = p.say("start")
     assert start.code == 0, start.stdout + start.stderr + p.worker_log()
@@ -220,18 +175,20 @@ def test_a_job_killed_during_an_outage_is_resumed_on_its_id_when_redis_returns(
     p = outage_platform
     worker = p.start_worker()
     p.say_async("start retro")
-    r, keys = _client(server), Keys(p.settings.project_name)
-    job_id = wait_for(lambda: _reached_step(r, keys, "scale-up"), 60, "the start to scale up")
+    view = _view(p, server)
+    job_id = wait_for(
+        lambda: view.step_seen("scale-up", "step_finished"), 60, "the start to scale up"
+    )
     server.stop()
     [horse] = psutil.Process(worker.pid).children()
     horse.kill()
     horse.wait(timeout=10)
     server.start()
     back = time.monotonic()
-    wait_for(lambda: r.hget(keys.platform, "state") == b"running", 120, "the resumed start")
+    wait_for(lambda: view.state() == "running", 120, "the resumed start")
     converged = time.monotonic() - back
-    events = _events(r, keys, str(job_id))
-    resumed = [e for e in events if e.get("data", {}).get("resumed")]  # type: ignore[union-attr]
+    events = view.events(str(job_id))
+    resumed = [e for e in events if e.get("data", {}).get("resumed")]
     assert resumed and "Resuming" in str(resumed[-1]["message"]), events
     assert "url_ready" in [e["kind"] for e in events]
     assert worker.poll() is None, p.worker_log()

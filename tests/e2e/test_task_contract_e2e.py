@@ -9,53 +9,32 @@ and leave nothing billable behind.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from infra.aws import naming
 from tests.e2e.conftest import Platform
+from tests.support.task_definitions import Containers, container, task_definition
 
 pytestmark = pytest.mark.e2e
 
-TASK_FIELDS = (
-    "family",
-    "networkMode",
-    "requiresCompatibilities",
-    "cpu",
-    "memory",
-    "executionRoleArn",
-    "runtimePlatform",
-)
-Containers = list[dict[str, Any]]
-
-
-def _container(defs: Containers, name: str) -> dict[str, Any]:
-    return next(c for c in defs if c["name"] == name)
-
 
 def _no_jvb_password(defs: Containers) -> None:
-    jvb = _container(defs, "jvb")
+    jvb = container(defs, "jvb")
     jvb["secrets"] = [s for s in jvb["secrets"] if s["name"] != "JVB_AUTH_PASSWORD"]
 
 
 def _jicofo_default_heap(defs: Containers) -> None:
     # Without JICOFO_MAX_MEMORY jicofo.sh uses -Xmx3072m: more than jicofo's 1024 MiB.
-    jicofo = _container(defs, "jicofo")
+    jicofo = container(defs, "jicofo")
     jicofo["environment"] = [e for e in jicofo["environment"] if e["name"] != "JICOFO_MAX_MEMORY"]
 
 
 def _break(p: Platform, mutate: Callable[[Containers], None]) -> None:
-    ecs = p.clients.ecs
-    td = ecs.describe_task_definition(taskDefinition=naming.family(p.settings))["taskDefinition"]
-    defs = td["containerDefinitions"]
-    mutate(defs)
-    spec = {k: td[k] for k in TASK_FIELDS if k in td}
-    arn = ecs.register_task_definition(**spec, containerDefinitions=defs)["taskDefinition"][
-        "taskDefinitionArn"
-    ]
-    ecs.update_service(
-        cluster=p.settings.cluster_name, service=p.settings.service_name, taskDefinition=arn
+    """The service points at a revision of its task definition changed by ``mutate``."""
+    p.clients.ecs.update_service(
+        cluster=p.settings.cluster_name,
+        service=p.settings.service_name,
+        taskDefinition=task_definition(p.clients.ecs, p.settings, mutate),
     )
 
 

@@ -3,8 +3,6 @@ front that stands for the NLB's TLS listener and jitsi-web, and the bot's probe.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,19 +19,9 @@ from infra.aws.nlb_boto3 import Boto3NlbProvisioner
 from infra.aws.parts import aws_parts
 from infra.aws.session import AwsClients
 from infra.probe import HttpsProbe
-from tests.support.services import emulator, free_port, https_front, wait_for
+from tests.support.services import control, emulator, free_port, https_front, wait_for
 
 ZONE = "front.example"
-
-
-def control(url: str, path: str, body: dict[str, Any]) -> None:
-    req = urllib.request.Request(
-        f"{url}/_emulator/{path}",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        assert resp.status == 200
 
 
 @pytest.fixture(scope="module")

@@ -5,32 +5,17 @@ from __future__ import annotations
 
 import json
 import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.services import emulator
+from tests.emulator.network import boto
+from tests.support.services import control
 
 ACCOUNT = "123456789012"
 MOTO = f"arn:aws:iam::{ACCOUNT}:user/moto"
-
-
-def control(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    req = urllib.request.Request(f"{url}/_emulator/{path}", data=json.dumps(body).encode())
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return dict(json.loads(resp.read()))
-
-
-@pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
-    with emulator("instant", 1.0, log=log) as endpoint:
-        yield endpoint
-    assert "Traceback" not in log.read_text(), f"the emulator logged an exception: see {log}"
 
 
 @pytest.fixture(autouse=True)
@@ -43,13 +28,7 @@ def clean(url: str) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def client(url: str) -> Callable[[str], Any]:
     def make(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=url,
-            region_name="us-west-2",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return boto(url, service, region="us-west-2")
 
     return make
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto.backends import get_backend
@@ -22,7 +20,6 @@ from infra.emulator import ecr_cache, pulls
 from infra.emulator.profiles import Profile
 from infra.emulator.scheduler import running_after
 from infra.emulator.state import EmulatorState
-from tests.support.services import emulator
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -96,28 +93,6 @@ def test_a_pull_through_image_is_cold_until_a_task_has_pulled_it() -> None:
 
 
 # ---------------------------------------------------------------- the API, over HTTP
-
-
-@pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log: Path = tmp_path_factory.mktemp("emulator") / "emulator.log"
-    with emulator("instant", 1.0, log=log) as endpoint:
-        yield endpoint
-    assert "Traceback" not in log.read_text(), f"the emulator logged an exception: see {log}"
-
-
-@pytest.fixture
-def client(url: str) -> Callable[[str], Any]:
-    def make(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    return make
 
 
 def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:

@@ -23,7 +23,9 @@ from infra import jobs
 from infra.guard import Guards
 from tests.e2e.conftest import platform  # noqa: F401 (the e2e fixture, reused)
 from tests.support import services
-from tests.support.fakes import FakeClock, FakeCloud
+from tests.support.clocks import FakeClock
+from tests.support.fake_cloud import FakeCloud
+from tests.support.fake_parts import fake_parts
 
 
 @dataclass
@@ -158,7 +160,7 @@ def rig_factory(redis_url: str, project: str) -> Iterator[Any]:
         settings = make_settings(project, redis_url, **extra)
         clock = FakeClock(start=1_780_000_000.0)
         cloud = FakeCloud(clock)
-        app = App(settings, clock=clock, given_parts=cloud.parts())
+        app = App(settings, clock=clock, given_parts=fake_parts(cloud))
         jobs.install(app.job_context())
         made.append(app)
         return Rig(app, clock, cloud)

@@ -23,11 +23,10 @@ from infra.aws.bootstrap import bootstrap
 from infra.aws.session import AwsClients
 from infra.clock import SystemClock
 from infra.idle_sources import ParticipantsMetricSource, build_source
-from tests.e2e.conftest import control
 from tests.idle.conftest import Rig, actor, make_settings
 from tests.support.aws import ready_account
-from tests.support.fakes import FakeClock
-from tests.support.services import https_front, wait_for
+from tests.support.clocks import FakeClock
+from tests.support.services import control, https_front, wait_for
 
 # Readings older than 6 s are no readings; the emulator's field profile at 0.02
 # publishes every 1.2 s, so the query's period is 1 s (the sidecar's real one is 60 s).

@@ -8,9 +8,8 @@ from collections.abc import Callable
 
 from infra.aws.session import AwsClients
 from infra.aws.traffic import CloudWatchTraffic
-from tests.e2e.conftest import control
 from tests.idle.test_participants_metric import Live, live  # noqa: F401 (the fixture)
-from tests.support.services import wait_for
+from tests.support.services import control, wait_for
 
 
 def test_sidecar_bytes_reach_the_traffic_meter(live: Callable[[], Live]) -> None:  # noqa: F811

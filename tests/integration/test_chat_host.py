@@ -77,16 +77,19 @@ def test_a_job_whose_worker_stopped_is_told_and_still_followed(
         Event(EventKind.NOTICE, job, 1.0, "A worker picked up the start.", data={"picked_up": True})
     )
     drawn: list[list[str]] = []
+    told = asyncio.Event()
 
     async def update(view: ProgressView, final: bool) -> None:
         drawn.append(list(view.notices))
+        if WORKER_STOPPED in view.notices:
+            told.set()
 
     async def run() -> ProgressView:
         following = asyncio.create_task(host.follow_job("slack", job, update, min_interval=0.05))
-        deadline = asyncio.get_running_loop().time() + 10
-        while not any(WORKER_STOPPED in notes for notes in drawn):  # no lease, no queue
-            assert asyncio.get_running_loop().time() < deadline, drawn
-            await asyncio.sleep(0.05)
+        try:
+            await asyncio.wait_for(told.wait(), 10)  # no lease, no queue: it is told
+        except TimeoutError:
+            raise AssertionError(f"never told the worker stopped: {drawn}") from None
         # A worker comes back and the reconciler resumes the job on its id.
         app.sink.emit(Event(EventKind.NOTICE, job, 2.0, "Resuming.", data={"resumed": True}))
         app.sink.emit(Event(EventKind.FINISHED, job, 3.0, "done", data={"ok": True}))

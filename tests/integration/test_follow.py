@@ -17,6 +17,7 @@ from infra.events import RedisEventSink, RedisNoticeSink
 from infra.follow import BEGINNING, Follower, StateUnavailable, WorkerWatch
 from infra.keys import CURSOR_NOTICES, CURSOR_TTL_SECONDS, Keys
 from infra.local_redis import free_port
+from tests.support.services import until
 
 T = TypeVar("T")
 
@@ -243,10 +244,8 @@ def test_redis_unavailable_is_state_unavailable(
 def test_a_cancelled_read_stays_a_cancellation(follower: Follower) -> None:
     async def scenario() -> None:
         reader = asyncio.create_task(follower.job_events("silent", block_ms=5000))
-        deadline = asyncio.get_running_loop().time() + 5
-        while not _blocked(follower):  # cancel the read in flight, not the connect
-            assert asyncio.get_running_loop().time() < deadline, "the read never blocked"
-            await asyncio.sleep(0.01)
+        # Cancel the read in flight, not the connect.
+        await until(lambda: _blocked(follower), 5, "the read to block")
         reader.cancel()
         with pytest.raises(asyncio.CancelledError):
             await reader
@@ -277,13 +276,18 @@ def test_a_worker_is_alive_while_it_holds_the_lease_or_the_job_waits(
 
 
 def test_the_watch_says_stopped_only_after_its_grace(follower: Follower) -> None:
-    async def scenario() -> tuple[bool, bool]:
-        watch = WorkerWatch(follower, "gone", grace=0.3, every=0.05)
-        first = await watch.stopped()
-        deadline = asyncio.get_running_loop().time() + 5
-        while not await watch.stopped():
-            assert asyncio.get_running_loop().time() < deadline
-            await asyncio.sleep(0.05)
-        return first, True
+    now = 100.0  # the watch's clock: it moves only when the test moves it
 
-    assert run(follower, scenario) == (False, True)
+    async def scenario() -> list[bool]:
+        nonlocal now
+        watch = WorkerWatch(follower, "gone", grace=3.0, every=1.0, monotonic=lambda: now)
+        seen = [await watch.stopped()]  # no worker: its grace starts now
+        now += 2.0  # a later check, still inside the grace
+        seen.append(await watch.stopped())
+        now += 0.5  # between checks: the last answer, aged
+        seen.append(await watch.stopped())
+        now += 0.5  # the grace has passed
+        seen.append(await watch.stopped())
+        return seen
+
+    assert run(follower, scenario) == [False, False, False, True]

@@ -16,7 +16,9 @@ from bot.config import Settings
 from bot.model import Actor, ChatPlatform, UserId
 from bot.reply import ReplyKind
 from infra import jobs
-from tests.support.fakes import FakeClock, FakeCloud
+from tests.support.clocks import FakeClock
+from tests.support.fake_cloud import FakeCloud
+from tests.support.fake_parts import fake_parts
 
 
 def actor(name: str, platform: ChatPlatform = ChatPlatform.CONSOLE) -> Actor:
@@ -37,7 +39,7 @@ def make_app(redis_url: str, project: str, **overrides: object) -> App:
     }
     values.update(overrides)
     clock = FakeClock()
-    return App(Settings(**values), clock=clock, given_parts=FakeCloud(clock).parts())  # type: ignore[arg-type]
+    return App(Settings(**values), clock=clock, given_parts=fake_parts(FakeCloud(clock)))  # type: ignore[arg-type]
 
 
 @pytest.fixture

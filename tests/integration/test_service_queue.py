@@ -19,7 +19,9 @@ from bot.reply import ReplyKind
 from bot.state import PlatformState
 from infra import jobs
 from infra.follow import BEGINNING
-from tests.support.fakes import FakeClock, FakeCloud
+from tests.support.clocks import FakeClock
+from tests.support.fake_cloud import FakeCloud
+from tests.support.fake_parts import fake_parts
 
 
 def actor(name: str = "alice") -> Actor:
@@ -38,7 +40,7 @@ def app(redis_url: str, project: str) -> Iterator[App]:
     )
     clock = FakeClock()
     cloud = FakeCloud(clock)
-    app = App(settings, clock=clock, given_parts=cloud.parts())
+    app = App(settings, clock=clock, given_parts=fake_parts(cloud))
     app.__dict__["fake_cloud"] = cloud
     jobs.install(app.job_context())
     yield app

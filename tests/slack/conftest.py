@@ -18,6 +18,8 @@ from adapters.slack.app import SlackAdapter
 from adapters.wiring import App
 from bot.config import Settings
 from bot.config_chat import SlackSettings
+from bot.ports import Clock
+from infra.clock import SystemClock
 from tests.e2e.conftest import emulator_url, platform  # noqa: F401  (e2e fixtures)
 from tests.slack.fake_slack import (
     APP_TOKEN,
@@ -129,9 +131,11 @@ async def slack_bot(
     mode: str = "http",
     fake: FakeSlack | None = None,
     occupancy_interval: float | None = None,
+    clock: Clock | None = None,
     **slack: Any,
 ) -> AsyncIterator[Bot]:
-    """The adapter serving ``base`` settings plus a Slack section aimed at a fake Slack."""
+    """The adapter serving ``base`` settings plus a Slack section aimed at a fake Slack
+    (``clock``: the app's, when the test moves time)."""
     fake = fake or await FakeSlack().start()
     section = SlackSettings(
         bot_token=BOT_TOKEN,
@@ -142,7 +146,7 @@ async def slack_bot(
         api_url=fake.api_url,
         **slack,
     )
-    app = App(base.model_copy(update={"slack": section}))
+    app = App(base.model_copy(update={"slack": section}), clock=clock or SystemClock())
     host = app.chat_host()
     adapter = SlackAdapter(host, occupancy_interval=occupancy_interval)
     runner = asyncio.create_task(adapter.run())

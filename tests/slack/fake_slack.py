@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from tests.support.services import free_port
+from tests.support.services import free_port, until
 
 BOT_TOKEN = "xoxb-test-0000-secret-bot-token"
 APP_TOKEN = "xapp-1-test-secret-app-token"
@@ -105,14 +105,8 @@ class FakeSlack:
         return f"{self.url}/response/{uuid.uuid4().hex[:8]}"
 
     async def wait(self, predicate: Any, timeout: float, what: str) -> Any:
-        """Poll ``predicate`` (a no-argument callable) with a deadline."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            await asyncio.sleep(0.02)
-        raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        """Poll ``predicate`` (a no-argument callable) with a deadline (``until``)."""
+        return await until(predicate, timeout, what)
 
     # -- Web API ------------------------------------------------------------------
     async def _api(self, request: web.Request) -> web.Response:

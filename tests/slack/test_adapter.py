@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from adapters.slack.translate import actor_for
+from adapters.slack.translate import STALE_AFTER_CHECKS, actor_for
 from adapters.wiring import App
 from bot.config import Settings
 from bot.events import Event, EventKind, Notice, NoticeKind
@@ -27,6 +27,7 @@ from tests.slack.fake_slack import (
     post_signed,
     slash_body,
 )
+from tests.support.clocks import SkewedClock
 
 
 @pytest.fixture
@@ -403,28 +404,27 @@ def test_stop_confirmation_follows_the_monitors_last_reading(base: Settings) -> 
 def test_a_reading_the_monitor_stopped_renewing_turns_stop_red_again(base: Settings) -> None:
     """The monitor read 0, then went quiet (stopped, or its chain broke): three of its
     checks later that reading vouches for nothing, and Stop is dangerous again."""
-    base = base.model_copy(update={"idle": base.idle.model_copy(update={"check_seconds": 0.5})})
+    clock = SkewedClock()  # the bot's wall time: the test ages the reading with it
 
     async def scenario() -> None:
         job, ts = JobId("stale1"), "1699999999.000003"
         app = App(base)
         await running_meeting(app, job, ts)
-        renewing = True
-
-        async def monitor() -> None:  # the monitor's part: the same reading, renewed
-            while renewing:
-                app.sessions.update(lambda w: w and w.with_(last_read_at=time.time()))
-                await asyncio.sleep(0.1)
-
-        renewer = asyncio.create_task(monitor())
         fake = await FakeSlack().start()
         fake.messages[("C0001", ts)] = {"text": "old", "blocks": []}
-        async with slack_bot(base, fake=fake, occupancy_interval=0.1):
+        async with slack_bot(base, fake=fake, occupancy_interval=0.1, clock=clock) as bot:
             await fake.wait(lambda: fake.calls_to("chat.update"), 5, "the final edit")
             stop = stop_in(fake, ts)
             assert stop is not None and "style" not in stop["confirm"]
-            renewing = False
-            await renewer
+            # Nothing renews the reading: short of three of the monitor's checks it
+            # still vouches for the count, past them it does not.
+            max_age = STALE_AFTER_CHECKS * base.idle.check_seconds
+            occupancy = bot.adapter.occupancy
+            clock.skew = max_age - 1
+            checks = occupancy.checks
+            await fake.wait(lambda: occupancy.checks >= checks + 2, 5, "two rereads")
+            assert len(fake.calls_to("chat.update")) == 1
+            clock.skew = max_age + 1
             await fake.wait(lambda: len(fake.calls_to("chat.update")) >= 2, 10, "the redraw")
             stop = stop_in(fake, ts)
             assert stop is not None and stop["confirm"]["style"] == "danger"

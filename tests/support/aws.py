@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from tests.support.certificates import import_certificate
-from tests.support.services import ROOT, emulator, free_port, wait_for
+from tests.support.services import ROOT, control, emulator, free_port, wait_for
 
 if TYPE_CHECKING:
     from bot.model import Task
@@ -37,15 +37,9 @@ class Endpoint:
     url: str
     emulated: bool  # True: the project's emulator (scheduler, NLB interfaces, faults)
 
-    def control(self, path: str, body: dict[str, object]) -> None:
+    def control(self, path: str, body: dict[str, Any]) -> None:
         """POST to the emulator's control API (``/_emulator/<path>``)."""
-        req = urllib.request.Request(
-            f"{self.url}/_emulator/{path}",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            assert resp.status == 200
+        control(self.url, path, body)
 
 
 def _pin_task_states(url: str) -> None:

@@ -6,6 +6,8 @@ deadline until it answers; nothing sleeps a fixed time.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import os
 import socket
@@ -13,32 +15,58 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from infra.local_redis import free_port, private_redis, stop_process, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _pauses(timeout: float, step: float) -> Iterator[float]:
+    """The pauses between a poller's checks until ``timeout`` passes: ``step``,
+    growing to a quarter second, so a slow outcome costs few checks."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        yield step
+        step = min(step * 1.5, 0.25)
+
+
 def wait_for(
     predicate: Callable[[], object], timeout: float, what: str, step: float = 0.02
 ) -> object:
     """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
     last_exc: Exception | None = None
-    while time.monotonic() < deadline:
+    for pause in _pauses(timeout, step):
         try:
             value = predicate()
             if value:
                 return value
         except Exception as exc:  # the service is not up yet
             last_exc = exc
-        time.sleep(step)  # polling interval, not a fixed wait for an outcome
-        step = min(step * 1.5, 0.25)
+        time.sleep(pause)  # polling interval, not a fixed wait for an outcome
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}: {last_exc!r}")
+
+
+async def until(
+    predicate: Callable[[], object | Awaitable[object]],
+    timeout: float,
+    what: str,
+    step: float = 0.02,
+) -> object:
+    """``wait_for`` for a test on an event loop: polls ``predicate`` (plain, or a
+    coroutine function) without blocking the loop; an exception it raises is the
+    test's, not a service still starting, so it propagates at once."""
+    for pause in _pauses(timeout, step):
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(pause)  # polling interval, not a fixed wait for an outcome
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _port_open(port: int) -> bool:
@@ -143,13 +171,23 @@ def emulator(
             out.close()  # type: ignore[union-attr]
 
 
+def control(url: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The emulator's control API (``/_emulator/<path>``): GET without a body, else
+    POST it as JSON; the JSON answer (an empty one reads as ``{}``)."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(
+        f"{url}/_emulator/{path}", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return dict(json.loads(resp.read() or b"{}"))
+
+
 def https_front(url: str) -> dict[str, str]:
     """The emulator's HTTPS front as the settings name it: ``https_check_connect_to``
     (its host:port) and ``https_check_ca_file`` (the PEM of the CA it signs with)."""
 
     def known() -> dict[str, str] | None:
-        with urllib.request.urlopen(f"{url}/_emulator/state", timeout=5) as resp:
-            front: dict[str, str] = json.loads(resp.read())["https_front"]
+        front: dict[str, str] = control(url, "state")["https_front"]
         # The front starts beside the API: right after the emulator answers, it may
         # not have said where it listens yet.
         return front if "address" in front and "ca_file" in front else None

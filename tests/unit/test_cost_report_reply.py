@@ -14,8 +14,8 @@ from bot.model import Actor, ChatPlatform, UserId
 from bot.reply import ReplyKind
 from bot.service import CommandService
 from bot.state import DesiredState, PlatformState
-from tests.support.fakes import (
-    FakeClock,
+from tests.support.clocks import FakeClock
+from tests.support.memory import (
     MemoryLedger,
     MemoryStore,
     RecordingAudit,

@@ -14,7 +14,8 @@ from bot.lifecycle import Lifecycle
 from bot.model import AddressTarget, IngressKind, JobKind
 from bot.state import DesiredState, PlatformState
 from infra.drift import DriftRepair
-from tests.support.fakes import RecordingSink
+from tests.support.fake_parts import fake_parts
+from tests.support.memory import RecordingSink
 from tests.unit.test_lifecycle import ALICE, RUNNING, make, spec
 
 
@@ -158,7 +159,7 @@ def test_switching_from_nlb_to_direct_strands_nothing() -> None:
     cloud.ingress_kind = IngressKind.DIRECT
     cloud.lb_created_at = cloud.clock.monotonic()
     settings = direct_settings()
-    deps = replace(life.deps, settings=settings, parts=cloud.parts(), sink=RecordingSink())
+    deps = replace(life.deps, settings=settings, parts=fake_parts(cloud), sink=RecordingSink())
     direct_life = Lifecycle(deps)
     store.set_desired(RUNNING, ALICE)
     assert direct_life.run(spec(JobKind.START)).ok
@@ -182,7 +183,7 @@ def test_switching_from_direct_to_nlb_strands_nothing() -> None:
     deps = replace(
         life.deps,
         settings=Settings(poll_min_seconds=1, poll_max_seconds=2),
-        parts=cloud.parts(),
+        parts=fake_parts(cloud),
         sink=RecordingSink(),
     )
     nlb_life = Lifecycle(deps)

@@ -24,8 +24,8 @@ from infra.jitsi.spec import raw_spec
 from infra.links import JwtSigner
 from infra.pricing import find_prices, unknown_reason
 from infra.settings import load_settings
-from tests.support.fakes import (
-    FakeClock,
+from tests.support.clocks import FakeClock
+from tests.support.memory import (
     MemoryLedger,
     MemoryStore,
     RecordingAudit,

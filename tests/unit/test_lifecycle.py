@@ -17,7 +17,10 @@ from bot.lifecycle import Lifecycle
 from bot.model import Actor, ChatPlatform, Finding, JobId, JobKind, JobSpec, ProbeResult, UserId
 from bot.state import DesiredState, PlatformState
 from bot.traffic import GB, TrafficHour, TrafficReading
-from tests.support.fakes import FakeClock, FakeCloud, MemoryLedger, MemoryStore, RecordingSink
+from tests.support.clocks import FakeClock
+from tests.support.fake_cloud import FakeCloud
+from tests.support.fake_parts import fake_parts
+from tests.support.memory import MemoryLedger, MemoryStore, RecordingSink
 
 PRICES = PriceTable.from_mapping(
     json.loads((Path(__file__).parents[2] / "infra/prices/us-east-1.json").read_text())
@@ -34,7 +37,9 @@ def make(settings: Settings | None = None, **cloud_kw: object):  # type: ignore[
     cloud = FakeCloud(clock, **cloud_kw)  # type: ignore[arg-type]
     store, sink, ledger = MemoryStore(), RecordingSink(), MemoryLedger()
     store.set_desired(RUNNING, ALICE)  # as the command service does before enqueueing
-    deps = Deps(settings, cloud.parts(), store, sink, clock, ledger, CostModel(settings, PRICES))
+    deps = Deps(
+        settings, fake_parts(cloud), store, sink, clock, ledger, CostModel(settings, PRICES)
+    )
     return Lifecycle(deps), cloud, store, sink, clock, ledger
 
 

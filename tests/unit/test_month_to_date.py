@@ -12,7 +12,7 @@ from bot.budget import check_start
 from bot.config import Settings
 from bot.cost import CostModel, PriceTable, money, month_fraction, month_to_date
 from bot.state import PlatformState, PlatformStatus
-from tests.support.fakes import FakeClock
+from tests.support.clocks import FakeClock
 
 PRICES = PriceTable(
     region="test-1",
