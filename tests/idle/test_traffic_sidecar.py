@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from bot.traffic import TrafficReading
 from infra.aws.session import AwsClients
 from infra.aws.traffic import CloudWatchTraffic
 from tests.idle.test_participants_metric import Live, live  # noqa: F401 (the fixture)
@@ -22,13 +23,16 @@ def test_sidecar_bytes_reach_the_traffic_meter(live: Callable[[], Live]) -> None
     assert started is not None
     meter = CloudWatchTraffic(platform.settings, AwsClients(platform.settings))
 
-    def two_minutes() -> bool:
+    def two_minutes() -> TrafficReading | None:
         reading = meter.session_traffic(started, time.time())
-        return reading is not None and reading.sent_bytes >= 6e6
+        # Each minute's sent and received are two datapoints, stored one after the
+        # other: a reading between them sees the minute's bytes out without those in.
+        # Once both are in, it is 3 bytes out for 1 in.
+        if reading is None or reading.sent_bytes < 6e6:
+            return None
+        return reading if reading.sent_bytes == 3 * reading.received_bytes else None
 
-    wait_for(two_minutes, 30, "two simulated minutes of the task's bytes")
-    reading = meter.session_traffic(started, time.time())
-    assert reading is not None
-    # Sent and received arrive together, minute by minute: 3 bytes out for 1 in.
+    reading = wait_for(two_minutes, 30, "two whole simulated minutes of the task's bytes")
+    assert isinstance(reading, TrafficReading)
     assert reading.sent_bytes == 3 * reading.received_bytes
     control(platform.emulator_url, "traffic", {"project": project})  # silent again
