@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from tests.slack.fake_slack import (
     slash_body,
 )
 from tests.support.clocks import SkewedClock
+from tests.support.services import until
 
 
 @pytest.fixture
@@ -164,11 +166,16 @@ def test_app_home_counts_the_running_session_as_cost_does(base: Settings) -> Non
     ``cost`` does, and more than the ended sessions' $0.470."""
 
     async def scenario() -> None:
-        app = App(base)
-        now = time.time()
+        # Mid-month on the app's clock: at the real month's first hours the ended
+        # session would fall in last month.
+        clock = SkewedClock()
+        real = datetime.fromtimestamp(time.time(), UTC)
+        clock.skew = datetime(real.year, real.month, 15, 12, tzinfo=UTC).timestamp() - time.time()
+        app = App(base, clock=clock)
+        now = clock.now()
         app.ledger.record_session(now - 4 * 3600, now - 2 * 3600, 0.47)
-        await running_meeting(app, JobId("home1"), "1699999999.000003")
-        async with slack_bot(base) as bot:
+        await running_meeting(app, JobId("home1"), "1699999999.000003", now=now)
+        async with slack_bot(base, clock=clock) as bot:
             assert await bot.event(fixture("app_home_opened")) == 200
             [call] = await bot.fake.wait(
                 lambda: bot.fake.calls_to("views.publish"), 5, "views.publish"
@@ -235,7 +242,12 @@ def test_resume_keeps_editing_the_saved_message(base: Settings) -> None:
             )
             assert "https://m.example/x" in str(fake.messages[("C0001", ts)]["blocks"])
             assert fake.calls_to("chat.postMessage")[0].params["thread_ts"] == ts
-            assert await bot.host.follower.pending_targets("slack") == {}
+
+            # The saved target goes once the final drawing is done, after the thread post.
+            async def forgotten() -> bool:
+                return await bot.host.follower.pending_targets("slack") == {}
+
+            await until(forgotten, 5, "the finished job's target forgotten")
 
     run(scenario())
 
@@ -306,15 +318,17 @@ def test_slow_core_is_acked_in_time_and_answered_by_response_url(
 URL = "https://m.example/standup"
 
 
-async def running_meeting(app: App, job: JobId, ts: str) -> None:
-    """A session running for 20 minutes whose start job ended with its message at ``ts``
-    (a saved target), and the idle monitor's record after a reading of 0, just taken."""
-    started = time.time() - 1200
+async def running_meeting(app: App, job: JobId, ts: str, now: float | None = None) -> None:
+    """A session running for 20 minutes (before ``now``, the real time by default) whose
+    start job ended with its message at ``ts`` (a saved target), and the idle monitor's
+    record after a reading of 0, just taken."""
+    now = time.time() if now is None else now
+    started = now - 1200
     app.store.save(PlatformStatus(state=PlatformState.RUNNING, url=URL, session_started_at=started))
     app.store.set_desired(DesiredState.RUNNING, actor_for("U0001", "C0001", "alice"))
     # The idle monitor's record after a reading of 0 (fixture: written by decide()).
     recorded = SessionWatch.from_json(json.dumps(fixture("session_watch_empty")))
-    app.sessions.save(recorded.with_(session_started_at=started, last_read_at=time.time()))
+    app.sessions.save(recorded.with_(session_started_at=started, last_read_at=now))
     app.sink.emit(Event(EventKind.ACCEPTED, job, 0, "Starting requested by alice."))
     app.sink.emit(Event(EventKind.URL_READY, job, 1, "", None, {"url": URL}))
     app.sink.emit(Event(EventKind.FINISHED, job, 2, "Platform running.", data={"ok": True}))
