@@ -63,7 +63,9 @@ def test_daily_summary_is_posted_once_a_day(rig_factory: Any) -> None:
     import time
 
     rig = rig_factory(schedule={"summary_hour": 0})
-    real = time.time()
+    # Noon of today (UTC): a session that ended half an hour before "now" stays today's
+    # even in a run at 00:10.
+    real = time.time() // 86400 * 86400 + 43200
     rig.app.ledger.record_session(real - 5400, real - 1800, 0.42)  # ended "today" (real time)
     rig.clock.t = real + 86400 - rig.clock.m  # the reconciler runs tomorrow
     assert jobs.reconcile() == "converged"
