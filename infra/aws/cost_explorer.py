@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.errors import BotError
 from bot.model import Finding
 from bot.ports import Clock
+from infra.aws.errors import failure_code
 from infra.aws.session import AwsClients
 from infra.aws.tags import PROJECT
 from infra.keys import Keys
@@ -96,11 +97,7 @@ class CostExplorerSpend:
                 )
             )
         except (ClientError, BotoCoreError) as exc:
-            code = (
-                exc.response.get("Error", {}).get("Code", "")
-                if isinstance(exc, ClientError)
-                else type(exc).__name__
-            )
+            code = failure_code(exc)
             raise BotError(
                 f"Cost Explorer did not answer ({code}).",
                 "Enable Cost Explorer in the Billing console (it takes up to a day), and "
@@ -149,11 +146,7 @@ def cost_tag_finding(settings: Settings, clients: AwsClients) -> Finding:
     try:
         answer = clients.client("ce").list_cost_allocation_tags(TagKeys=[PROJECT])
     except (ClientError, BotoCoreError) as exc:
-        code = (
-            exc.response.get("Error", {}).get("Code", "")
-            if isinstance(exc, ClientError)
-            else type(exc).__name__
-        )
+        code = failure_code(exc)
         return Finding(
             check, False, f"could not read the cost-allocation tags ({code}).", ACTIVATE, False
         )

@@ -262,3 +262,8 @@ def access_denied(exc: ClientError) -> bool:
 
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def failure_code(exc: ClientError | BotoCoreError) -> str:
+    """AWS's error code for an answer, the exception's class for no answer at all."""
+    return error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
