@@ -47,7 +47,7 @@ PRICING_ENDPOINT_REGIONS = ("us-east-1", "eu-central-1", "ap-south-1")
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    key: str  # the PriceTable field (or an extra key such as ``logs_ingestion_gb``)
+    key: str  # the PriceTable field it prices
     service_code: str
     filters: tuple[tuple[str, str], ...]  # TERM_MATCH (field, value); ``{region}`` filled in
     usagetype: str  # the usage type without its regional prefix
@@ -118,8 +118,6 @@ QUERIES: tuple[Query, ...] = (
         "gb",
     ),
 )
-# Keys read from the API that PriceTable does not have (kept in the snapshot for docs).
-OPTIONAL_KEYS = frozenset({"logs_ingestion_gb"})
 
 
 class PriceListError(BotError):
