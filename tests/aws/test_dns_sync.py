@@ -109,20 +109,20 @@ def test_the_advertised_addresses_wait_for_every_zone(
         ingress.bring_up(SessionTags("s", "u"), lambda _m, _d: None)
         lb = find_load_balancer(settings, clients)
         assert lb is not None and lb.availability_zones == 2
-        seen_partial: list[int] = []
+        seen: list[tuple[int, int, int]] = []  # interfaces before, addresses, interfaces after
 
         def addresses() -> list[str]:
-            # Interfaces read before and after: a reading is kept only when none
-            # appeared meanwhile (on a loaded machine the second zone's may).
             before = interface_ips(clients, lb.interface_description)
             found = ingress.advertised_addresses()
             after = interface_ips(clients, lb.interface_description)
-            if not found and before and len(before) == len(after):
-                seen_partial.append(len(before))
+            seen.append((len(before), len(found), len(after)))
             return found
 
         found = wait_for(addresses, 20, "an address for every zone")
         assert isinstance(found, list) and len(found) == 2
-        assert seen_partial and set(seen_partial) == {1}  # one zone's alone was not enough
+        # Never one zone's address alone: interfaces only appear, so while the later
+        # read still shows one zone's, what was advertised before it must be nothing.
+        assert all(n in (0, 2) for _, n, _ in seen), seen
+        assert all(n == 0 for _, n, after in seen if after < 2), seen
     finally:
         ingress.remove(lambda _m, _d: None)
